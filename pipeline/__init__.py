@@ -1,0 +1,1 @@
+"""Composition of the newswatch pipeline: command line, runner choice, wiring of stages."""

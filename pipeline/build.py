@@ -1,0 +1,62 @@
+"""Wiring only: sources -> normalize -> (dedupe) -> tag -> match -> sinks, dead letters beside.
+
+``analyze`` is the part batch and watch share; ``build_batch`` adds the file source, exact-duplicate
+removal and the output folders. Sources are injectable (``source=``) so tests can feed a ``Create``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import apache_beam as beam
+
+from schemas.config import Settings
+from transforms.dedupe import DedupeArticles
+from transforms.ingest import ReadArticles
+from transforms.match import MatchRules
+from transforms.normalize import NormalizeArticles
+from transforms.sinks import WriteAlerts, WriteJsonl
+from transforms.tag import TagTopics
+
+
+class Analyzed(NamedTuple):
+    tagged: beam.PCollection        # transforms.tag.Tagged
+    alerts: beam.PCollection        # schemas.records.Alert
+    dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
+
+
+def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None) -> Analyzed:
+    """RawArticle -> tagged articles and alerts (the stages every mode shares)."""
+    normalized = raw | "NormalizeArticles" >> NormalizeArticles()
+    articles = normalized.articles
+    if dedupe is not None:
+        articles = articles | "DedupeArticles" >> dedupe
+    tagged = articles | "TagTopics" >> TagTopics(settings)
+    alerts = tagged | "MatchRules" >> MatchRules(settings)
+    return Analyzed(tagged, alerts, normalized.dead_letters)
+
+
+def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
+                  emit_articles: bool) -> None:
+    """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``."""
+    analyzed.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
+    dead = [*other_dead, analyzed.dead_letters]
+    (dead | "AllDeadLetters" >> beam.Flatten()
+          | "WriteDeadLetters" >> WriteJsonl(os.path.join(out_dir, "dead_letters"), prefix="dead",
+                                             counter="sink_dead_letters"))
+    if emit_articles:
+        (analyzed.tagged
+         | "Articles" >> beam.Map(lambda t: t.article)
+         | "WriteArticles" >> WriteJsonl(os.path.join(out_dir, "articles"), prefix="articles",
+                                         counter="sink_articles"))
+
+
+def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir: str, *,
+                emit_articles: bool = False, source: beam.PTransform | None = None) -> Analyzed:
+    """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
+    read = (p | "Inputs" >> beam.Create(paths)
+              | "ReadArticles" >> (source or ReadArticles()))
+    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles())
+    write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles)
+    return analyzed

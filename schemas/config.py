@@ -1,0 +1,197 @@
+"""Configuration models (``config/newswatch.yaml``) and the loader that turns errors into ``ConfigError``.
+
+Structure is validated here, declaratively. Query *syntax* and references between items (``topic:``
+ids, rule -> sink ids) are checked by ``transforms.rules.compile_settings``, which knows the query
+language; both report ``file: item: [column N:] reason`` and the CLI exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from schemas.errors import ConfigError
+from schemas.records import Severity
+
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Topic(_Config):
+    """A tag of the taxonomy. ``terms`` is sugar for ``term1 OR term2 ...`` (each term quoted as a phrase)."""
+
+    id: Id
+    label: str | None = None
+    description: str | None = None
+    query: str | None = None
+    terms: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _query_or_terms(self) -> Topic:
+        if not self.query and not self.terms:
+            raise ValueError("a topic needs 'query' or 'terms'")
+        return self
+
+    @property
+    def effective_query(self) -> str:
+        """``query`` OR the quoted ``terms``."""
+        parts = [f"({self.query})"] if self.query else []
+        parts += ['"' + t.replace('"', " ") + '"' for t in self.terms]
+        return " OR ".join(parts)
+
+
+class Rule(_Config):
+    """A watch rule: a query over the article, the severity of its alerts and the sinks they go to."""
+
+    id: Id
+    query: str
+    description: str | None = None
+    severity: Severity = "medium"
+    sinks: tuple[Id, ...] | None = None     # None: every sink
+    once_per_story: bool = False
+    enabled: bool = True
+
+
+class Sink(_Config):
+    """Where alerts go. ``jsonl`` writes files under ``--out``; ``stdout`` prints JSON lines;
+    ``webhook`` POSTs JSON to ``url``."""
+
+    id: Id
+    type: Literal["jsonl", "stdout", "webhook"] = "jsonl"
+    path: str | None = None                 # jsonl: folder relative to --out (default: "alerts")
+    url: str | None = None                  # webhook
+    retries: Annotated[int, Field(ge=0, le=20)] = 3
+    timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+    @model_validator(mode="after")
+    def _needs(self) -> Sink:
+        if self.type == "webhook" and not self.url:
+            raise ValueError("a webhook sink needs 'url'")
+        if self.type != "jsonl" and self.path:
+            raise ValueError(f"'path' is only for jsonl sinks, not {self.type}")
+        return self
+
+
+class Feed(_Config):
+    """A feed polled in watch mode: an http(s) URL or a local path."""
+
+    url: str
+    interval: Annotated[float, Field(gt=0)] = 300
+    source: str | None = None
+    id: Id | None = None
+
+
+def _default_sinks() -> tuple[Sink, ...]:
+    return (Sink(id="default", type="jsonl", path="alerts"),)
+
+
+class Settings(_Config):
+    """The whole configuration file."""
+
+    version: Literal[1] = 1
+    topics: tuple[Topic, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    sinks: tuple[Sink, ...] = Field(default_factory=_default_sinks)
+    feeds: tuple[Feed, ...] = ()
+    watch_paths: tuple[str, ...] = ()
+    source_file: str = Field(default="<memory>", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        for kind, items in (("topics", self.topics), ("rules", self.rules), ("sinks", self.sinks)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise ConfigError(f"duplicate id {item.id!r}", file=self.source_file,
+                                      item=f"{kind}[{i}] ({item.id})")
+                seen.add(item.id)
+        sink_ids = {s.id for s in self.sinks}
+        for i, rule in enumerate(self.rules):
+            for ref in rule.sinks or ():
+                if ref not in sink_ids:
+                    raise ConfigError(f"unknown sink {ref!r} (sinks: {', '.join(sorted(sink_ids))})",
+                                      file=self.source_file, item=f"rules[{i}] ({rule.id})")
+        return self
+
+    def topic_line(self, index: int) -> int | None:
+        return _LINES.get((self.source_file, "topics", index))
+
+    def rule_line(self, index: int) -> int | None:
+        return _LINES.get((self.source_file, "rules", index))
+
+
+# (file, section, index) -> 1-based line of that item in the YAML file, for error messages.
+_LINES: dict[tuple[str, str, int], int] = {}
+
+
+def _item_lines(text: str, file: str) -> None:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        if isinstance(value, yaml.SequenceNode):
+            for i, node in enumerate(value.value):
+                _LINES[(file, key.value, i)] = node.start_mark.line + 1
+
+
+def _describe(loc: tuple[Any, ...], data: Any) -> str:
+    """``topics[3] (huawei): query`` for a pydantic error location."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+            node = node[part] if isinstance(node, list | tuple) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                parts[-1] += f" ({node['id']})"
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ": ".join(parts) if parts else "(top level)"
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a configuration file; every problem raises ``ConfigError`` naming the file."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file) from None
+    return parse_settings(text, file)
+
+
+def parse_settings(text: str, file: str = "<memory>") -> Settings:
+    """Validate configuration YAML given as text (``file`` names it in error messages)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{where}invalid YAML: {getattr(exc, 'problem', exc)}", file=file) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping (version, topics, rules, sinks, feeds)", file=file)
+    _item_lines(text, file)
+    try:
+        return Settings.model_validate({**data, "source_file": file})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}"
+            loc = loc[:-1]
+        raise ConfigError(msg + more, file=file, item=_describe(loc, data)) from None

@@ -1,0 +1,150 @@
+"""The records that flow through the pipeline and land in the output folder (schema_version 1).
+
+* ``RawArticle`` — what a reader recovered from one input item, before normalization (loose strings).
+* ``Article``    — the normalized article the rules see (``articles/*.jsonl`` with ``--emit-articles``).
+* ``Alert``      — one rule matched one article (``alerts/*.jsonl``).
+* ``DeadLetter`` — one input that could not be read, decoded, parsed, normalized, fetched or delivered.
+
+All are frozen and forbid unknown fields; sinks serialize with ``model_dump(mode="json")``, which writes
+datetimes as ISO-8601 UTC (``2026-03-02T08:15:03Z``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+OriginKind = Literal["file", "feed", "jsonl", "html", "warc"]
+Stage = Literal["read", "decode", "parse", "normalize", "fetch", "sink"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, to the second (records carry no sub-second noise)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Origin(_Record):
+    """Where an article came from: the kind of input, its path or URL, and the entry id inside it."""
+
+    kind: OriginKind
+    location: str
+    entry_id: str | None = None
+
+
+class RawArticle(_Record):
+    """One item as a reader found it. Text may still hold HTML, odd whitespace or un-normalized Unicode."""
+
+    origin: Origin
+    guid: str | None = None             # the item's own id (feed guid, archive id), if it has one
+    title: str | None = None
+    body: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None        # as written in the input; parsed during normalization
+    language: str | None = None         # as declared by the input, if it declares one
+    authors: tuple[str, ...] = ()
+    body_is_html: bool = False          # True when body is known to be markup (feeds, pages)
+    fetched_at: UtcDatetime | None = None
+
+
+class Article(_Record):
+    """A normalized article: NFKC text, no markup, UTC dates, a stable id, a detected language."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str
+    title: str
+    body: str
+    url: str | None = None
+    source: str | None = None
+    published_at: UtcDatetime | None = None
+    fetched_at: UtcDatetime
+    language: str | None = None
+    authors: tuple[str, ...] = ()
+    origin: Origin
+    topics: tuple[str, ...] = ()
+    story_id: str | None = None
+
+
+class AlertArticle(_Record):
+    """The part of an article that an alert carries."""
+
+    id: str
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: UtcDatetime | None = None
+    language: str | None = None
+    origin: Origin
+
+
+class MatchEvidence(_Record):
+    """One piece of evidence: ``article.<field>[start:end] == text``."""
+
+    field: Literal["title", "body", "source", "url"]
+    start: Annotated[int, Field(ge=0)]
+    end: Annotated[int, Field(ge=0)]
+    text: str
+
+
+class Alert(_Record):
+    """A rule matched an article. ``alert_id`` depends only on the rule id and the article id."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: str
+    rule_id: str
+    severity: Severity
+    created_at: UtcDatetime
+    article: AlertArticle
+    topics: tuple[str, ...]
+    matches: tuple[MatchEvidence, ...]
+    snippet: str
+    story_id: str | None = None
+
+
+class DeadLetter(_Record):
+    """An input that could not become an article (or an alert that could not be delivered)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    stage: Stage
+    error: str
+    origin: Origin
+    excerpt: str = ""
+    at: UtcDatetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def of(cls, stage: Stage, error: BaseException | str, origin: Origin,
+           data: bytes | str | None = None, limit: int = 200) -> DeadLetter:
+        """A dead letter with an escaped excerpt of the first ``limit`` bytes/characters of ``data``."""
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
+        return cls(stage=stage, error=str(error)[:2000], origin=origin, excerpt=excerpt(data, limit))
+
+
+def excerpt(data: bytes | str | None, limit: int = 200) -> str:
+    """The first ``limit`` bytes or characters, escaped so that any binary input is printable ASCII-safe."""
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return repr(data[:limit])[2:-1]
+    return data[:limit].encode("unicode_escape").decode("ascii")

@@ -1,0 +1,119 @@
+"""The CLI end to end, as a user runs it: seeds, re-runs, bad input, bad configuration."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+
+import pytest
+
+from .cli import ROOT, newswatch, read_jsonl
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("seed-out")
+    result = newswatch("batch", "seeds", "--out", str(out), "--emit-articles")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_seed_batch_alerts_with_the_three_topics(seed_run):
+    alerts = read_jsonl(seed_run / "alerts")
+    seed = [a for a in alerts if a["article"]["origin"]["location"].endswith("000_1f939b5c64f92757.txt")]
+    assert seed, "the seed article must alert"
+    assert {"tariffs", "ip", "huawei"} <= set(seed[0]["topics"])
+    assert "huawei-ip" in {a["rule_id"] for a in seed}
+    articles = {a["id"]: a for a in read_jsonl(seed_run / "articles")}
+    for alert in alerts:
+        art = articles[alert["article"]["id"]]
+        for m in alert["matches"]:
+            assert art[m["field"]][m["start"]:m["end"]] == m["text"]
+        assert alert["schema_version"] == 1 and alert["created_at"].endswith("Z")
+
+
+def test_seed_summary(seed_run):
+    summary = json.loads((seed_run / "summary.json").read_text())
+    assert summary["inputs"] >= 2
+    assert summary["duplicates"] == 1
+    assert summary["dead_letters"] == 1 and summary["dead_letters_by_stage"] == {"parse": 1}
+    assert summary["alerts"] == len(read_jsonl(seed_run / "alerts"))
+    assert summary["alerts_by_rule"]["huawei-ip"] >= 1
+    assert summary["alerts_by_topic"]["huawei"] >= 1
+    assert summary["duration_seconds"] > 0
+
+
+def test_rerun_gives_identical_alert_ids(seed_run, tmp_path):
+    again = newswatch("batch", "seeds", "--out", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    first = sorted(a["alert_id"] for a in read_jsonl(seed_run / "alerts"))
+    second = sorted(a["alert_id"] for a in read_jsonl(tmp_path / "alerts"))
+    assert first == second and first
+    third = newswatch("batch", "seeds", "--out", str(tmp_path))   # same --out: replaced, not appended
+    assert third.returncode == 0
+    assert sorted(a["alert_id"] for a in read_jsonl(tmp_path / "alerts")) == first
+
+
+def test_garbage_empty_truncated_become_dead_letters(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "empty.txt").write_bytes(b"")
+    (inp / "garbage.bin").write_bytes(bytes(range(256)) * 20)
+    (inp / "binary.txt").write_bytes(b"\x00\xff" * 300)
+    data = gzip.compress(b"".join(json.dumps({"title": f"Tariff story {i}", "body": "tariffs " * 50}).encode() + b"\n"
+                                  for i in range(300)))
+    (inp / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    (inp / "bad.jsonl").write_text('{"title": "ok", "body": "fine"}\n{"title": "trunc', encoding="utf-8")
+    shutil.copy(ROOT / "seeds" / "000_1f939b5c64f92757.txt", inp / "seed.txt")
+    out = tmp_path / "out"
+    result = newswatch("batch", str(inp), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    dead = read_jsonl(out / "dead_letters")
+    by_file = {d["origin"]["location"].rsplit("/", 1)[-1] for d in dead}
+    assert {"empty.txt", "garbage.bin", "binary.txt", "cut.jsonl.gz", "bad.jsonl"} <= by_file
+    assert all(set(d) == {"schema_version", "stage", "error", "origin", "excerpt", "at"} for d in dead)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dead_letters"] == len(dead)
+    assert summary["articles"] >= 2
+    assert any(a["article"]["origin"]["location"].endswith("seed.txt") for a in read_jsonl(out / "alerts"))
+
+
+def test_bad_query_exits_2_naming_rule_and_column(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("topics: [{id: t, terms: [x]}]\nrules:\n  - id: my-rule\n    query: 'x AND (y OR'\n")
+    result = newswatch("batch", "seeds", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert str(cfg) in result.stderr and "my-rule" in result.stderr and "column" in result.stderr
+    check = newswatch("check", "--config", str(cfg))
+    assert check.returncode == 2 and "my-rule" in check.stderr
+
+
+def test_missing_input_is_usage_error(tmp_path):
+    result = newswatch("batch", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "input not found" in result.stderr
+
+
+def test_check_lists_topics_and_rules():
+    result = newswatch("check")
+    assert result.returncode == 0, result.stderr
+    assert "huawei-ip" in result.stdout and "tariffs" in result.stdout
+
+
+def test_explain_shows_topics_and_rule_evidence():
+    result = newswatch("explain", "seeds/000_1f939b5c64f92757.txt")
+    assert result.returncode == 0, result.stderr
+    assert "huawei" in result.stdout and "MATCH huawei-ip" in result.stdout
+    data = json.loads(newswatch("explain", "seeds/000_1f939b5c64f92757.txt", "--json").stdout)
+    rules = {r["id"]: r for r in data[0]["rules"]}
+    assert rules["huawei-ip"]["matched"] and rules["huawei-ip"]["matches"]
+    assert {"tariffs", "ip", "huawei"} <= set(data[0]["article"]["topics"])
+
+
+def test_beam_options_pass_through(tmp_path):
+    result = newswatch("batch", "seeds", "--out", str(tmp_path), "--direct_num_workers", "2",
+                       "--direct_running_mode", "multi_threading")
+    assert result.returncode == 0, result.stderr
+    assert read_jsonl(tmp_path / "alerts")

@@ -1,0 +1,201 @@
+"""Reading inputs: expand paths, choose each file's reader by content and extension, emit raw items.
+
+``ReadArticles`` takes a PCollection of file paths (built with ``beam.Create`` — the shape that every
+runner, Dask included, can execute) and returns ``Outputs(raw, dead_letters)``.
+
+Format choice (``detect_format``): the extension proposes, the content decides.
+
+| extension                         | format |
+| --------------------------------- | ------ |
+| ``.txt``                          | text article |
+| ``.jsonl`` ``.jsonl.gz`` ``.ndjson`` | JSONL archive |
+| ``.xml`` ``.rss`` ``.atom``, or any file whose head sniffs as RSS/RDF/Atom/JSON Feed | feed |
+| ``.html`` ``.htm``, or a head that sniffs as an HTML page | HTML page |
+| ``.warc`` ``.warc.gz`` ``.arc`` ``.arc.gz``, or a head starting ``WARC/`` | WARC archive |
+
+A file with no recognised extension whose content is UTF-8 prose is read as a text article; anything
+else (binary, unknown) is a dead letter.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.errors import UsageError
+from schemas.records import DeadLetter, Origin, RawArticle
+from transforms.ingest_jsonl import open_maybe_gzip, read_jsonl
+from transforms.ingest_text import read_text
+from transforms.textutil import looks_binary
+
+DEAD_LETTERS = "dead_letters"
+NAMESPACE = "newswatch"
+MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML file; archives (JSONL, WARC) stream instead
+
+Reader = Callable[[str, Origin], Iterator[RawArticle | DeadLetter]]
+
+
+class Outputs(NamedTuple):
+    raw: beam.PCollection
+    dead_letters: beam.PCollection
+
+
+def expand_inputs(inputs: Iterable[str]) -> list[str]:
+    """Files named, found recursively under folders, or matched by globs; sorted, without duplicates.
+    Hidden files (``.name``) inside folders are skipped. Raises ``UsageError`` for an input that names
+    nothing."""
+    found: dict[str, None] = {}
+    for item in inputs:
+        paths = [item] if os.path.exists(item) else sorted(glob.glob(item, recursive=True))
+        if not paths:
+            raise UsageError(f"input not found: {item}")
+        for path in paths:
+            if os.path.isdir(path):
+                for root, dirs, files in os.walk(path):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in sorted(files):
+                        if not name.startswith("."):
+                            found[os.path.join(root, name)] = None
+            else:
+                found[path] = None
+    return sorted(found)
+
+
+_FEED_HEAD = re.compile(rb"<(rss|rdf:RDF|feed)[\s>]|<channel[\s>]|\"version\"\s*:\s*\"https://jsonfeed", re.I)
+_HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
+
+
+def sniff(head: bytes) -> str | None:
+    """The format the first bytes of a file suggest, or None."""
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
+        except zlib.error:
+            return None
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"WARC/", b"filedesc://")):
+        return "warc"
+    if _FEED_HEAD.search(head[:4096]):
+        return "feed"
+    if _HTML_HEAD.search(head[:4096]):
+        return "html"
+    if stripped.startswith(b"{") and b"\n" in stripped:
+        return "jsonl"
+    return None
+
+
+def detect_format(path: str, head: bytes) -> str | None:
+    """``text``, ``jsonl``, ``feed``, ``html``, ``warc``, or None for an unknown file."""
+    name = path.lower()
+    sniffed = sniff(head)
+    if name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
+        return "warc"
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")):
+        return "jsonl"
+    if name.endswith((".xml", ".rss", ".atom", ".rdf")):
+        return "feed" if sniffed in (None, "feed") else sniffed
+    if name.endswith((".html", ".htm", ".xhtml")):
+        return "feed" if sniffed == "feed" else "html"
+    if sniffed:
+        return sniffed
+    if name.endswith(".txt") or (head and not looks_binary(head)):
+        return "text"
+    return None
+
+
+def _read_small(path: str, origin: Origin, reader: Callable[[bytes, Origin], Iterator[RawArticle | DeadLetter]]
+                ) -> Iterator[RawArticle | DeadLetter]:
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        yield DeadLetter.of("read", f"file of {size} bytes exceeds the {MAX_FILE_BYTES}-byte limit", origin)
+        return
+    data = Path(path).read_bytes()
+    if path.lower().endswith(".gz") or data.startswith(b"\x1f\x8b"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield DeadLetter.of("read", f"corrupt gzip: {exc}", origin, data)
+            return
+    yield from reader(data, origin)
+
+
+def _text_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(path, origin, read_text)
+
+
+def _jsonl_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    with open(path, "rb") as fh:
+        yield from read_jsonl(open_maybe_gzip(fh), path)
+
+
+READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader}
+KINDS = {"text": "file", "jsonl": "jsonl", "feed": "feed", "html": "html", "warc": "warc"}
+
+
+def read_path(path: str) -> Iterator[RawArticle | DeadLetter]:
+    """Every raw item (and dead letter) of one input file. Never raises for bad content."""
+    origin = Origin(kind="file", location=path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        yield DeadLetter.of("read", f"cannot open: {exc.strerror or exc}", origin)
+        return
+    if not head:
+        yield DeadLetter.of("read", "empty file", origin, head)
+        return
+    fmt = detect_format(path, head)
+    reader = READERS.get(fmt or "")
+    if reader is None:
+        why = "binary or unrecognised content" if fmt is None else f"no reader installed for format {fmt!r}"
+        yield DeadLetter.of("read", f"unknown input format: {why}", origin, head)
+        return
+    origin = Origin(kind=KINDS[fmt or "text"], location=path)  # type: ignore[arg-type]
+    try:
+        yield from reader(path, origin)
+    except OSError as exc:
+        yield DeadLetter.of("read", f"I/O error: {exc}", origin)
+
+
+class _ReadFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.files = Metrics.counter(NAMESPACE, "read_files")
+        self.items = Metrics.counter(NAMESPACE, "read_items")
+        self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+
+    def process(self, path: str) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        self.files.inc()
+        for item in read_path(path):
+            if isinstance(item, DeadLetter):
+                self.dead.inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
+            else:
+                self.items.inc()
+                yield item
+
+
+class ReadArticles(beam.PTransform):
+    """Paths -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
+
+    The raw items are reshuffled so that the items of one big archive spread over the workers.
+    """
+
+    def __init__(self, reshuffle: bool = True) -> None:
+        super().__init__()
+        self.reshuffle = reshuffle
+
+    def expand(self, paths: beam.PCollection) -> Outputs:
+        results = paths | "ReadFiles" >> beam.ParDo(_ReadFn()).with_outputs(DEAD_LETTERS, main="raw")
+        raw = results.raw
+        if self.reshuffle:
+            raw = raw | "Spread" >> beam.Reshuffle()
+        return Outputs(raw, results[DEAD_LETTERS])

@@ -1,0 +1,119 @@
+"""Rule matching: every enabled watch rule evaluated against a tagged article; matches become alerts.
+
+The alert id is ``sha256("alert", rule id, article id)`` (24 hex digits): the same rule and article give
+the same id in every run, on every runner, after every restart. ``matches`` holds the evidence of every
+positive term that matched (at most ``MAX_MATCHES``, in field then offset order); the snippet is the
+sentence around the first body match (or the title when only the title matched), cut to ~240
+characters at word boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.config import Settings
+from schemas.records import Alert, AlertArticle, Article, MatchEvidence, utc_now
+from transforms.query import Evidence
+from transforms.rules import CompiledSettings, compile_settings
+from transforms.tag import Tagged
+
+NAMESPACE = "newswatch"
+MAX_MATCHES = 100
+SNIPPET_CHARS = 240
+
+
+def alert_id(rule_id: str, article_id: str) -> str:
+    return hashlib.sha256(f"alert\x1f{rule_id}\x1f{article_id}".encode()).hexdigest()[:24]
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？]['\"”’)]*\s|\n")
+
+
+def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_CHARS) -> str:
+    """The sentence around the first body match; a longer sentence is cut to a window of about
+    ``limit`` characters centred on the match, at word boundaries, marked with an ellipsis."""
+    first = next((m for m in matches if m.field == "body"), None)
+    if first is None:
+        return article.title[:limit]
+    text = article.body
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, first.start)]
+    s_start = starts[-1] if starts else 0
+    end_m = _SENTENCE_END.search(text, first.end)
+    s_end = end_m.start() + 1 if end_m else len(text)
+    start, end = s_start, s_end
+    if end - start > limit:
+        half = max(0, (limit - (first.end - first.start)) // 2)
+        start = max(s_start, first.start - half)
+        end = min(s_end, max(first.end + half, start + limit))
+        if start > s_start:
+            space = text.find(" ", start, first.start)
+            start = space + 1 if space >= 0 else start
+        if end < s_end:
+            space = text.rfind(" ", first.end, end)
+            end = space if space >= 0 else end
+    return ("…" if start > s_start else "") + text[start:end].strip() + ("…" if end < s_end else "")
+
+
+class RuleMatcher:
+    """Evaluates every enabled rule against a tagged article."""
+
+    def __init__(self, compiled: CompiledSettings) -> None:
+        self.rules = compiled.rules
+
+    def match(self, tagged: Tagged) -> list[Alert]:
+        article, doc = tagged.article, tagged.document
+        alerts: list[Alert] = []
+        now = utc_now()
+        for compiled in self.rules:
+            evidence = compiled.query.match(doc)
+            if evidence is None:
+                continue
+            rule = compiled.rule
+            alerts.append(Alert(
+                alert_id=alert_id(rule.id, article.id), rule_id=rule.id, severity=rule.severity,
+                created_at=now,
+                article=AlertArticle(id=article.id, title=article.title, url=article.url, source=article.source,
+                                     published_at=article.published_at, language=article.language,
+                                     origin=article.origin),
+                topics=article.topics,
+                matches=tuple(MatchEvidence(field=e.field, start=e.start, end=e.end, text=e.text)  # type: ignore[arg-type]
+                              for e in evidence[:MAX_MATCHES]),
+                snippet=snippet(article, evidence),
+                story_id=article.story_id or article.id,
+            ))
+        return alerts
+
+
+class _MatchFn(beam.DoFn):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.articles = Metrics.counter(NAMESPACE, "match_articles")
+        self.alerts = Metrics.counter(NAMESPACE, "match_alerts")
+
+    def setup(self) -> None:
+        self.matcher = RuleMatcher(compile_settings(self.settings))
+
+    def process(self, tagged: Tagged) -> Iterator[Alert]:
+        self.articles.inc()
+        for alert in self.matcher.match(tagged):
+            self.alerts.inc()
+            Metrics.counter(NAMESPACE, f"alerts_rule_{alert.rule_id}").inc()
+            for topic in alert.topics:
+                Metrics.counter(NAMESPACE, f"alerts_topic_{topic}").inc()
+            yield alert
+
+
+class MatchRules(beam.PTransform):
+    """Tagged -> Alert."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, tagged: beam.PCollection) -> beam.PCollection:
+        return tagged | "Match" >> beam.ParDo(_MatchFn(self.settings))

@@ -1,0 +1,182 @@
+"""Normalization: RawArticle -> Article (or a dead letter at stage ``normalize``).
+
+* Text: markup stripped (tags, scripts, entities), Unicode NFKC, whitespace tidied; the title is one line.
+  An article without a title gets its body's first sentence; one with neither title nor body is refused.
+* Dates: parsed leniently (RFC 822, ISO 8601, "Jan 30, 2019", epoch seconds); naive times are taken as
+  UTC; an unparseable date leaves ``published_at`` null (the article is kept).
+* Ids (stable across runs and machines): ``sha256("url\\x1f" + canonical URL)``, else
+  ``sha256("entry\\x1f" + source + "\\x1f" + entry id)`` (entry ids are only unique within a feed or
+  archive, so the source qualifies them), else ``sha256("text\\x1f" + source + title + body)``; 20 hex
+  digits. The canonical URL has a lower-case scheme and host, no default port, no fragment and no
+  ``utm_*`` parameters; ``Article.url`` keeps the URL as given.
+* Language: the ISO 639-1 code the input declares, else py3langid's guess over title + body (None for
+  texts under 20 letters, where a guess would be noise).
+* Size: a body over ``MAX_BODY_CHARS`` is refused (a dead letter says so) rather than silently cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from dateutil import parser as dateparser
+from pydantic import ValidationError
+
+from schemas.records import Article, DeadLetter, RawArticle, utc_now
+from transforms.textutil import clean, first_sentence
+
+DEAD_LETTERS = "dead_letters"
+NAMESPACE = "newswatch"
+MAX_BODY_CHARS = 2_000_000
+ID_HEX = 20
+
+
+class NormalizeError(ValueError):
+    """The raw item cannot become an article."""
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Lower-case scheme and host, no default port, no fragment, no ``utm_*`` parameters; None if not
+    an absolute http(s)/ftp URL."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https", "ftp") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if port and not ((parts.scheme.lower() == "http" and port == 80) or (parts.scheme.lower() == "https"
+                                                                         and port == 443)):
+        host = f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not k.lower().startswith("utm_")])
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:ID_HEX]
+
+
+def article_id(url: str | None, entry_id: str | None, source: str | None, title: str, body: str) -> str:
+    """The stable id (see the module docstring)."""
+    canon = canonical_url(url)
+    if canon:
+        return _digest("url", canon)
+    if entry_id:
+        return _digest("entry", source or "", entry_id)
+    return _digest("text", source or "", title, body)
+
+
+_EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
+_TZINFOS = {"EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600, "MST": -7 * 3600,
+            "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600, "GMT": 0, "UTC": 0, "Z": 0,
+            "CET": 3600, "CEST": 7200, "JST": 9 * 3600, "HKT": 8 * 3600, "BST": 3600}
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """A UTC datetime from the usual ways news writes dates, or None."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        if _EPOCH.match(value):
+            seconds = float(value)
+            return datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
+        parsed = dateparser.parse(value, tzinfos=_TZINFOS)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_LETTERS = re.compile(r"[^\W\d_]", re.U)
+_LANG = re.compile(r"^([a-zA-Z]{2})([-_][a-zA-Z0-9]+)*$")
+
+
+# The model also knows some languages that have only ISO 639-3 codes; map those with an ISO 639-1
+# macrolanguage, and report the rest (and "zxx", no linguistic content) as unknown.
+_MACRO = {"yue": "zh", "wuu": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "sdh": "ku",
+          "gug": "gn", "pcm": "en"}
+
+
+class _LanguageGuesser:
+    """py3langid's model, loaded once per process on first use (about a second)."""
+
+    @classmethod
+    def guess(cls, text: str) -> str | None:
+        if len(_LETTERS.findall(text[:400])) < 20:
+            return None
+        import py3langid  # imported lazily: the model loads on first classify
+
+        lang, _ = py3langid.classify(text[:3000])
+        lang = _MACRO.get(str(lang), str(lang))
+        return lang if len(lang) == 2 else None
+
+
+def detect_language(declared: str | None, text: str) -> str | None:
+    """The declared ISO 639-1 code if it is one (``en-US`` -> ``en``), else a guess from the text."""
+    if declared and (m := _LANG.match(declared.strip())):
+        return m.group(1).lower()
+    return _LanguageGuesser.guess(text)
+
+
+def normalize(raw: RawArticle, now: datetime | None = None) -> Article:
+    """The article the rules see; raises ``NormalizeError`` when there is nothing to see."""
+    body = clean(raw.body, markup=raw.body_is_html)
+    if len(body) > MAX_BODY_CHARS:
+        raise NormalizeError(f"body of {len(body)} characters exceeds the {MAX_BODY_CHARS}-character limit")
+    title = clean(raw.title, single_line=True)
+    if not title and not body:
+        raise NormalizeError("no text: both title and body are empty after cleaning")
+    if not title:
+        title = first_sentence(body)
+    source = clean(raw.source, single_line=True) or None
+    url = raw.url.strip() if raw.url and raw.url.strip() else None
+    authors = tuple(a for a in (clean(x, single_line=True) for x in raw.authors) if a)
+    return Article(
+        id=article_id(url, raw.guid, source, title, body),
+        title=title, body=body, url=url, source=source, published_at=parse_date(raw.published),
+        fetched_at=raw.fetched_at or now or utc_now(), language=detect_language(raw.language, f"{title}\n{body}"),
+        authors=authors, origin=raw.origin,
+    )
+
+
+class Outputs(NamedTuple):
+    articles: beam.PCollection
+    dead_letters: beam.PCollection
+
+
+class _NormalizeFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.ok = Metrics.counter(NAMESPACE, "normalize_articles")
+        self.dead = Metrics.counter(NAMESPACE, "normalize_dead_letters")
+
+    def process(self, raw: RawArticle) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        try:
+            article = normalize(raw)
+        except (NormalizeError, ValidationError) as exc:
+            self.dead.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter.of(
+                "normalize", exc, raw.origin, (raw.title or "") + "\n" + (raw.body or "")))
+            return
+        self.ok.inc()
+        yield article
+
+
+class NormalizeArticles(beam.PTransform):
+    """RawArticle -> ``Outputs(articles: Article, dead_letters: DeadLetter)``."""
+
+    def expand(self, raw: beam.PCollection) -> Outputs:
+        results = raw | "Normalize" >> beam.ParDo(_NormalizeFn()).with_outputs(DEAD_LETTERS, main="articles")
+        return Outputs(results.articles, results[DEAD_LETTERS])

@@ -1,0 +1,131 @@
+"""Sinks: JSON records to files (atomically, per bundle), to stdout, or to a webhook.
+
+Files. ``WriteJsonl(folder)`` buffers a bundle's records and, when the bundle finishes, writes them to a
+hidden temporary file in ``folder`` and renames it to ``<prefix>-<utc time>-<random>.jsonl``. A reader that
+lists ``*.jsonl`` therefore never sees a half-written line, and in watch mode alerts become visible at
+the end of every bundle (every poll), not at shutdown. The same element-wise writer serves batch and
+streaming, and every runner (it needs no windowing and no GroupByKey).
+
+Routing. ``WriteAlerts`` sends each alert to the sinks its rule names (``rules[].sinks``; none named means
+every sink).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from pydantic import BaseModel
+
+from schemas.config import Settings, Sink
+
+NAMESPACE = "newswatch"
+
+
+def to_json_line(record: BaseModel | dict[str, Any]) -> str:
+    data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_lines_atomically(folder: str, lines: Sequence[str], prefix: str = "part") -> str:
+    """Write ``lines`` to a new ``folder/<prefix>-<time>-<rand>.jsonl`` via a temporary file and a rename."""
+    os.makedirs(folder, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = os.path.join(folder, f"{prefix}-{stamp}-{uuid.uuid4().hex[:8]}.jsonl")
+    tmp = os.path.join(folder, f".{os.path.basename(final)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    return final
+
+
+class _JsonlWriterFn(beam.DoFn):
+    def __init__(self, folder: str, prefix: str, counter: str) -> None:
+        self.folder = folder
+        self.prefix = prefix
+        self.written = Metrics.counter(NAMESPACE, counter)
+
+    def start_bundle(self) -> None:
+        self.lines: list[str] = []
+
+    def process(self, record: BaseModel) -> Iterator[str]:
+        self.lines.append(to_json_line(record))
+        self.written.inc()
+        return iter(())
+
+    def finish_bundle(self) -> None:
+        if self.lines:
+            write_lines_atomically(self.folder, self.lines, self.prefix)
+            self.lines = []
+
+
+class WriteJsonl(beam.PTransform):
+    """pydantic records -> JSON lines in new files under ``folder`` (atomic, one file per bundle)."""
+
+    def __init__(self, folder: str, prefix: str = "part", counter: str = "sink_records") -> None:
+        super().__init__()
+        self.folder = folder
+        self.prefix = prefix
+        self.counter = counter
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return records | "Write" >> beam.ParDo(_JsonlWriterFn(self.folder, self.prefix, self.counter))
+
+
+class _StdoutFn(beam.DoFn):
+    def process(self, record: BaseModel) -> Iterator[str]:
+        sys.stdout.write(to_json_line(record) + "\n")
+        sys.stdout.flush()
+        return iter(())
+
+
+def _routes(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """rule id -> the sink ids its alerts go to."""
+    every = tuple(s.id for s in settings.sinks)
+    return {r.id: tuple(r.sinks) if r.sinks is not None else every for r in settings.rules}
+
+
+class _RouteFn(beam.DoFn):
+    def __init__(self, routes: dict[str, tuple[str, ...]], sink_id: str) -> None:
+        self.routes = routes
+        self.sink_id = sink_id
+
+    def process(self, alert: Any) -> Iterator[Any]:
+        if self.sink_id in self.routes.get(alert.rule_id, ()):
+            yield alert
+
+
+def sink_transform(sink: Sink, out_dir: str) -> beam.PTransform:
+    """The PTransform that delivers records to one configured sink."""
+    if sink.type == "jsonl":
+        return WriteJsonl(os.path.join(out_dir, sink.path or "alerts"), prefix="alerts", counter="sink_alerts")
+    if sink.type == "stdout":
+        return beam.ParDo(_StdoutFn())
+    from transforms.webhook import PostToWebhook
+
+    return PostToWebhook(sink, out_dir)
+
+
+class WriteAlerts(beam.PTransform):
+    """Alert -> every sink its rule routes to. Returns nothing useful (sinks are terminal)."""
+
+    def __init__(self, settings: Settings, out_dir: str) -> None:
+        super().__init__()
+        self.settings = settings
+        self.out_dir = out_dir
+
+    def expand(self, alerts: beam.PCollection) -> None:
+        routes = _routes(self.settings)
+        for sink in self.settings.sinks:
+            (alerts
+             | f"Route[{sink.id}]" >> beam.ParDo(_RouteFn(routes, sink.id))
+             | f"Sink[{sink.id}]" >> sink_transform(sink, self.out_dir))
