@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck bench lock clean
+.PHONY: setup demo test lint typecheck bench lock clean browser
 
 setup: $(STAMP)
 
@@ -23,8 +23,20 @@ demo: setup
 	@cat newswatch-out/alerts/*.jsonl | $(BIN)/python -c "import sys,json; [print(f\"{a['severity']:<8} {a['rule_id']:<28} {a['article']['title'][:70]}\") for a in map(json.loads, sys.stdin)]"
 	@echo "--- summary: newswatch-out/summary.json"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the report's browser tests (Debian's package; needs root and apt-get).
+# Without it those tests skip locally and fail under CI=true.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+	      || echo "make browser: installing chromium failed; the browser tests will fail under CI=true" >&2; \
+	  else \
+	    echo "make browser: /usr/bin/chromium is missing and cannot be installed here (need root and apt-get)" >&2; \
+	  fi; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check pipeline transforms schemas tests bench

@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("file", metavar="FILE")
     common(e)
     e.add_argument("--json", action="store_true", help="machine-readable output")
+
+    rp = sub.add_parser("report", help="render an output folder as one self-contained HTML page")
+    rp.add_argument("out_dir", metavar="OUT_DIR")
+    rp.add_argument("-o", "--output", default=None, help="HTML file to write (default OUT_DIR/report.html)")
     return parser
 
 
@@ -257,6 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "explain":
             return cmd_explain(args)
+        if args.command == "report":
+            if beam_args:
+                raise UsageError(f"unknown option(s) for report: {' '.join(beam_args)}")
+            from pipeline.report import write_report
+
+            path, rep = write_report(args.out_dir, args.output)
+            print(f"{path}: {rep.alerts} alerts, {rep.story_count} stories, {rep.dead_letters} dead letters"
+                  + (f", {rep.bad_total} bad lines skipped" if rep.bad_total else ""))
+            return 0
         return cmd_watch(args, beam_args)
     except (ConfigError, UsageError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)

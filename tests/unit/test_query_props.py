@@ -1,0 +1,230 @@
+"""Property-based tests (hypothesis) for the query package."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from transforms.query import (
+    Document,
+    Evidence,
+    QuerySyntaxError,
+    compile_query,
+    fold,
+    parse_query,
+)
+from transforms.query.analysis import fold_with_offsets
+
+FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+# -- never anything but QuerySyntaxError ------------------------------------
+
+QUERY_ALPHABET = list('()"*~/:- \t\n_.,&!?\'') + list("abcxyzABC019") + list("華為公司éＡ①ß\u0301")
+FRAGMENTS = [
+    "AND", "OR", "NOT", "NEAR", "NEAR/", "NEAR/2", "NEAR/x", "(", ")", '"', '"a b"', '"a b"~',
+    '"a b"~1', "~", "~2", "*", "a*", "*a", ":", "title:", "lang:", "lang:es", "topic:", "topic:t",
+    "foo:", "http://x", "-", "-a", "a-b", "華為", "a", "b", "résumé", "''", "\\", "9" * 12,
+]
+
+
+def _must_only_raise_syntax_error(q: str) -> None:
+    try:
+        parse_query(q)
+    except QuerySyntaxError as e:
+        assert 1 <= e.column <= len(q) + 1
+        assert str(e).startswith(f"column {e.column}: ")
+    try:
+        compile_query(q)
+    except QuerySyntaxError as e:
+        assert 1 <= e.column <= len(q) + 1
+
+
+@FAST
+@given(st.text(alphabet=QUERY_ALPHABET, max_size=40))
+def test_never_crashes_operator_alphabet(q: str) -> None:
+    _must_only_raise_syntax_error(q)
+
+
+@FAST
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12), st.sampled_from([" ", ""]))
+def test_never_crashes_fragments(parts: list[str], sep: str) -> None:
+    _must_only_raise_syntax_error(sep.join(parts))
+
+
+@FAST
+@given(st.text(max_size=60))
+def test_never_crashes_arbitrary_text(q: str) -> None:
+    _must_only_raise_syntax_error(q)
+
+
+def test_deep_nesting_is_a_syntax_error() -> None:
+    long_zeros = "0" * 6000
+    for q in [
+        "(" * 5000 + "a" + ")" * 5000,
+        "NOT " * 5000 + "a",
+        "-" * 5000 + "a",
+        f"a NEAR/{long_zeros}1 b",
+        f'"a b"~{long_zeros}',
+        f"a NEAR/{'9' * 6000} b",
+    ]:
+        _must_only_raise_syntax_error(q)
+
+
+# -- folding / offsets --------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.text(max_size=50))
+def test_document_folding_equals_fold(text: str) -> None:
+    ft = fold_with_offsets(text)
+    assert ft.folded == fold(text)
+    doc = Document({"body": text})
+    fi = doc.field("body")
+    for p in range(len(fi.tokens)):
+        ev = fi.evidence(p, p)
+        assert text[ev.start : ev.end] == ev.text
+        assert ev.start < ev.end
+
+
+# -- random valid queries over a small vocabulary -----------------------------
+
+VOCAB = ["trade", "tariff", "tariffs", "war", "china", "huawei", "us", "華為", "公司", "résumé", "e-mail"]
+TEXT_WORDS = [*VOCAB, "Trade", "TARIFFS", "resume", "email", "e", "mail", "華", "為", "美國", "x"]
+TEXT_WORDS += ["ＨＵＡＷＥＩ", "Huawei華為"]
+SEPS = [" ", " ", " ", "-", ", ", "", "(", ") ", ". "]
+
+
+@st.composite
+def atoms(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["word", "word", "prefix", "phrase", "near", "lang", "topic"]))
+    field = draw(st.sampled_from(["", "", "", "title:", "body:", "text:", "source:"]))
+    w = draw(st.sampled_from(VOCAB))
+    if kind == "word":
+        return field + w
+    if kind == "prefix":
+        return field + draw(st.sampled_from(["tar", "tariff", "ch", "hua", "w", "us"])) + "*"
+    if kind == "phrase":
+        words = draw(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3))
+        slop = draw(st.sampled_from(["", "", "~1", "~3"]))
+        return f'{field}"{" ".join(words)}"{slop}'
+    if kind == "near":
+        other = draw(st.sampled_from(VOCAB))
+        return f"{field}{w} NEAR/{draw(st.integers(0, 3))} {other}"
+    if kind == "lang":
+        return "lang:" + draw(st.sampled_from(["en", "es", "zh"]))
+    return "topic:" + draw(st.sampled_from(["t1", "t2"]))
+
+
+def queries() -> st.SearchStrategy[str]:
+    """Random queries; negation only appears next to a positive operand, so
+    (nearly) all of them are valid."""
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.tuples(inner, inner).map(lambda t: f"{t[0]} {t[1]}"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} AND {t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} -({t[1]}))"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]} AND NOT {t[1]})"),
+        )
+
+    return st.recursive(atoms(), extend, max_leaves=6)
+
+
+@st.composite
+def field_texts(draw: st.DrawFn, words: list[str]) -> str:
+    picked = draw(st.lists(st.sampled_from(words), max_size=6))
+    out = []
+    for w in picked:
+        out.append(w)
+        out.append(draw(st.sampled_from(SEPS)))
+    return "".join(out)
+
+
+_QUERY_SYNTAX = {"AND", "OR", "NOT", "NEAR", "title", "body", "text", "source", "lang", "topic"}
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(queries(), st.data())
+def test_prefilter_soundness_and_evidence(q: str, data: st.DataObject) -> None:
+    try:
+        cq = compile_query(q)
+    except QuerySyntaxError as e:
+        assert "negation alone" in e.message, (q, e)
+        return
+    # documents are sparse (so that an unsound required_terms() is caught) and
+    # biased towards the query's own words (so that they often match)
+    query_words = [w for w in re.findall(r"[^\W\d]+", q) if w not in _QUERY_SYNTAX]
+    words = TEXT_WORDS + query_words * 6
+    names = data.draw(st.lists(st.sampled_from(["title", "body", "source", "url"]), min_size=1, max_size=2))
+    fields = {f: data.draw(field_texts(words)) for f in names}
+    lang = data.draw(st.sampled_from([None, "en", "es", "zh"]))
+    topics: dict[str, list[Evidence]] = data.draw(st.sampled_from([{}, {"t1": []}, {"t2": []}]))
+    doc = Document(fields, lang=lang, topics=topics)
+    ev = cq.match(doc)
+    assert (ev is not None) == cq.matches(doc)
+    if ev is None:
+        return
+    req = cq.required_terms()
+    if req is not None:
+        assert any(lit in fold(t) for lit in req for t in fields.values()), (q, fields, req)
+    for e in ev:
+        assert fields[e.field][e.start : e.end] == e.text
+    assert ev == sorted(ev, key=lambda e: (e.field, e.start))
+
+
+# -- slop / NEAR against a brute-force oracle ----------------------------------
+
+SMALL = ["a", "b", "c"]
+FILLED = [*SMALL, "x", "y", "z"]  # document tokens: fillers make gaps common
+
+
+def _phrase_oracle(tokens: list[str], phrase: list[str], slop: int) -> bool:
+    n = len(tokens)
+    for pos in itertools.combinations(range(n), len(phrase)):
+        in_order = all(tokens[p] == w for p, w in zip(pos, phrase, strict=True))
+        if in_order and pos[-1] - pos[0] + 1 - len(phrase) <= slop:
+            return True
+    return False
+
+
+def _near_oracle(tokens: list[str], x: str, y: str, dist: int) -> bool:
+    for i, j in itertools.permutations(range(len(tokens)), 2):
+        if tokens[i] == x and tokens[j] == y and abs(i - j) - 1 <= dist:
+            return True
+    return False
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    st.lists(st.sampled_from(FILLED), max_size=8),
+    st.lists(st.sampled_from(SMALL), min_size=2, max_size=3),
+    st.integers(0, 3),
+)
+@example(["a", "x", "x", "b"], ["a", "b"], 1)
+@example(["a", "x", "b", "y", "c"], ["a", "b", "c"], 1)
+@example(["b", "a"], ["a", "b"], 3)
+def test_phrase_slop_matches_oracle(tokens: list[str], phrase: list[str], slop: int) -> None:
+    doc = Document({"body": " ".join(tokens)})
+    q = compile_query(f'"{" ".join(phrase)}"~{slop}')
+    assert (q.match(doc) is not None) == _phrase_oracle(tokens, phrase, slop)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    st.lists(st.sampled_from(FILLED), max_size=9),
+    st.sampled_from(SMALL),
+    st.sampled_from(SMALL),
+    st.integers(0, 4),
+)
+@example(["a", "x", "x", "b"], "a", "b", 1)
+@example(["b", "x", "a"], "a", "b", 1)
+@example(["a"], "a", "a", 4)
+def test_near_matches_oracle(tokens: list[str], x: str, y: str, dist: int) -> None:
+    doc = Document({"body": " ".join(tokens)})
+    q = compile_query(f"{x} NEAR/{dist} {y}")
+    assert (q.match(doc) is not None) == _near_oracle(tokens, x, y, dist)

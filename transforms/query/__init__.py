@@ -1,0 +1,55 @@
+"""Boolean news-monitoring query language (pure Python, no I/O, no Beam).
+
+Syntax (see :mod:`.parser` for the grammar and :mod:`.lexer` for lexical
+rules)::
+
+    tariff* AND (china OR "people's republic") -title:opinion
+    "trade war"~2   huawei NEAR/5 sanctions   lang:es   topic:trade-war
+    華為   intellectual-property   source:reuters   url:example.com
+
+Semantics in brief (details in :mod:`.analysis`, :mod:`.matcher`,
+:mod:`.compiler`):
+
+* matching is case/accent/width-insensitive (:func:`fold`), on tokens
+  (maximal runs of ``\\w``; each character of Han/Kana/Thai/... is a token
+  of its own, so CJK terms behave as substring searches);
+* a word made of several tokens (``U.S.``, ``e-mail``, ``Huawei華為``)
+  is matched as the phrase of those tokens;
+* ``"a b"~N``: in order, at most N other tokens in between in total;
+  ``x NEAR/N y``: either order, at most N tokens in between;
+* default field ``text`` = title OR body; also ``title``, ``body``,
+  ``source``, ``url``, ``lang`` (exact) and ``topic`` (tag present);
+* queries that could match by negation alone are rejected.
+
+Typical use::
+
+    q = compile_query('huawei NEAR/5 sanction*')
+    doc = Document({"title": t, "body": b}, lang="en")
+    evidence = q.match(doc)   # None or list[Evidence]
+"""
+
+from .analysis import fold
+from .compiler import CompiledQuery, compile_query
+from .errors import QuerySyntaxError
+from .matcher import Document, Evidence
+from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
+
+__all__ = [
+    "And",
+    "Atom",
+    "CompiledQuery",
+    "Document",
+    "Evidence",
+    "Lang",
+    "Near",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "QuerySyntaxError",
+    "Topic",
+    "Word",
+    "compile_query",
+    "fold",
+    "parse_query",
+]

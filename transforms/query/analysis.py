@@ -1,0 +1,240 @@
+"""Text analysis shared by the query side and the document side.
+
+Folding
+    ``fold(s)`` = NFKC, casefold, NFD, drop combining marks (category ``Mn``),
+    NFC.  It makes matching case-, accent- and width-insensitive
+    (``Résumé`` -> ``resume``, ``ＨＵＡＷＥＩ`` -> ``huawei``, ``ﬁ`` -> ``fi``).
+
+Tokens
+    A token is a maximal run of word characters (``\\w``, Unicode) of the
+    *folded* text, with one exception: every character of a script written
+    without spaces (Han, Hiragana, Katakana, Bopomofo, Thai, Lao, Khmer,
+    Myanmar, Yi -- see ``NOSPACE_RANGES``) is a token of its own, exactly like
+    Lucene's StandardTokenizer emits one token per ideograph.  Runs are also
+    split where such a character meets a spaced-script character, so
+    ``Huawei華為`` is the three tokens ``huawei``, ``華``, ``為``.  Hangul is
+    spaced and forms ordinary run tokens.
+
+    Documents are folded chunk by chunk (a chunk is one base character plus
+    the combining characters that follow it), which lets every folded
+    character be mapped back to the span of the original text it came from;
+    token offsets are therefore offsets into the ORIGINAL text.
+
+Query terms
+    A query word or phrase is folded as a whole and tokenized the same way.
+    Two consecutive no-space-script tokens that are adjacent in the folded
+    query (nothing between them) are *glued*: they must also be adjacent
+    characters in the folded document text.  This makes a CJK term such as
+    ``華為`` behave exactly like a substring search (it matches ``(華為)`` and
+    ``美國華為公司`` but not ``華、為``), while its position in phrases and
+    ``NEAR`` is still measured in tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = [
+    "NOSPACE_RANGES",
+    "TOKEN_RE",
+    "Elem",
+    "FoldedText",
+    "analyze_term",
+    "fold",
+    "fold_with_offsets",
+    "is_nospace_char",
+    "tokenize_folded",
+]
+
+#: Unicode ranges of scripts that are written without spaces between words.
+NOSPACE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3038, 0x303C),  # Han extras
+    (0x3040, 0x309F),  # Hiragana
+    (0x30A0, 0x30FF),  # Katakana
+    (0x3100, 0x312F),  # Bopomofo
+    (0x31A0, 0x31BF),  # Bopomofo extended
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA000, 0xA4CF),  # Yi
+    (0xA9E0, 0xA9FF),  # Myanmar extended-B
+    (0xAA60, 0xAA7F),  # Myanmar extended-A
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana (NFKC maps these anyway)
+    (0x1B000, 0x1B16F),  # Kana supplement / extended
+    (0x20000, 0x2FA1F),  # CJK extensions B-F, compatibility supplement
+    (0x30000, 0x323AF),  # CJK extensions G-H
+)
+
+_NOSPACE_CLASS = "".join(
+    f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in NOSPACE_RANGES
+)
+_NOSPACE_RE = re.compile(f"[{_NOSPACE_CLASS}]")
+#: one no-space-script word character, or a maximal run of other word characters
+TOKEN_RE = re.compile(f"(?=\\w)[{_NOSPACE_CLASS}]|[^\\W{_NOSPACE_CLASS}]+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+def is_nospace_char(c: str) -> bool:
+    """True if ``c`` belongs to a script written without spaces."""
+    return _NOSPACE_RE.match(c) is not None
+
+
+def _fold_slow(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s).casefold()
+    s = unicodedata.normalize("NFD", s)
+    s = "".join(c for c in s if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", s)
+
+
+def fold(s: str) -> str:
+    """NFKC, casefold, NFD, drop combining marks (Mn), NFC."""
+    if s.isascii():
+        return s.lower()
+    return _fold_slow(s)
+
+
+_CHUNK_CACHE: dict[str, str] = {}
+_CHUNK_CACHE_MAX = 50_000
+
+
+def _fold_chunk(chunk: str) -> str:
+    f = _CHUNK_CACHE.get(chunk)
+    if f is None:
+        f = _fold_slow(chunk)
+        if len(_CHUNK_CACHE) < _CHUNK_CACHE_MAX:
+            _CHUNK_CACHE[chunk] = f
+    return f
+
+
+def _is_extender(c: str) -> bool:
+    """Characters that must be folded together with the preceding character."""
+    o = ord(c)
+    if o < 0x80:
+        return False
+    if 0x1160 <= o <= 0x11FF or 0xD7B0 <= o <= 0xD7FF:  # Hangul jamo V / T
+        return True
+    if 0x3130 <= o <= 0x318F or 0xFFA0 <= o <= 0xFFDF:  # compatibility jamo
+        m = ord(unicodedata.normalize("NFKC", c)[0])
+        return 0x1160 <= m <= 0x11FF or 0xD7B0 <= m <= 0xD7FF
+    return unicodedata.combining(c) != 0 or unicodedata.category(c)[0] == "M"
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedText:
+    """Folded text plus the map back to the original text.
+
+    ``orig_start[i]``/``orig_end[i]`` is the span of the original text that
+    produced folded character ``i``.  Both are ``None`` when the mapping is
+    the identity (every character folded to exactly one character).
+    """
+
+    folded: str
+    orig_start: list[int] | None
+    orig_end: list[int] | None
+
+
+class _SimpleTable(dict[int, "str | None"]):
+    """``str.translate`` table: a "simple" character -> its one-character fold,
+    anything else -> ``None`` (deleted).  A character is simple when it is not
+    an extender and folds to exactly one character; such characters fold
+    independently of their neighbours, so a text made only of them folds
+    character by character with the identity offset map."""
+
+    def __missing__(self, key: int) -> str | None:
+        c = chr(key)
+        f = _fold_slow(c)
+        v = f if len(f) == 1 and not _is_extender(c) else None
+        if len(self) < _CHUNK_CACHE_MAX:
+            self[key] = v
+        return v
+
+
+_SIMPLE = _SimpleTable()
+
+
+def fold_with_offsets(text: str) -> FoldedText:
+    """Fold ``text`` keeping a map from folded characters to original spans."""
+    if text.isascii():
+        return FoldedText(text.lower(), None, None)
+    quick = text.translate(_SIMPLE)
+    if len(quick) == len(text):
+        return FoldedText(quick, None, None)
+    parts: list[str] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    pos = 0
+    n = len(text)
+    for m in _NON_ASCII_RE.finditer(text):
+        a, b = m.span()
+        if a > pos and _is_extender(text[a]):
+            a -= 1  # the preceding ASCII base character belongs to this chunk
+        if a > pos:
+            parts.append(text[pos:a].lower())
+            ostart.extend(range(pos, a))
+            oend.extend(range(pos + 1, a + 1))
+        i = a
+        while i < b:
+            j = i + 1
+            while j < n and _is_extender(text[j]):
+                j += 1
+            f = _fold_chunk(text[i:j])
+            if f:
+                parts.append(f)
+                k = len(f)
+                ostart.extend([i] * k)
+                oend.extend([j] * k)
+            i = j
+        pos = max(b, i)
+    if pos < n:
+        parts.append(text[pos:].lower())
+        ostart.extend(range(pos, n))
+        oend.extend(range(pos + 1, n + 1))
+    return FoldedText("".join(parts), ostart, oend)
+
+
+def tokenize_folded(folded: str) -> list[tuple[str, int, int]]:
+    """Tokens of already folded text as ``(token, start, end)`` folded offsets."""
+    return [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(folded)]
+
+
+@dataclass(frozen=True, slots=True)
+class Elem:
+    """One token of a query term.
+
+    ``prefix``: matches any token starting with ``text``.
+    ``glued``: must be directly adjacent (no character in between in the
+    folded document text) to the previous element; only set between two
+    no-space-script characters that were adjacent in the query.
+    """
+
+    text: str
+    prefix: bool = False
+    glued: bool = False
+
+
+def analyze_term(raw: str, prefix: bool = False) -> tuple[Elem, ...]:
+    """Fold and tokenize a query word/phrase into its elements.
+
+    Returns ``()`` when the term contains no word characters.  When
+    ``prefix`` is true the last element becomes a prefix element.
+    """
+    toks = tokenize_folded(fold(raw))
+    out: list[Elem] = []
+    prev_end = -1
+    prev_ns = False
+    for i, (tok, s, e) in enumerate(toks):
+        ns = len(tok) == 1 and is_nospace_char(tok)
+        glued = ns and prev_ns and s == prev_end
+        out.append(Elem(tok, prefix and i == len(toks) - 1, glued))
+        prev_end, prev_ns = e, ns
+    return tuple(out)

@@ -1,0 +1,320 @@
+"""Compile a query AST into an evaluation plan.
+
+Evaluation semantics (``CompiledQuery.match``):
+
+* A term (word, prefix, phrase) or ``NEAR`` is evaluated per field: the
+  default field ``text`` means ``title`` OR ``body`` (a term never spans two
+  fields).  Its evidence is every occurrence in every field.  For ``NEAR``
+  the two atoms are reported as separate evidence (only the occurrences that
+  take part in a qualifying pair).
+* ``lang:xx`` matches when the document language equals ``xx``
+  (case-insensitive); it contributes no evidence.
+* ``topic:id`` matches when the document carries tag ``id``; its evidence is
+  ``doc.topics[id]`` (passed through unchanged, possibly empty).
+* ``AND`` matches when every operand matches; ``OR`` when any does; both
+  collect the evidence of all matching positive operands.  ``NOT x`` matches
+  when ``x`` does not and never contributes evidence.
+* The result is ``None`` (no match) or the deduplicated evidence sorted by
+  ``(field, start)`` -- possibly ``[]``.
+
+Validation (:func:`compile_query`): a query is rejected when it could be
+satisfied without any positive atom: ``positive(atom) = True``,
+``positive(NOT x) = False``, ``positive(AND) = any(children)``,
+``positive(OR) = all(children)``; the query must be positive.
+
+``required_terms()`` -- for a presearcher: a set of folded literal strings
+such that ANY match of the query has at least one of them as a substring of
+the folded text (``fold(field_text)``) of one of the document's fields, or
+``None`` when no such set exists (the query may match on ``lang:``/``topic:``
+alone):
+
+* term: the longest literal of the term.  The literals of a term are its
+  tokens (a prefix element contributes its prefix), where runs of glued CJK
+  characters count as one literal (``華為`` -> ``"華為"``), e.g.
+  ``intellectual-property`` -> ``{"intellectual"}``,
+  ``"trade war"`` -> ``{"trade"}``, ``tariff*`` -> ``{"tariff"}``;
+* ``x NEAR/N y``: the literal of ``x`` or of ``y``, whichever is longer;
+* ``lang:``, ``topic:``, ``NOT x``: ``None`` (no constraint);
+* ``AND``: the smallest non-``None`` child set (ties: the one whose shortest
+  literal is longest); ``None`` if all children are ``None``;
+* ``OR``: the union of the children, ``None`` if any child is ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from .analysis import Elem, analyze_term
+from .errors import QuerySyntaxError
+from .matcher import (
+    Document,
+    Evidence,
+    finalize_evidence,
+    near_occurrences,
+    term_occurrences,
+)
+from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
+
+__all__ = ["CompiledQuery", "compile_query"]
+
+_FIELD_MAP: dict[str, tuple[str, ...]] = {
+    "text": ("title", "body"),
+    "title": ("title",),
+    "body": ("body",),
+    "source": ("source",),
+    "url": ("url",),
+}
+
+Result: TypeAlias = list[Evidence] | None
+
+
+# -- plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _TermPlan:
+    fields: tuple[str, ...]
+    pattern: tuple[Elem, ...]
+    slop: int
+
+    def evaluate(self, doc: Document) -> Result:
+        ev: list[Evidence] = []
+        for name in self.fields:
+            fi = doc.field(name)
+            for a, b in term_occurrences(fi, self.pattern, self.slop):
+                ev.append(fi.evidence(a, b))
+        return ev or None
+
+
+@dataclass(frozen=True, slots=True)
+class _NearPlan:
+    fields: tuple[str, ...]
+    left: tuple[tuple[Elem, ...], int]
+    right: tuple[tuple[Elem, ...], int]
+    distance: int
+
+    def evaluate(self, doc: Document) -> Result:
+        ev: list[Evidence] = []
+        for name in self.fields:
+            fi = doc.field(name)
+            lo = term_occurrences(fi, *self.left)
+            if not lo:
+                continue
+            ro = term_occurrences(fi, *self.right)
+            lu, ru = near_occurrences(lo, ro, self.distance)
+            ev.extend(fi.evidence(a, b) for a, b in lu)
+            ev.extend(fi.evidence(a, b) for a, b in ru)
+        return ev or None
+
+
+@dataclass(frozen=True, slots=True)
+class _LangPlan:
+    code: str
+
+    def evaluate(self, doc: Document) -> Result:
+        return [] if doc.lang == self.code else None
+
+
+@dataclass(frozen=True, slots=True)
+class _TopicPlan:
+    id: str
+
+    def evaluate(self, doc: Document) -> Result:
+        ev = doc.topics.get(self.id)
+        return None if ev is None else list(ev)
+
+
+@dataclass(frozen=True, slots=True)
+class _AndPlan:
+    children: tuple[_Plan, ...]
+
+    def evaluate(self, doc: Document) -> Result:
+        ev: list[Evidence] = []
+        for c in self.children:
+            r = c.evaluate(doc)
+            if r is None:
+                return None
+            ev.extend(r)
+        return ev
+
+
+@dataclass(frozen=True, slots=True)
+class _OrPlan:
+    children: tuple[_Plan, ...]
+
+    def evaluate(self, doc: Document) -> Result:
+        ev: list[Evidence] | None = None
+        for c in self.children:
+            r = c.evaluate(doc)
+            if r is not None:
+                if ev is None:
+                    ev = []
+                ev.extend(r)
+        return ev
+
+
+@dataclass(frozen=True, slots=True)
+class _NotPlan:
+    child: _Plan
+
+    def evaluate(self, doc: Document) -> Result:
+        return [] if self.child.evaluate(doc) is None else None
+
+
+_Plan: TypeAlias = _TermPlan | _NearPlan | _LangPlan | _TopicPlan | _AndPlan | _OrPlan | _NotPlan
+
+
+def _atom_pattern(a: Atom) -> tuple[tuple[Elem, ...], int]:
+    if isinstance(a, Word):
+        return analyze_term(a.text, a.prefix), 0
+    return analyze_term(a.text), a.slop
+
+
+def _plan(n: Node) -> _Plan:
+    if isinstance(n, (Word, Phrase)):
+        pat, slop = _atom_pattern(n)
+        return _TermPlan(_FIELD_MAP[n.field], pat, slop)
+    if isinstance(n, Near):
+        return _NearPlan(
+            _FIELD_MAP[n.left.field], _atom_pattern(n.left), _atom_pattern(n.right), n.distance
+        )
+    if isinstance(n, Lang):
+        return _LangPlan(n.code)
+    if isinstance(n, Topic):
+        return _TopicPlan(n.id)
+    if isinstance(n, And):
+        # evaluate positive operands first: they are the likely early exits
+        kids = sorted(n.children, key=lambda c: isinstance(c, Not))
+        return _AndPlan(tuple(_plan(c) for c in kids))
+    if isinstance(n, Or):
+        return _OrPlan(tuple(_plan(c) for c in n.children))
+    return _NotPlan(_plan(n.child))
+
+
+# -- validation ----------------------------------------------------------
+
+
+def _positive(n: Node) -> bool:
+    if isinstance(n, Not):
+        return False
+    if isinstance(n, And):
+        return any(_positive(c) for c in n.children)
+    if isinstance(n, Or):
+        return all(_positive(c) for c in n.children)
+    return True
+
+
+def _culprit(n: Node) -> Node:
+    """The innermost node that makes non-positive ``n`` non-positive."""
+    if isinstance(n, Or):
+        for c in n.children:
+            if not _positive(c):
+                return _culprit(c)
+    return n
+
+
+def _validate(n: Node) -> None:
+    if not _positive(n):
+        bad = _culprit(n)
+        raise QuerySyntaxError(
+            "query can match by negation alone; every alternative needs a term that "
+            "must be present (e.g. 'a AND NOT b' instead of 'NOT b')",
+            max(bad.column, 1),
+        )
+
+
+# -- required terms ------------------------------------------------------
+
+
+def _literals(pattern: tuple[Elem, ...]) -> list[str]:
+    lits: list[str] = []
+    for e in pattern:
+        if e.glued and lits:
+            lits[-1] += e.text
+        else:
+            lits.append(e.text)
+    return lits
+
+
+def _best_literal(pattern: tuple[Elem, ...]) -> str:
+    return max(_literals(pattern), key=len)
+
+
+def _required(n: Node) -> frozenset[str] | None:
+    if isinstance(n, (Word, Phrase)):
+        return frozenset({_best_literal(_atom_pattern(n)[0])})
+    if isinstance(n, Near):
+        a = _best_literal(_atom_pattern(n.left)[0])
+        b = _best_literal(_atom_pattern(n.right)[0])
+        return frozenset({a if len(a) >= len(b) else b})
+    if isinstance(n, And):
+        sets = [s for s in (_required(c) for c in n.children) if s is not None]
+        if not sets:
+            return None
+        return min(sets, key=lambda s: (len(s), -min(len(x) for x in s)))
+    if isinstance(n, Or):
+        out: set[str] = set()
+        for c in n.children:
+            s = _required(c)
+            if s is None:
+                return None
+            out |= s
+        return frozenset(out)
+    return None  # Lang, Topic, Not
+
+
+def _topic_ids(n: Node, acc: set[str]) -> None:
+    if isinstance(n, Topic):
+        acc.add(n.id)
+    elif isinstance(n, (And, Or)):
+        for c in n.children:
+            _topic_ids(c, acc)
+    elif isinstance(n, Not):
+        _topic_ids(n.child, acc)
+
+
+# -- public --------------------------------------------------------------
+
+
+class CompiledQuery:
+    """A validated, compiled query.  Pickles as its source text."""
+
+    __slots__ = ("_plan", "_required", "ast", "source", "topics")
+
+    def __init__(self, source: str, ast: Node) -> None:
+        self.source = source
+        self.ast: Node = ast
+        #: topic ids referenced via ``topic:`` (also under NOT)
+        acc: set[str] = set()
+        _topic_ids(ast, acc)
+        self.topics: frozenset[str] = frozenset(acc)
+        self._plan: _Plan = _plan(ast)
+        self._required = _required(ast)
+
+    def match(self, doc: Document) -> list[Evidence] | None:
+        """``None`` if ``doc`` does not match, else the sorted evidence."""
+        r = self._plan.evaluate(doc)
+        return None if r is None else finalize_evidence(r)
+
+    def matches(self, doc: Document) -> bool:
+        """Whether ``doc`` matches (same as ``match(doc) is not None``)."""
+        return self._plan.evaluate(doc) is not None
+
+    def required_terms(self) -> frozenset[str] | None:
+        """Folded literals, one of which any match contains (module docstring)."""
+        return self._required
+
+    def __reduce__(self) -> tuple[Callable[[str], CompiledQuery], tuple[str]]:
+        return (compile_query, (self.source,))
+
+    def __repr__(self) -> str:
+        return f"CompiledQuery({self.source!r})"
+
+
+def compile_query(text: str) -> CompiledQuery:
+    """Parse, validate (no negation-only queries) and compile ``text``."""
+    ast = parse_query(text)
+    _validate(ast)
+    return CompiledQuery(text, ast)
