@@ -12,6 +12,7 @@ Any option newswatch does not know is a Beam pipeline option and is passed throu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -49,10 +50,8 @@ def _beam_flags() -> dict[str, bool]:
             if sub not in seen:
                 seen.add(sub)
                 stack.append(sub)
-                try:
+                with contextlib.suppress(argparse.ArgumentError, TypeError, AttributeError):
                     sub._add_argparse_args(parser)  # type: ignore[attr-defined]
-                except (argparse.ArgumentError, TypeError, AttributeError):
-                    pass
     flags: dict[str, bool] = {}
     for action in parser._actions:
         for opt in action.option_strings:

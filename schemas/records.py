@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 OriginKind = Literal["file", "feed", "jsonl", "html", "warc"]
 Stage = Literal["read", "decode", "parse", "normalize", "fetch", "sink"]

@@ -32,7 +32,7 @@ def test_read_articles_main_and_dead_letters(tmp_path):
     (tmp_path / "good.jsonl").write_text('{"title": "A", "body": "x"}\n{"title": "B", "body": "y"}\nnot json\n')
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 4)
-    paths = sorted(str(p) for p in tmp_path.iterdir()) + [str(SEED_ARTICLE)]
+    paths = [*sorted(str(p) for p in tmp_path.iterdir()), str(SEED_ARTICLE)]
     with pipeline() as p:
         out = p | beam.Create(paths) | ReadArticles()
         assert_that(out.raw | "Titles" >> beam.Map(lambda r: r.title or r.source),

@@ -96,5 +96,5 @@ def test_missing_file_and_bad_encoding(tmp_path):
 
 
 def test_webhook_sink_needs_url():
-    with pytest.raises(ConfigError, match="sinks\\[0\\] \\(hook\\).*needs 'url'"):
+    with pytest.raises(ConfigError, match=r"sinks\[0\] \(hook\).*needs 'url'"):
         parse_settings("sinks: [{id: hook, type: webhook}]", "x.yaml")

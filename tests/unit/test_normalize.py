@@ -9,7 +9,7 @@ import pytest
 from schemas.records import Origin, RawArticle
 from transforms.normalize import NormalizeError, article_id, canonical_url, detect_language, normalize, parse_date
 
-O = Origin(kind="jsonl", location="a.jsonl", entry_id="line:1")
+ORIGIN = Origin(kind="jsonl", location="a.jsonl", entry_id="line:1")
 
 
 @pytest.mark.parametrize("url, canon", [
@@ -51,7 +51,7 @@ def test_parse_date(value, expected):
 
 
 def test_normalize_strips_markup_entities_and_tidies():
-    raw = RawArticle(origin=O, title="  Tariffs &amp; <b>trade</b>\n war ",
+    raw = RawArticle(origin=ORIGIN, title="  Tariffs &amp; <b>trade</b>\n war ",
                      body="<p>First&nbsp;para &#8212; with <a href='x'>link</a>.</p><script>evil()</script><p>Second   para.</p>",
                      source="Wire", published="2020-01-01T00:00:00Z")
     a = normalize(raw)
@@ -62,7 +62,7 @@ def test_normalize_strips_markup_entities_and_tidies():
 
 
 def test_normalize_nfkc_and_derived_title():
-    raw = RawArticle(origin=O, body="ＨＵＡＷＥＩ ﬁles a patent. More follows here.")
+    raw = RawArticle(origin=ORIGIN, body="ＨＵＡＷＥＩ ﬁles a patent. More follows here.")
     a = normalize(raw)
     assert a.body.startswith("HUAWEI files a patent.")
     assert a.title == "HUAWEI files a patent."
@@ -70,11 +70,11 @@ def test_normalize_nfkc_and_derived_title():
 
 def test_normalize_refuses_empty():
     with pytest.raises(NormalizeError, match="no text"):
-        normalize(RawArticle(origin=O, title="  ", body="<p> </p>"))
+        normalize(RawArticle(origin=ORIGIN, title="  ", body="<p> </p>"))
 
 
 def test_text_ids_are_stable_across_runs():
-    raw = RawArticle(origin=O, title="T", body="Body of the article.", source="S")
+    raw = RawArticle(origin=ORIGIN, title="T", body="Body of the article.", source="S")
     assert normalize(raw).id == normalize(raw).id
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from schemas.records import Article, Origin, RawArticle
+from transforms.ingest import read_path
 from transforms.match import RuleMatcher, alert_id, snippet
 from transforms.normalize import normalize
 from transforms.query import Evidence
 from transforms.tag import Tagger
 
 from ..conftest import SEED_ARTICLE
-from transforms.ingest import read_path
 
 
 def _article(title: str, body: str, lang: str | None = None) -> Article:
