@@ -41,10 +41,11 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
                   emit_articles: bool) -> None:
     """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``."""
     analyzed.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
-    dead = [*other_dead, analyzed.dead_letters]
-    (dead | "AllDeadLetters" >> beam.Flatten()
-          | "WriteDeadLetters" >> WriteJsonl(os.path.join(out_dir, "dead_letters"), prefix="dead",
-                                             counter="sink_dead_letters"))
+    # One writer per dead-letter collection, not a Flatten: on the streaming FnApiRunner a Flatten of
+    # several inputs runs only at shutdown (measured), and dead letters must show up while watch runs.
+    for i, dead in enumerate([analyzed.dead_letters, *other_dead]):
+        dead | f"WriteDeadLetters{'' if i == 0 else f'[{i}]'}" >> WriteJsonl(
+            os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
     if emit_articles:
         (analyzed.tagged
          | "Articles" >> beam.Map(lambda t: t.article)

@@ -30,8 +30,9 @@ from schemas.config import Settings
 RUNNER_ALIASES = {
     "local": None,
     "fnapirunner": None,
-    "dask": "apache_beam.runners.dask.dask_runner.DaskRunner",
-    "daskrunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
+    "dask": "pipeline.dask_runner.DaskRunner",
+    "daskrunner": "pipeline.dask_runner.DaskRunner",
+    "apache_beam.runners.dask.dask_runner.daskrunner": "pipeline.dask_runner.DaskRunner",
     "portable": "PortableRunner",
 }
 OUTPUT_DIRS = ("alerts", "dead_letters", "articles", "stories", "suppressed")
@@ -54,8 +55,14 @@ def make_options(beam_args: list[str], *, streaming: bool = False) -> tuple[Pipe
             return options, FnApiRunner()
         std.runner = target
         if target.endswith("DaskRunner"):
-            from apache_beam.runners.dask.dask_runner import DaskRunner
+            # Beam's DaskRunner with fixes for multi-output ParDos, sinks and metrics (pipeline/dask_runner.py)
+            from apache_beam.runners.dask.dask_runner import DaskOptions
 
+            from pipeline.dask_runner import DaskRunner
+
+            dask_opts = options.view_as(DaskOptions)
+            if dask_opts.npartitions is None and dask_opts.partition_size is None:
+                dask_opts.partition_size = 1     # one input file per partition: files spread over workers
             return options, DaskRunner()
         return options, target
     return options, name

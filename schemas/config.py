@@ -85,6 +85,8 @@ class Feed(_Config):
     interval: Annotated[float, Field(gt=0)] = 300
     source: str | None = None
     id: Id | None = None
+    timeout: Annotated[float, Field(gt=0, le=600)] = 20.0               # seconds, per poll
+    max_bytes: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024          # size cap of one fetched body
 
 
 def _default_sinks() -> tuple[Sink, ...]:
@@ -104,7 +106,9 @@ class Settings(_Config):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
-        for kind, items in (("topics", self.topics), ("rules", self.rules), ("sinks", self.sinks)):
+        sections: tuple[tuple[str, tuple[Topic | Rule | Sink, ...]], ...] = (
+            ("topics", self.topics), ("rules", self.rules), ("sinks", self.sinks))
+        for kind, items in sections:
             seen: set[str] = set()
             for i, item in enumerate(items):
                 if item.id in seen:

@@ -9,7 +9,7 @@
   archive, so the source qualifies them), else ``sha256("text\\x1f" + source + title + body)``; 20 hex
   digits. The canonical URL has a lower-case scheme and host, no default port, no fragment and no
   ``utm_*`` parameters; ``Article.url`` keeps the URL as given.
-* Language: the ISO 639-1 code the input declares, else py3langid's guess over title + body (None for
+* Language: the ISO 639-1 code the input declares, else py3langid's guess over the first 600 bytes of title + body (None for
   texts under 20 letters, where a guess would be noise).
 * Size: a body over ``MAX_BODY_CHARS`` is refused (a dead letter says so) rather than silently cut.
 """
@@ -101,6 +101,10 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 _LETTERS = re.compile(r"[^\W\d_]", re.U)
+# py3langid walks the UTF-8 bytes in Python (about 1 µs a byte): the first 600 bytes of title + body are
+# as good a sample as 3,000 at a fifth of the cost: on 1,132 articles of shared/data/real_feeds the answers
+# differ for 2 (Catalan vs Spanish), the rest being declared languages or macrolanguage mappings.
+LANG_SAMPLE_BYTES = 600
 _LANG = re.compile(r"^([a-zA-Z]{2})([-_][a-zA-Z0-9]+)*$")
 
 
@@ -119,7 +123,7 @@ class _LanguageGuesser:
             return None
         import py3langid  # imported lazily: the model loads on first classify
 
-        lang, _ = py3langid.classify(text[:3000])
+        lang, _ = py3langid.classify(text.encode("utf-8")[:LANG_SAMPLE_BYTES])
         lang = _MACRO.get(str(lang), str(lang))
         return lang if len(lang) == 2 else None
 

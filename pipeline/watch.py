@@ -1,0 +1,120 @@
+"""``newswatch watch``: poll the configured feeds and drop folders until stopped.
+
+The same stages as batch (``pipeline.build.analyze`` and ``write_outputs``); only the source
+(``transforms.poll.PollSources``) and the dedupe (``transforms.state.DedupeSeen``, against the SQLite
+store) differ, plus a filter that drops alert ids already emitted (also across restarts).
+
+Runner: ``make_options(..., streaming=True)`` — the in-process FnApiRunner unless ``--runner`` says
+otherwise. Every stage is element-wise, so alerts are written (one file per bundle, i.e. per tick)
+while the pipeline runs.
+
+Stopping: the first SIGINT/SIGTERM creates a stop file (``<state>.stop-<random>``) that the tick source
+checks every 0.2 s; the source then ends, the bundle in flight finishes (its sinks flush) and the
+pipeline completes: exit code 0. A second signal interrupts at once (exit 130). ``--duration`` sets a
+deadline the source checks the same way. Unlike batch, watch never clears the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from types import FrameType
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.build import analyze, write_outputs
+from pipeline.logs import get_logger
+from pipeline.run import make_options, runner_name
+from schemas.config import Settings
+from schemas.errors import UsageError
+from transforms.poll import PollSources
+from transforms.state import DedupeSeen, DropEmittedAlerts, StateStore
+
+TICK = 1.0
+
+
+def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: str, *,
+                emit_articles: bool = False, stop_file: str | None = None, deadline: float | None = None,
+                tick: float = TICK) -> None:
+    """The watch job: poll sources -> the shared stages -> sinks under ``out_dir``."""
+    source = p | "PollSources" >> PollSources(settings.feeds, settings.watch_paths, state_path, tick=tick,
+                                               stop_file=stop_file, deadline=deadline)
+    analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path))
+    fresh = analyzed.alerts | "DropEmittedAlerts" >> DropEmittedAlerts(state_path)
+    analyzed = analyzed._replace(alerts=fresh)
+    write_outputs(analyzed, [source.dead_letters], settings, out_dir, emit_articles)
+
+
+class _StopOnSignal:
+    """First SIGINT/SIGTERM: create the stop file. Second: KeyboardInterrupt."""
+
+    def __init__(self, stop_file: str) -> None:
+        self.stop_file = stop_file
+        self.signals = 0
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if os.path.exists(self.stop_file):
+            os.remove(self.stop_file)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signals += 1
+        if self.signals > 1:
+            raise KeyboardInterrupt
+        with open(self.stop_file, "w", encoding="utf-8") as fh:
+            fh.write(f"{signal.Signals(signum).name}\n")
+        get_logger().info("stopping", signal=signal.Signals(signum).name)
+
+
+def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: str | None = None,
+              duration: float | None = None, emit_articles: bool = False, tick: float = TICK) -> int:
+    """Run until a signal or ``duration`` seconds; returns the exit code."""
+    log = get_logger()
+    if not settings.feeds and not settings.watch_paths:
+        raise UsageError(f"nothing to watch: {settings.source_file} has no 'feeds' and no 'watch_paths'")
+    if duration is not None and duration <= 0:
+        raise UsageError(f"--duration must be positive, not {duration:g}")
+    for folder in settings.watch_paths:
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise UsageError(f"watch path is not a folder: {folder}")
+        os.makedirs(folder, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
+    state_path = state or os.path.join(out_dir, "state.sqlite")
+    try:
+        store = StateStore(state_path)
+    except Exception as exc:  # sqlite3.Error or OSError: an unusable --state is a usage problem
+        raise UsageError(f"cannot open state store {state_path}: {exc}") from None
+    totals_before = store.counters()
+    store.close()
+    stop_file = f"{state_path}.stop-{uuid.uuid4().hex[:8]}"
+    deadline = time.time() + duration if duration else None
+    options, runner = make_options(beam_args, streaming=True)
+    started = time.perf_counter()
+    log.info("watch started", feeds=len(settings.feeds), watch_paths=list(settings.watch_paths),
+             out=out_dir, state=state_path, duration=duration, runner=runner_name(runner))
+    with _StopOnSignal(stop_file):
+        p = beam.Pipeline(runner=runner, options=options)
+        build_watch(p, settings, out_dir, state_path, emit_articles=emit_articles, stop_file=stop_file,
+                    deadline=deadline, tick=tick)
+        result = p.run()
+        result.wait_until_finish()
+    store = StateStore(state_path)
+    after = store.counters()
+    sizes = store.sizes()
+    store.close()
+    run = {k: after.get(k, 0) - totals_before.get(k, 0)
+           for k in ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles",
+                     "alerts")}
+    log.info("watch stopped", seconds=round(time.perf_counter() - started, 1), **run,
+             state_rows=sizes)
+    return 0

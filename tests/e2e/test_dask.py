@@ -1,0 +1,156 @@
+"""The batch job on a real Dask cluster (scheduler + two workers on 127.0.0.1) equals the local runner's."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .cli import ROOT, newswatch, read_jsonl
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def comparable(folder: Path) -> list[str]:
+    """Alert JSON lines without the wall-clock ``created_at``, sorted."""
+    out = []
+    for rec in read_jsonl(folder):
+        rec.pop("created_at")
+        out.append(json.dumps(rec, sort_keys=True, ensure_ascii=False))
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers; the workers run in a different directory from the
+    client (inputs are given as absolute paths, as on a real cluster with a shared mount)."""
+    if not (BIN / "dask").exists():
+        pytest.skip("dask is not installed (pip install -e '.[dask]')")
+    work = tmp_path_factory.mktemp("dask-work")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+                "--no-show",
+            ],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        wait_for_port(port)
+        for _ in range(2):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(BIN / "dask"),
+                        "worker",
+                        f"127.0.0.1:{port}",
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    cwd=work,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        from distributed import Client
+
+        with Client(f"127.0.0.1:{port}", timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+        yield f"127.0.0.1:{port}"
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Every input format, plus bad data, in one folder (absolute path)."""
+    folder = tmp_path_factory.mktemp("inputs")
+    shutil.copytree(ROOT / "seeds", folder / "seeds")
+    shutil.copy(
+        ROOT / "tests" / "fixtures" / "warc" / "example-wrong-chunks.warc.gz", folder / "broken.warc.gz"
+    )
+    (folder / "empty.txt").write_bytes(b"")
+    return folder.resolve()
+
+
+def test_dask_alerts_equal_local(dask_cluster, inputs, tmp_path):
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    r1 = newswatch("batch", str(inputs), "--out", str(local))
+    assert r1.returncode == 0, r1.stderr
+    r2 = newswatch(
+        "batch", str(inputs), "--out", str(dask), "--runner", "dask", "--dask_client_address", dask_cluster
+    )
+    assert r2.returncode == 0, r2.stderr
+    want = comparable(local / "alerts")
+    assert want and comparable(dask / "alerts") == want
+    assert sorted(
+        json.dumps({k: v for k, v in d.items() if k != "at"}, sort_keys=True)
+        for d in read_jsonl(dask / "dead_letters")
+    ) == sorted(
+        json.dumps({k: v for k, v in d.items() if k != "at"}, sort_keys=True)
+        for d in read_jsonl(local / "dead_letters")
+    )
+    s_local = json.loads((local / "summary.json").read_text())
+    s_dask = json.loads((dask / "summary.json").read_text())
+    assert s_dask["runner"] == "DaskRunner" and s_dask["counts_from"] == "metrics"
+    for key in (
+        "items_read",
+        "articles",
+        "duplicates",
+        "dead_letters",
+        "dead_letters_by_stage",
+        "alerts",
+        "alerts_by_rule",
+        "alerts_by_topic",
+        "articles_by_topic",
+    ):
+        assert s_dask[key] == s_local[key], key

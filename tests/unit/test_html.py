@@ -1,0 +1,107 @@
+"""HTML page extraction (transforms.ingest_html): a real page, the sample page, and bad pages."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from schemas.records import DeadLetter, Origin, RawArticle
+from transforms.ingest import detect_format, read_path
+from transforms.ingest_html import declared_charset, published_from_metadata, read_html, strip_site_suffix
+from transforms.normalize import normalize
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "html"
+SAMPLE = Path(__file__).resolve().parents[2] / "seeds" / "samples" / "page.html"
+ORIGIN = Origin(kind="html", location="page.html")
+
+
+def one(data: bytes, **kw) -> RawArticle | DeadLetter:
+    items = list(read_html(data, ORIGIN, **kw))
+    assert len(items) == 1
+    return items[0]
+
+
+def test_real_page_title_date_url_authors():
+    raw = one(gzip.decompress((FIXTURES / "voa_2024_04_28.html.gz").read_bytes()))
+    assert isinstance(raw, RawArticle)
+    assert raw.title == "America's child care crisis is holding back moms without college degrees"
+    assert raw.url == (
+        "https://www.voanews.com/a/america-s-child-care-crisis-is-holding-back-moms-without-"
+        "college-degrees-/7585813.html"
+    )
+    assert raw.authors == ("Associated Press",)
+    art = normalize(raw)
+    assert art.published_at.isoformat() == "2024-04-28T07:00:00+00:00"
+    assert art.language == "en"
+    assert "child care" in art.body and len(art.body) > 2000
+    assert "Subscribe" not in art.body[:200]  # navigation is not body text
+
+
+def test_sample_page_through_read_path_is_an_html_article():
+    items = list(read_path(str(SAMPLE)))
+    assert [type(i).__name__ for i in items] == ["RawArticle"]
+    raw = items[0]
+    assert raw.origin.kind == "html"
+    assert raw.title == "US weighs new tariffs as Huawei case tests intellectual property rules"
+    assert raw.url == "https://news.example.org/2019/01/30/huawei-tariffs-ip"
+    assert raw.source == "Newswatch Sample Wire"
+    assert raw.published == "2019-01-30T14:05:00+00:00"
+    assert "Most read" not in (raw.body or "") and "© 2019" not in (raw.body or "")
+    assert "intellectual property" in (raw.body or "")
+
+
+def test_detects_html_by_extension_and_by_content():
+    assert detect_format("x.html", b"<p>hi</p>") == "html"
+    assert detect_format("x.bin", b"<!DOCTYPE html><html><body>x</body></html>") == "html"
+
+
+@pytest.mark.parametrize(
+    "data, stage",
+    [
+        (b"   \n", "read"),
+        (b"\x00\x01\x02" * 100, "decode"),
+        (
+            b"<html><head><title>App</title></head><body><div id='root'></div>"
+            b"<script>render()</script></body></html>",
+            "parse",
+        ),
+    ],
+)
+def test_bad_pages_become_dead_letters(data, stage):
+    item = one(data)
+    assert isinstance(item, DeadLetter) and item.stage == stage
+
+
+def test_charset_declared_by_meta_and_by_http():
+    page = '<html><head><meta charset="windows-1252"><title>T</title></head><body><article><p>'
+    page += "Caf\xe9 tariffs rose again this week, officials said. " * 8 + "</p></article></body></html>"
+    data = page.encode("cp1252")
+    assert declared_charset(data) == "windows-1252"
+    assert declared_charset(b"", "text/html; charset=ISO-8859-1") == "ISO-8859-1"
+    raw = one(data)
+    assert isinstance(raw, RawArticle) and "Café tariffs" in (raw.body or "")
+
+
+def test_published_from_json_ld_before_meta():
+    from trafilatura.utils import load_html
+
+    tree = load_html(
+        '<html><head><meta name="date" content="2020-01-01">'
+        '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", '
+        '"datePublished": "2021-02-03T04:05:06Z"}]}</script></head><body></body></html>'
+    )
+    assert published_from_metadata(tree) == "2021-02-03T04:05:06Z"
+
+
+@pytest.mark.parametrize(
+    "title, want",
+    [
+        ("US, Manila launch war games - Taipei Times", "US, Manila launch war games"),
+        ("Tariffs rise | TechCrunch", "Tariffs rise"),
+        ("A - B", "A - B"),
+    ],
+)
+def test_strip_site_suffix(title, want):
+    assert strip_site_suffix(title) == want

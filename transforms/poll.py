@@ -1,0 +1,307 @@
+"""The watch-mode source: ticks -> due feeds and new files -> fetch -> parse, element-wise to the end.
+
+The shape of Beam's ``fileio.MatchContinuously``::
+
+    PollTicks (a PeriodicImpulse that can be stopped)
+      -> DueWork    feeds whose next poll time has come (state store), new files in ``watch_paths``
+      -> FetchFeeds conditional GET / local read, schedule and validators saved (``transforms.fetch``)
+      -> ParseFeeds feedparser (``transforms.ingest_feed``)          } -> Outputs(raw, dead_letters)
+      -> ReadFiles  the batch readers (``transforms.ingest.read_path``) }
+
+``PollTicks`` is ``PeriodicImpulse``'s splittable DoFn with two additions: it returns for good (claiming
+the rest of its restriction) once a stop file exists or a deadline passes, which is how ``newswatch
+watch`` ends on SIGINT/SIGTERM or ``--duration``; and it naps until the next tick (in steps of at most
+``NAP`` seconds, checking the stop file) instead of deferring at once, because the in-process FnApiRunner
+re-invokes a deferred residual immediately (a busy loop: about half a core, measured). Each tick is its own
+bundle, so the per-bundle sinks write their files after every tick.
+
+Nothing here groups or windows: on the FnApiRunner in streaming mode the watermark is held until the end,
+so a GroupByKey would fire only at shutdown. Feeds are fetched one after another within a tick.
+
+Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
+synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
+counters say happened: feeds polled, 304s, failures, files read, new articles, alerts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.periodicsequence import ImpulseSeqGenRestrictionProvider
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from schemas.config import Feed
+from schemas.records import DeadLetter, Origin, RawArticle, utc_now
+from transforms.fetch import FeedPoller, FetchResult, feed_key, make_client
+from transforms.ingest import read_path
+from transforms.ingest_feed import parse_feed
+from transforms.state import StateStore
+
+NAMESPACE = "newswatch"
+DEAD_LETTERS = "dead_letters"
+NAP = 0.2                     # seconds between stop checks while waiting for the next tick
+FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
+SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
+PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this often
+
+
+class Outputs(NamedTuple):
+    raw: beam.PCollection
+    dead_letters: beam.PCollection
+
+
+def stop_requested(stop_file: str | None, deadline: float | None, now: float | None = None) -> bool:
+    return bool((stop_file and os.path.exists(stop_file))
+                or (deadline is not None and (now if now is not None else time.time()) >= deadline))
+
+
+class _TickFn(beam.DoFn):
+    """``PeriodicImpulse``'s generator, stoppable (see the module docstring)."""
+
+    def __init__(self, stop_file: str | None, deadline: float | None) -> None:
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, element: tuple[Timestamp, Timestamp, float],
+                tracker: Any = beam.DoFn.RestrictionParam(ImpulseSeqGenRestrictionProvider()),
+                watermark: Any = beam.DoFn.WatermarkEstimatorParam(
+                    ManualWatermarkEstimator.default_provider())
+                ) -> Iterator[TimestampedValue]:
+        start, _, interval = element
+        first = start.micros / 1e6
+        restriction: OffsetRange = tracker.current_restriction()
+        index = restriction.start
+        due = first + interval * index
+        while time.time() < due and not stop_requested(self.stop_file, self.deadline):
+            time.sleep(max(0.0, min(NAP, due - time.time())))
+        if stop_requested(self.stop_file, self.deadline):
+            tracker.try_claim(restriction.stop - 1)   # claim the rest: the source ends
+            return
+        if not tracker.try_claim(index):
+            return
+        stamp = Timestamp(due)
+        if watermark.current_watermark() is None or stamp > watermark.current_watermark():
+            watermark.set_watermark(stamp)
+        yield TimestampedValue(stamp, stamp)
+        next_due = Timestamp(first + interval * (index + 1))
+        tracker.defer_remainder(next_due)             # one tick per bundle: sinks flush after every tick
+
+
+class PollTicks(beam.PTransform):
+    """An unbounded PCollection of tick timestamps every ``interval`` seconds, until ``stop_file`` exists
+    or ``deadline`` (epoch seconds) passes."""
+
+    def __init__(self, interval: float = 1.0, *, stop_file: str | None = None,
+                 deadline: float | None = None) -> None:
+        super().__init__()
+        self.interval = interval
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        interval, deadline = self.interval, self.deadline
+
+        def span(_: bytes) -> tuple[Timestamp, Timestamp, float]:
+            now = Timestamp.now()
+            end = Timestamp(deadline) + Duration(interval) if deadline else now + Duration(FOREVER)
+            return (now, max(end, now + Duration(interval)), interval)
+
+        return (pbegin
+                | "Impulse" >> beam.Impulse()
+                | "Span" >> beam.Map(span)
+                | "GenTicks" >> beam.ParDo(_TickFn(self.stop_file, deadline)))
+
+
+def _scan(folder: str) -> Iterator[str]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield os.path.join(root, name)
+
+
+class _DueFn(beam.DoFn):
+    """tick -> a ``PollTask`` per feed due now and per new, settled file of ``watch_paths``."""
+
+    HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts")
+
+    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str) -> None:
+        self.feeds = feeds
+        self.watch_paths = watch_paths
+        self.state_path = state_path
+
+    def setup(self) -> None:
+        import structlog
+
+        self.store = StateStore(self.state_path)
+        self.log = structlog.get_logger("newswatch")
+        self.last_prune = 0.0
+        self.cycle = 0
+
+    def teardown(self) -> None:
+        if hasattr(self, "store"):
+            self.store.close()
+
+    def process(self, tick: Timestamp) -> Iterator[PollTask]:
+        now = time.time()
+        if now - self.last_prune >= PRUNE_EVERY:
+            removed = self.store.prune(feed_keys={feed_key(f) for f in self.feeds})
+            self.last_prune = now
+            if any(removed.values()):
+                self.log.info("state pruned", **removed, **self.store.sizes())
+        before = self.store.counters()
+        work = 0
+        for feed in self.feeds:
+            if self.store.claim_due(feed_key(feed), now, lease=feed.timeout * 2 + 30):
+                work += 1
+                yield PollTask(feed=feed)
+        for folder in self.watch_paths:
+            for path in _scan(folder):
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                if now - st.st_mtime < SETTLE:
+                    continue
+                if self.store.claim_file(os.path.abspath(path), st.st_size, st.st_mtime):
+                    work += 1
+                    self.store.bump("files_read")
+                    yield PollTask(path=path)
+        if work:
+            self.cycle += 1
+            after = self.store.counters()
+            delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
+            self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
+                          feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
+                          failed=delta["feeds_failed"], files_read=delta["files_read"],
+                          new_entries=delta["new_articles"], alerts=delta["alerts"])
+
+
+class PollTask(NamedTuple):
+    """One unit of polling work: a due feed, or a new file of a watch folder."""
+
+    feed: Feed | None = None
+    path: str | None = None
+
+
+class Fetched(NamedTuple):
+    """A fetched feed (``result``), or a file task passed on to its reader (``result`` None)."""
+
+    task: PollTask
+    result: FetchResult | None = None
+    failures: int = 0
+    next_poll_in: float = 0.0
+
+
+class _FetchFn(beam.DoFn):
+    """PollTask -> ``Fetched``: the feed's new body, its failure (turned into a dead letter by the next
+    stage), or nothing (304). File tasks pass through: their reader opens them."""
+
+    def __init__(self, state_path: str) -> None:
+        self.state_path = state_path
+        self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
+        self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
+        self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
+
+    def setup(self) -> None:
+        import structlog
+
+        self.store = StateStore(self.state_path)
+        self.client = make_client()
+        self.poller = FeedPoller(self.store, self.client)
+        self.log = structlog.get_logger("newswatch")
+
+    def teardown(self) -> None:
+        self.client.close()
+        self.store.close()
+
+    def process(self, task: PollTask) -> Iterator[Fetched]:
+        if task.feed is None:
+            yield Fetched(task)
+            return
+        feed = task.feed
+        outcome = self.poller.poll(feed)
+        result = outcome.result
+        if result.status == "ok":
+            self.ok.inc()
+            self.log.debug("feed fetched", feed=feed.url, bytes=len(result.body),
+                           seconds=round(result.seconds, 3))
+            yield Fetched(task, result)
+        elif result.status == "not_modified":
+            self.not_modified.inc()
+        else:
+            self.failed.inc()
+            wait = round(outcome.state.next_due - time.time(), 1)
+            self.log.warning("feed poll failed", feed=feed.url, error=result.error, status=result.http_status,
+                             failures=outcome.state.failures, next_poll_in=wait)
+            yield Fetched(task, result, outcome.state.failures, wait)
+
+
+class _ParseFn(beam.DoFn):
+    """``Fetched`` -> a RawArticle per entry (feeds: ``parse_feed``; files: the batch readers), and dead
+    letters: failed fetches (stage ``fetch``), malformed documents, unreadable files."""
+
+    def __init__(self) -> None:
+        self.items = Metrics.counter(NAMESPACE, "read_items")
+        self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+
+    def _items(self, fetched: Fetched) -> Iterator[RawArticle | DeadLetter]:
+        task, result = fetched.task, fetched.result
+        if task.feed is None:
+            yield from read_path(task.path or "")
+            return
+        feed = task.feed
+        origin = Origin(kind="feed", location=feed.url)
+        if result is None or result.status != "ok":
+            error = result.error if result is not None else "not fetched"
+            body = (result.body if result is not None else b"") or None
+            yield DeadLetter.of("fetch", f"{error} (failure {fetched.failures} in a row; next poll in "
+                                         f"{fetched.next_poll_in:g} s)", origin, body)
+            return
+        base = result.url if result.url.lower().startswith(("http://", "https://")) else None
+        yield from parse_feed(result.body, origin, source=feed.source, base_url=base, headers=result.headers,
+                              fetched_at=utc_now())
+
+    def process(self, fetched: Fetched) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        for item in self._items(fetched):
+            if isinstance(item, DeadLetter):
+                self.dead.inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
+            else:
+                self.items.inc()
+                yield item
+
+
+class PollSources(beam.PTransform):
+    """Feeds and drop folders, polled until stopped -> ``Outputs(raw, dead_letters)``.
+
+    One chain of element-wise stages and no Flatten: on the FnApiRunner in streaming mode a Flatten of
+    several inputs is a stage boundary that runs only at shutdown (measured), so feeds and files share
+    the stages instead of being merged."""
+
+    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str, *,
+                 tick: float = 1.0, stop_file: str | None = None, deadline: float | None = None) -> None:
+        super().__init__()
+        self.feeds = feeds
+        self.watch_paths = watch_paths
+        self.state_path = state_path
+        self.tick = tick
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> Outputs:
+        parsed = (pbegin
+                  | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
+                  | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path))
+                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path))
+                  | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
+        return Outputs(parsed.raw, parsed[DEAD_LETTERS])
