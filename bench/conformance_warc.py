@@ -59,6 +59,18 @@ def _fold(text: str | None) -> str:
     return tidy(text or "", single_line=True).casefold().translate(_QUOTES)
 
 
+def _candidates(page: bytes, url: str | None) -> str:
+    """The titles the page declares (``ingest_html.title_candidates``), one line each, the chosen one first."""
+    from trafilatura.utils import load_html
+
+    from transforms.ingest_html import TITLE_ORDER, title_candidates
+    from transforms.textutil import decode_bytes
+
+    tree = load_html(decode_bytes(page)[0]) if page else None
+    found = title_candidates(tree, url) if tree is not None else {}
+    return "".join(f"\n         {k:9} {found[k]!r}" for k in TITLE_ORDER if k in found)
+
+
 def fundus() -> tuple[bool, str]:
     from schemas.records import DeadLetter
     from transforms.ingest import read_path
@@ -88,13 +100,13 @@ def fundus() -> tuple[bool, str]:
     # match records to expectations by the WARC target URI (the record's URL before canonical links)
     from warcio.archiveiterator import ArchiveIterator
 
-    targets = {}
+    targets, pages = {}, {}
     with open(warcs[0], "rb") as fh:
         for r in ArchiveIterator(fh):
             if r.rec_type == "response":
-                targets[r.rec_headers.get_header("WARC-Record-ID")] = r.rec_headers.get_header(
-                    "WARC-Target-URI"
-                )
+                rid = r.rec_headers.get_header("WARC-Record-ID")
+                targets[rid] = r.rec_headers.get_header("WARC-Target-URI")
+                pages[rid] = r.content_stream().read()
     n = len(expected)
     titles = dates_day = dates_exact = dates_expected = dates_null_ok = 0
     misses = []
@@ -107,6 +119,7 @@ def fundus() -> tuple[bool, str]:
         else:
             misses.append(
                 f"  title  {exp['publisher']}: got {art.title!r}\n         want {exp['expected_title']!r}"
+                + _candidates(pages.get(rid, b""), targets.get(rid))
             )
         want = parse_date(exp.get("expected_publishing_date"))
         if want is None:
@@ -140,7 +153,7 @@ def fundus() -> tuple[bool, str]:
     ]
     out = "fundus_news_constructed (WARC, 67 news pages)\n" + table(rows, ("measure", "count", "rate"))
     if misses:
-        out += "\nmisses:\n" + "\n".join(misses[:20])
+        out += "\nmisses (title misses list the candidates in TITLE_ORDER):\n" + "\n".join(misses[:20])
     return ok, out
 
 

@@ -37,10 +37,11 @@ from transforms.ingest_feed import read_feed_file
 from transforms.ingest_html import read_html_file
 from transforms.ingest_jsonl import open_maybe_gzip, read_jsonl
 from transforms.ingest_text import read_text
-from transforms.ingest_warc import read_warc_file
+from transforms.ingest_warc import SPLIT_BYTES, SPLIT_MIN_BYTES, read_warc, read_warc_file, split_points
 from transforms.textutil import looks_binary
 
 DEAD_LETTERS = "dead_letters"
+RANGES = "ranges"   # (path, start, end) byte ranges of a big WARC, read by ReadRanges
 NAMESPACE = "newswatch"
 MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML file; archives (JSONL, WARC) stream instead
 
@@ -174,15 +175,47 @@ def read_path(path: str) -> Iterator[RawArticle | DeadLetter]:
         yield DeadLetter.of("read", f"I/O error: {exc}", origin)
 
 
+def warc_ranges(path: str, min_bytes: int, chunk: int) -> list[tuple[str, int, int | None]]:
+    """The ``(path, start, end)`` ranges, at record boundaries, of a WARC over ``min_bytes`` that splits
+    into several ranges of about ``chunk`` bytes; ``[]`` for any other file (read whole by ``read_path``)."""
+    try:
+        if os.path.getsize(path) <= min_bytes:
+            return []
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+        if detect_format(path, head) != "warc":
+            return []
+        points = split_points(path, chunk)
+    except OSError:
+        return []  # read_path reports it
+    ends: list[int | None] = [*points[1:], None]
+    return [(path, start, end) for start, end in zip(points, ends, strict=True)] if len(points) > 1 else []
+
+
 class _ReadFn(beam.DoFn):
-    def __init__(self) -> None:
+    """A path -> its raw items and dead letters; for a big WARC, its byte ranges (``RANGES``) instead."""
+
+    def __init__(self, split_min_bytes: int | None = SPLIT_MIN_BYTES, split_bytes: int = SPLIT_BYTES) -> None:
+        self.split_min_bytes = split_min_bytes
+        self.split_bytes = split_bytes
         self.files = Metrics.counter(NAMESPACE, "read_files")
         self.items = Metrics.counter(NAMESPACE, "read_items")
         self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+        self.ranges = Metrics.counter(NAMESPACE, "read_ranges")
 
     def process(self, path: str) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
         self.files.inc()
-        for item in read_path(path):
+        if self.split_min_bytes is not None:
+            ranges = warc_ranges(path, self.split_min_bytes, self.split_bytes)
+            if ranges:
+                for item in ranges:
+                    self.ranges.inc()
+                    yield beam.pvalue.TaggedOutput(RANGES, item)
+                return
+        yield from self._emit(read_path(path))
+
+    def _emit(self, items: Iterable[RawArticle | DeadLetter]) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        for item in items:
             if isinstance(item, DeadLetter):
                 self.dead.inc()
                 yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
@@ -191,19 +224,52 @@ class _ReadFn(beam.DoFn):
                 yield item
 
 
+class _ReadRangeFn(_ReadFn):
+    """``(path, start, end)`` -> the raw items and dead letters of the WARC records that start in the range."""
+
+    def process(self, element: tuple[str, int, int | None]) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        path, start, end = element
+        yield from self._emit(self._read(path, start, end))
+
+    @staticmethod
+    def _read(path: str, start: int, end: int | None) -> Iterator[RawArticle | DeadLetter]:
+        origin = Origin(kind="warc", location=path)
+        try:
+            yield from read_warc(path, origin, start, end)
+        except OSError as exc:
+            yield DeadLetter.of("read", f"I/O error in bytes {start}-{end}: {exc}", origin)
+
+
 class ReadArticles(beam.PTransform):
     """Paths -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
 
-    The raw items are reshuffled so that the items of one big archive spread over the workers.
+    A WARC over ``split_min_bytes`` (``ingest_warc.SPLIT_MIN_BYTES``; None: never split) is cut at record
+    boundaries into ranges of about ``split_bytes``; the ranges are reshuffled so that the workers read them
+    in parallel. The raw items are reshuffled so that the items of one big archive spread over the workers.
     """
 
-    def __init__(self, reshuffle: bool = True) -> None:
+    def __init__(
+        self,
+        reshuffle: bool = True,
+        split_min_bytes: int | None = SPLIT_MIN_BYTES,
+        split_bytes: int = SPLIT_BYTES,
+    ) -> None:
         super().__init__()
         self.reshuffle = reshuffle
+        self.split_min_bytes = split_min_bytes
+        self.split_bytes = split_bytes
 
     def expand(self, paths: beam.PCollection) -> Outputs:
-        results = paths | "ReadFiles" >> beam.ParDo(_ReadFn()).with_outputs(DEAD_LETTERS, main="raw")
-        raw = results.raw
+        results = paths | "ReadFiles" >> beam.ParDo(_ReadFn(self.split_min_bytes, self.split_bytes)).with_outputs(
+            DEAD_LETTERS, RANGES, main="raw"
+        )
+        ranges = (
+            results[RANGES]
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "ReadRanges" >> beam.ParDo(_ReadRangeFn()).with_outputs(DEAD_LETTERS, main="raw")
+        )
+        raw = (results.raw, ranges.raw) | "MergeRaw" >> beam.Flatten()
         if self.reshuffle:
             raw = raw | "Spread" >> beam.Reshuffle()
-        return Outputs(raw, results[DEAD_LETTERS])
+        dead = (results[DEAD_LETTERS], ranges[DEAD_LETTERS]) | "MergeDeadLetters" >> beam.Flatten()
+        return Outputs(raw, dead)

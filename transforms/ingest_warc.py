@@ -24,8 +24,16 @@ payload over ``transforms.ingest_html.MAX_PAGE_BYTES`` is refused after reading 
 Splitting. ``split_points(path, chunk)`` finds record boundaries near every ``chunk`` bytes without
 reading the whole file (it seeks, looks for the next gzip member or ``WARC/`` line, and checks that a
 record parses there), and ``read_warc(path, origin, start, end)`` reads the records that start in
-``[start, end)``. They are not wired into ``ReadArticles`` yet (README: a file is read by one worker, its
-raw items are then reshuffled).
+``[start, end)``. ``ReadArticles`` (``transforms.ingest``) uses them for a WARC over ``SPLIT_MIN_BYTES``
+(64 MiB): its ``ReadFiles`` step emits ``(path, start, end)`` ranges of about ``SPLIT_BYTES`` (32 MiB) instead
+of reading the file, ``SpreadRanges`` (a Reshuffle) spreads them over the workers and ``ReadRanges`` reads
+each. Threshold choice: extraction costs ~0.1 s a page, so a 64 MiB file is already a few hundred pages
+(~30 s of one core), and a range of 32 MiB is long enough that the seek-and-check of ``split_points`` and one
+more bundle per range cost nothing next to it; smaller files gain nothing from splitting since a batch of
+several files already spreads by file. ARC files and WARCs gzipped as one stream are never split. On the
+local runner with 2 workers on a shared 2-core machine, splitting measured no speed-up (README,
+``bench/bench_warc_split.py``); on Dask, Reshuffle is an identity, so the ranges of one file stay in its
+partition there.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ from transforms.ingest_html import MAX_PAGE_BYTES, read_html
 
 NAMESPACE = "newswatch"
 ARTICLE_RECORDS = ("response", "resource")
-SPLIT_BYTES = 32 * 1024 * 1024  # ReadArticles splits a WARC into ranges of about this many bytes
+SPLIT_MIN_BYTES = 64 * 1024 * 1024  # ReadArticles splits a WARC bigger than this (module docstring) ...
+SPLIT_BYTES = 32 * 1024 * 1024  # ... into ranges of about this many bytes
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _GZIP_MAGIC = b"\x1f\x8b\x08"
