@@ -17,7 +17,9 @@ from transforms.ingest import ReadArticles
 from transforms.match import MatchRules
 from transforms.normalize import NormalizeArticles
 from transforms.sinks import WriteAlerts, WriteJsonl
+from transforms.stories import AssignStories
 from transforms.tag import TagTopics
+from transforms.throttle import ThrottleAlerts
 
 
 class Analyzed(NamedTuple):
@@ -26,21 +28,35 @@ class Analyzed(NamedTuple):
     dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
 
 
-def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None) -> Analyzed:
-    """RawArticle -> tagged articles and alerts (the stages every mode shares)."""
+def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None,
+            stories: beam.PTransform | None = None) -> Analyzed:
+    """RawArticle -> tagged articles and alerts (the stages every mode shares). ``stories`` sets
+    ``story_id`` (batch: ``AssignStories``; watch: ``AssignStoriesLive``)."""
     normalized = raw | "NormalizeArticles" >> NormalizeArticles()
     articles = normalized.articles
     if dedupe is not None:
         articles = articles | "DedupeArticles" >> dedupe
+    if stories is not None:
+        articles = articles | "AssignStories" >> stories
     tagged = articles | "TagTopics" >> TagTopics(settings)
     alerts = tagged | "MatchRules" >> MatchRules(settings)
     return Analyzed(tagged, alerts, normalized.dead_letters)
 
 
 def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
-                  emit_articles: bool) -> None:
-    """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``."""
-    analyzed.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
+                  emit_articles: bool, *, throttle: beam.PTransform | None = None) -> None:
+    """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``. ``throttle``
+    (``ThrottleAlerts`` / ``ThrottleAlertsLive``) decides which alerts are delivered; the others go to
+    ``suppressed/``, story records to ``stories/``."""
+    alerts = analyzed.alerts
+    if throttle is not None:
+        throttled = {"alerts": alerts, "articles": analyzed.tagged} | "ThrottleAlerts" >> throttle
+        alerts = throttled.alerts
+        throttled.suppressed | "WriteSuppressed" >> WriteJsonl(os.path.join(out_dir, "suppressed"),
+                                                              prefix="suppressed", counter="sink_suppressed")
+        throttled.stories | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
+                                                         counter="sink_stories")
+    alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
     # One writer per dead-letter collection, not a Flatten: on the streaming FnApiRunner a Flatten of
     # several inputs runs only at shutdown (measured), and dead letters must show up while watch runs.
     for i, dead in enumerate([analyzed.dead_letters, *other_dead]):
@@ -58,6 +74,7 @@ def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir:
     """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
     read = (p | "Inputs" >> beam.Create(paths)
               | "ReadArticles" >> (source or ReadArticles()))
-    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles())
-    write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles)
+    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles(), stories=AssignStories())
+    write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles,
+                  throttle=ThrottleAlerts(settings))
     return analyzed

@@ -32,6 +32,8 @@ from schemas.config import Settings
 from schemas.errors import UsageError
 from transforms.poll import PollSources
 from transforms.state import DedupeSeen, DropEmittedAlerts, StateStore
+from transforms.stories import AssignStoriesLive
+from transforms.throttle import ThrottleAlertsLive
 
 TICK = 1.0
 
@@ -42,10 +44,11 @@ def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: 
     """The watch job: poll sources -> the shared stages -> sinks under ``out_dir``."""
     source = p | "PollSources" >> PollSources(settings.feeds, settings.watch_paths, state_path, tick=tick,
                                                stop_file=stop_file, deadline=deadline)
-    analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path))
+    analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path), stories=AssignStoriesLive(state_path))
     fresh = analyzed.alerts | "DropEmittedAlerts" >> DropEmittedAlerts(state_path)
     analyzed = analyzed._replace(alerts=fresh)
-    write_outputs(analyzed, [source.dead_letters], settings, out_dir, emit_articles)
+    write_outputs(analyzed, [source.dead_letters], settings, out_dir, emit_articles,
+                  throttle=ThrottleAlertsLive(settings, state_path))
 
 
 class _StopOnSignal:
@@ -114,7 +117,7 @@ def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: 
     store.close()
     run = {k: after.get(k, 0) - totals_before.get(k, 0)
            for k in ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles",
-                     "alerts")}
+                     "alerts", "suppressed")}
     log.info("watch stopped", seconds=round(time.perf_counter() - started, 1), **run,
              state_rows=sizes)
     return 0

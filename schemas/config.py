@@ -54,8 +54,10 @@ class Rule(_Config):
     description: str | None = None
     severity: Severity = "medium"
     sinks: tuple[Id, ...] | None = None     # None: every sink
-    once_per_story: bool = False
+    once_per_story: bool = False           # alert once per story; later copies only join the story record
     enabled: bool = True
+    cooldown: Annotated[float, Field(ge=0, le=30 * 86400)] = 0     # seconds after an alert with no other
+    max_per_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None  # alerts in any 3600 s, at most
 
 
 class Sink(_Config):
@@ -68,6 +70,7 @@ class Sink(_Config):
     url: str | None = None                  # webhook
     retries: Annotated[int, Field(ge=0, le=20)] = 3
     timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 1   # webhook: > 1 POSTs a JSON array of up to N alerts
 
     @model_validator(mode="after")
     def _needs(self) -> Sink:
@@ -75,6 +78,8 @@ class Sink(_Config):
             raise ValueError("a webhook sink needs 'url'")
         if self.type != "jsonl" and self.path:
             raise ValueError(f"'path' is only for jsonl sinks, not {self.type}")
+        if self.type != "webhook" and self.batch_size != 1:
+            raise ValueError(f"'batch_size' is only for webhook sinks, not {self.type}")
         return self
 
 

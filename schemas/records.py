@@ -3,6 +3,8 @@
 * ``RawArticle`` — what a reader recovered from one input item, before normalization (loose strings).
 * ``Article``    — the normalized article the rules see (``articles/*.jsonl`` with ``--emit-articles``).
 * ``Alert``      — one rule matched one article (``alerts/*.jsonl``).
+* ``SuppressedAlert`` — an alert held back by ``once_per_story`` or throttling (``suppressed/*.jsonl``).
+* ``Story``      — near-duplicate articles that share a ``story_id`` (``stories/*.jsonl``).
 * ``DeadLetter`` — one input that could not be read, decoded, parsed, normalized, fetched or delivered.
 
 All are frozen and forbid unknown fields; sinks serialize with ``model_dump(mode="json")``, which writes
@@ -120,6 +122,40 @@ class Alert(_Record):
     matches: tuple[MatchEvidence, ...]
     snippet: str
     story_id: str | None = None
+
+
+class SuppressedAlert(Alert):
+    """An alert that was not delivered (``suppressed/*.jsonl``): the alert as it would have been, and why.
+
+    ``once_per_story``: its rule already alerted for this story (the copy's outlet is in the story record);
+    ``cooldown``: the rule alerted less than ``cooldown`` seconds before; ``max_per_hour``: the rule already
+    sent ``max_per_hour`` alerts in the hour before."""
+
+    suppressed_reason: Literal["once_per_story", "cooldown", "max_per_hour"]
+    suppressed_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class Story(_Record):
+    """A story (``stories/*.jsonl``): near-duplicate articles that share ``story_id``, as far as they alerted.
+
+    ``first_*``: the story's first article (its id is the story id). ``outlets``: the distinct sources of its
+    articles, first article's first; ``article_ids`` likewise. ``rules_alerted``: the rules that delivered an
+    alert for it; ``alerts_suppressed``: how many of its alerts were suppressed (copies folded in by
+    ``once_per_story``, throttled ones). Batch writes one line per story; watch writes a new line whenever an
+    alert of the story passes, so the line with the latest ``updated_at`` is the current one."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    story_id: str
+    first_article_id: str
+    first_title: str
+    first_url: str | None = None
+    first_source: str | None = None
+    first_published_at: UtcDatetime | None = None
+    outlets: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+    rules_alerted: tuple[str, ...] = ()
+    alerts_suppressed: int = 0
+    updated_at: UtcDatetime = Field(default_factory=utc_now)
 
 
 class DeadLetter(_Record):

