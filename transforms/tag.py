@@ -1,12 +1,18 @@
-"""Topic tagging: every taxonomy query evaluated against the article; the ids that match become its tags.
+"""Topic tagging: the taxonomy queries evaluated against the article; the ids that match become its tags.
 
 ``Tagger.tag`` returns the tagged article and the prepared ``Document`` (tokens, topic evidence), which
 rule matching reuses instead of tokenizing the article again.
+
+Presearch (``transforms/query/presearch.py``): one automaton over the literals of every topic AND rule
+query scans each folded field once (``Tagged.presence`` carries the result to rule matching); only the
+topics whose filter holds are evaluated, in dependency order, and a field is tokenized only when some
+query is evaluated on it. The result equals evaluating every topic (tested against that reference).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -15,6 +21,7 @@ from apache_beam.metrics import Metrics
 from schemas.config import Settings
 from schemas.records import Article
 from transforms.query import Document, Evidence
+from transforms.query.presearch import Presearcher, Scanner
 from transforms.rules import CompiledSettings, compile_settings
 
 NAMESPACE = "newswatch"
@@ -26,6 +33,19 @@ class Tagged:
 
     article: Article
     document: Document
+    #: literal -> field mask from the one presearch scan (``None``: not scanned), and the fingerprint of
+    #: the scanner's literal set, so that a matcher built from other settings scans again
+    presence: Mapping[str, int] | None = None
+    scanner_id: str = ""
+
+
+def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, str]:
+    """Topic and rule presearchers sharing one scanner over all their literals, and its fingerprint."""
+    queries = [t.query for t in compiled.topics] + [r.query for r in compiled.rules]
+    scanner = Scanner(Presearcher.literals_of(queries))
+    fingerprint = hashlib.sha256("\x1f".join(scanner.literals).encode("utf-8", "surrogatepass")).hexdigest()
+    return (Presearcher([t.query for t in compiled.topics], scanner),
+            Presearcher([r.query for r in compiled.rules], scanner), fingerprint[:16])
 
 
 def prepare(article: Article) -> Document:
@@ -39,20 +59,33 @@ class Tagger:
 
     def __init__(self, compiled: CompiledSettings) -> None:
         self.topics = compiled.topics
+        self.presearch, _, self.scanner_id = presearchers(compiled)
+        self._provides = [t.topic.id for t in self.topics]
 
-    def evidence(self, doc: Document) -> dict[str, list[Evidence]]:
+    def evidence(self, doc: Document, presence: Mapping[str, int] | None = None) -> dict[str, list[Evidence]]:
+        """Tag id -> evidence, for the topics that match ``doc`` (only presearch candidates are evaluated)."""
+        if presence is None:
+            presence = self.presearch.scan(doc)
         found: dict[str, list[Evidence]] = {}
-        for t in self.topics:
-            ev = t.query.match(doc.with_topics(found) if t.query.topics else doc)
-            if ev is not None:
-                found[t.topic.id] = ev
+        topics = self.topics
+
+        def evaluate(i: int, tags: set[str]) -> bool:
+            q = topics[i].query
+            ev = q.match(doc.with_topics(found) if q.topics else doc)
+            if ev is None:
+                return False
+            found[topics[i].topic.id] = ev
+            return True
+
+        self.presearch.run_ordered(presence, doc.lang, self._provides, evaluate)
         return found
 
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)
-        found = self.evidence(doc)
-        tagged = article.model_copy(update={"topics": tuple(sorted(found))})
-        return Tagged(tagged, doc.with_topics(found))
+        presence = self.presearch.scan(doc)
+        found = self.evidence(doc, presence)
+        tagged = article.model_copy(update={"topics": tuple(sorted(found))}) if found or article.topics else article
+        return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
 
 
 class _TagFn(beam.DoFn):

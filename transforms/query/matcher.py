@@ -27,7 +27,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .analysis import TOKEN_RE, Elem, fold_with_offsets
+from .analysis import TOKEN_RE, Elem, FoldedText, fold_with_offsets
 
 __all__ = [
     "DOC_FIELDS",
@@ -53,37 +53,52 @@ class Evidence:
     text: str
 
 
+#: ASCII characters that are not word characters (``\\w``) -> space, for the fast ASCII tokenizer
+_ASCII_NONWORD = {c: " " for c in range(128) if not chr(c).isalnum() and chr(c) != "_"}
+
+
 class FieldIndex:
-    """Tokens of one field of a document."""
+    """Tokens of one field of a document.
 
-    __slots__ = ("_vocab", "ends", "folded", "index", "joined", "name", "starts", "text", "tokens")
+    An ASCII field (the common case) is tokenized with ``str.translate`` +
+    ``split`` (no regex match objects); its character offsets (``starts``,
+    ``ends``, only needed for evidence) and ``joined`` are computed on first
+    use.  Other text takes the general path through ``TOKEN_RE``.
+    """
 
-    def __init__(self, name: str, text: str) -> None:
+    __slots__ = ("_ends", "_joined", "_starts", "_vocab", "folded", "index", "name", "text", "tokens")
+
+    def __init__(self, name: str, text: str, folded: FoldedText | None = None) -> None:
         self.name = name
         self.text = text
-        ft = fold_with_offsets(text)
+        ft = folded if folded is not None else fold_with_offsets(text)
         #: the folded text (== fold(text), see analysis.fold_with_offsets)
         self.folded = ft.folded
-        tokens: list[str] = []
-        fstarts: list[int] = []
-        fends: list[int] = []
-        for m in TOKEN_RE.finditer(ft.folded):
-            tokens.append(m.group())
-            s, e = m.span()
-            fstarts.append(s)
-            fends.append(e)
-        self.tokens = tokens
-        os_, oe = ft.orig_start, ft.orig_end
-        if os_ is None or oe is None:
-            self.starts: list[int] = fstarts
-            self.ends: list[int] = fends
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
+        self._joined: bytes | None = None
+        if ft.folded.isascii() and ft.orig_start is None:
+            tokens = ft.folded.translate(_ASCII_NONWORD).split()
         else:
-            self.starts = [os_[s] for s in fstarts]
-            self.ends = [oe[e - 1] for e in fends]
-        # joined[p] == 1 iff token p starts exactly where token p-1 ends (folded)
-        self.joined = bytes(
-            [0] + [1 if s == e else 0 for s, e in zip(fstarts[1:], fends, strict=False)]
-        )
+            tokens = []
+            fstarts: list[int] = []
+            fends: list[int] = []
+            for m in TOKEN_RE.finditer(ft.folded):
+                tokens.append(m.group())
+                s, e = m.span()
+                fstarts.append(s)
+                fends.append(e)
+            os_, oe = ft.orig_start, ft.orig_end
+            if os_ is None or oe is None:
+                self._starts, self._ends = fstarts, fends
+            else:
+                self._starts = [os_[s] for s in fstarts]
+                self._ends = [oe[e - 1] for e in fends]
+            # joined[p] == 1 iff token p starts exactly where token p-1 ends (folded)
+            self._joined = bytes(
+                [0] + [1 if s == e else 0 for s, e in zip(fstarts[1:], fends, strict=False)]
+            )
+        self.tokens: list[str] = tokens
         index: dict[str, list[int]] = {}
         for p, t in enumerate(tokens):
             lst = index.get(t)
@@ -93,6 +108,44 @@ class FieldIndex:
                 lst.append(p)
         self.index = index
         self._vocab: list[str] | None = None
+
+    def _ascii_offsets(self) -> None:
+        # ASCII: folded == text.lower() and every token is a maximal run of word characters, so the
+        # next occurrence of token p after the end of token p-1 is where token p starts
+        find = self.folded.find
+        starts: list[int] = []
+        ends: list[int] = []
+        pos = 0
+        for t in self.tokens:
+            pos = find(t, pos)
+            starts.append(pos)
+            pos += len(t)
+            ends.append(pos)
+        self._starts, self._ends = starts, ends
+
+    @property
+    def starts(self) -> list[int]:
+        """Original start offset of every token."""
+        if self._starts is None:
+            self._ascii_offsets()
+        assert self._starts is not None
+        return self._starts
+
+    @property
+    def ends(self) -> list[int]:
+        """Original end offset of every token."""
+        if self._ends is None:
+            self._ascii_offsets()
+        assert self._ends is not None
+        return self._ends
+
+    @property
+    def joined(self) -> bytes:
+        """``joined[p] == 1`` iff token p starts exactly where token p-1 ends (in the folded text)."""
+        if self._joined is None:
+            s, e = self.starts, self.ends
+            self._joined = bytes([0] + [1 if a == b else 0 for a, b in zip(s[1:], e, strict=False)])
+        return self._joined
 
     def vocab(self) -> list[str]:
         """Sorted distinct folded tokens (computed on first use)."""
@@ -136,9 +189,13 @@ class Document:
     ``fields``: any of ``title``, ``body``, ``source``, ``url`` (missing =
     empty; other keys are a ``ValueError``).  ``lang``: ISO 639-1 code or
     ``None``.  ``topics``: tag id -> the evidence that produced the tag.
+
+    A field is tokenized on first use (``field(name)``), so a document that
+    a presearcher rules out for every query costs only its folding
+    (``folded(name)``).  Copies made by ``with_topics`` share that work.
     """
 
-    __slots__ = ("_fields", "lang", "topics")
+    __slots__ = ("_fields", "_folded", "_texts", "lang", "topics")
 
     def __init__(
         self,
@@ -151,31 +208,42 @@ class Document:
             raise ValueError(
                 f"unknown document field(s) {sorted(unknown)}; expected {list(DOC_FIELDS)}"
             )
-        self._fields: dict[str, FieldIndex] = {
-            name: FieldIndex(name, fields.get(name) or "") for name in DOC_FIELDS
-        }
+        self._texts: dict[str, str] = {name: fields.get(name) or "" for name in DOC_FIELDS}
+        self._fields: dict[str, FieldIndex] = {}
+        self._folded: dict[str, FoldedText] = {}
         self.lang: str | None = lang.lower() if lang else None
         self.topics: dict[str, tuple[Evidence, ...]] = _topics(topics)
 
     def with_topics(self, topics: Mapping[str, Sequence[Evidence]] | None) -> Document:
-        """A copy sharing all token data, with different topics."""
+        """A copy sharing all token data (also what is tokenized later), with different topics."""
         new = Document.__new__(Document)
+        new._texts = self._texts
         new._fields = self._fields
+        new._folded = self._folded
         new.lang = self.lang
         new.topics = _topics(topics)
         return new
 
     def field(self, name: str) -> FieldIndex:
-        """The prepared field ``name`` (one of ``DOC_FIELDS``)."""
-        return self._fields[name]
+        """The prepared field ``name`` (one of ``DOC_FIELDS``), tokenized on first use."""
+        fi = self._fields.get(name)
+        if fi is None:
+            fi = self._fields[name] = FieldIndex(name, self._texts[name], self._folded.get(name))
+        return fi
 
     def text(self, name: str) -> str:
         """Original text of field ``name``."""
-        return self._fields[name].text
+        return self._texts[name]
 
     def folded(self, name: str) -> str:
-        """Folded text of field ``name`` (what ``required_terms`` refers to)."""
-        return self._fields[name].folded
+        """Folded text of field ``name`` (what ``required_terms`` refers to); does not tokenize."""
+        fi = self._fields.get(name)
+        if fi is not None:
+            return fi.folded
+        ft = self._folded.get(name)
+        if ft is None:
+            ft = self._folded[name] = fold_with_offsets(self._texts[name])
+        return ft.folded
 
 
 def _topics(topics: Mapping[str, Sequence[Evidence]] | None) -> dict[str, tuple[Evidence, ...]]:
