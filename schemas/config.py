@@ -135,13 +135,16 @@ class Settings(_Config):
         return _LINES.get((self.source_file, "rules", index))
 
 
+# libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # (file, section, index) -> 1-based line of that item in the YAML file, for error messages.
 _LINES: dict[tuple[str, str, int], int] = {}
 
 
 def _item_lines(text: str, file: str) -> None:
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError:
         return
     if not isinstance(root, yaml.MappingNode):
@@ -183,7 +186,7 @@ def load_settings(path: str | Path) -> Settings:
 def parse_settings(text: str, file: str = "<memory>") -> Settings:
     """Validate configuration YAML given as text (``file`` names it in error messages)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

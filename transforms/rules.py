@@ -56,8 +56,24 @@ def _check_refs(query: CompiledQuery, known: set[str], settings: Settings, secti
                           file=settings.source_file, item=_item(settings, section, index, item_id), column=col)
 
 
+_CACHE: dict[Settings, CompiledSettings] = {}
+
+
 def compile_settings(settings: Settings) -> CompiledSettings:
-    """Compile every query of ``settings``; raises ``ConfigError`` on the first problem."""
+    """Compile every query of ``settings``; raises ``ConfigError`` on the first problem.
+
+    Memoized per process: the CLI and every stage's ``setup()`` in one worker share one compilation
+    (``Settings`` is frozen, so equal settings compile to the same thing)."""
+    cached = _CACHE.get(settings)
+    if cached is None:
+        cached = _compile_settings(settings)
+        if len(_CACHE) >= 8:
+            _CACHE.clear()
+        _CACHE[settings] = cached
+    return cached
+
+
+def _compile_settings(settings: Settings) -> CompiledSettings:
     known = {t.id for t in settings.topics}
     compiled: dict[str, CompiledTopic] = {}
     for i, topic in enumerate(settings.topics):
