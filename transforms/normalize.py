@@ -9,7 +9,8 @@
   archive, so the source qualifies them), else ``sha256("text\\x1f" + source + title + body)``; 20 hex
   digits. The canonical URL has a lower-case scheme and host, no default port, no fragment and no
   ``utm_*`` parameters; ``Article.url`` keeps the URL as given.
-* Language: the ISO 639-1 code the input declares, else py3langid's guess over the first 600 bytes of title + body (None for
+* Language: the ISO 639-1 code the input declares, else CLD2's answer when it is sure, else py3langid's guess
+  over the first 600 bytes of title + body (None for
   texts under 20 letters, where a guess would be noise).
 * Size: a body over ``MAX_BODY_CHARS`` is refused (a dead letter says so) rather than silently cut.
 """
@@ -20,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -83,6 +85,21 @@ _TZINFOS = {"EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 36
             "CET": 3600, "CEST": 7200, "JST": 9 * 3600, "HKT": 8 * 3600, "BST": 3600}
 
 
+def _fast_date(value: str) -> datetime | None:
+    """ISO 8601 and RFC 822 (the two forms archives and feeds nearly always use) without dateutil's
+    general parser, which costs ~0.3 ms a date."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        pass
+    if value[:3].isalpha() and "," in value[:5]:
+        try:
+            return parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return None
+
+
 def parse_date(value: str | None) -> datetime | None:
     """A UTC datetime from the usual ways news writes dates, or None."""
     if not value or not value.strip():
@@ -92,7 +109,7 @@ def parse_date(value: str | None) -> datetime | None:
         if _EPOCH.match(value):
             seconds = float(value)
             return datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
-        parsed = dateparser.parse(value, tzinfos=_TZINFOS)
+        parsed = _fast_date(value) or dateparser.parse(value, tzinfos=_TZINFOS)
     except (ValueError, OverflowError, TypeError):
         return None
     if parsed.tzinfo is None:
@@ -101,27 +118,38 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 _LETTERS = re.compile(r"[^\W\d_]", re.U)
-# py3langid walks the UTF-8 bytes in Python (about 1 µs a byte): the first 600 bytes of title + body are
-# as good a sample as 3,000 at a fifth of the cost: on 1,132 articles of shared/data/real_feeds the answers
-# differ for 2 (Catalan vs Spanish), the rest being declared languages or macrolanguage mappings.
-LANG_SAMPLE_BYTES = 600
 _LANG = re.compile(r"^([a-zA-Z]{2})([-_][a-zA-Z0-9]+)*$")
-
-
-# The model also knows some languages that have only ISO 639-3 codes; map those with an ISO 639-1
+# Language identification: CLD2 (pycld2, C++, ~0.05 ms an article) decides when it is sure; otherwise
+# py3langid (a naive-Bayes model whose byte walk is pure Python, ~1 µs a byte) looks at the first 600 bytes.
+# On 1,183 articles of shared/data/real_feeds the two agree on 93% outright; CLD2's "not sure" and its
+# refusals (control characters) are where py3langid takes over.
+LANG_SAMPLE_BYTES = 600
+_CLD_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CLD_CODES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv"}
+# py3langid also knows some languages that have only ISO 639-3 codes; map those with an ISO 639-1
 # macrolanguage, and report the rest (and "zxx", no linguistic content) as unknown.
-_MACRO = {"yue": "zh", "wuu": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "sdh": "ku",
-          "gug": "gn", "pcm": "en"}
+_MACRO = {"yue": "zh", "wuu": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "sdh": "ku", "gug": "gn", "pcm": "en"}
 
 
 class _LanguageGuesser:
-    """py3langid's model, loaded once per process on first use (about a second)."""
+    """CLD2 when reliable, else py3langid (its model loads on first use, about a second)."""
 
     @classmethod
     def guess(cls, text: str) -> str | None:
         if len(_LETTERS.findall(text[:400])) < 20:
             return None
-        import py3langid  # imported lazily: the model loads on first classify
+        import pycld2
+
+        try:
+            reliable, _, details = pycld2.detect(_CLD_UNSAFE.sub(" ", text[:3000]))
+        except pycld2.error:
+            reliable = False
+        if reliable:
+            code = details[0][1].split("-")[0]
+            code = _CLD_CODES.get(code, code)
+            if len(code) == 2:
+                return code
+        import py3langid
 
         lang, _ = py3langid.classify(text.encode("utf-8")[:LANG_SAMPLE_BYTES])
         lang = _MACRO.get(str(lang), str(lang))
