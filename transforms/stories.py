@@ -30,10 +30,13 @@ the previous one, is one story.
 
 Beam (``AssignStories``, batch): Create/ParDo/GroupByKey/Flatten only, so that it runs on Dask too:
 
-1. ``Sign``: article -> (id, ``Sig``) and one (band key, member) per band.
-2. ``GroupByBand`` (GroupByKey on the 32 band keys of every article): each bucket with several members
-   yields its verified pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member
-   against the bucket's first member: a bucket of thousands of copies of one boilerplate text stays linear).
+1. ``Sign``: article -> (id, article); one small (band key, (sort key, id)) per band; (id, signature) once.
+2. ``GroupByBand`` (GroupByKey on the 32 band keys of every article): each bucket with several members yields
+   its candidate pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the
+   bucket's first member: a bucket of thousands of copies of one boilerplate text stays linear).
+   Signatures do not travel with the band keys: shipping 32 copies of every signature made this stage
+   half of a whole batch run (measured); they travel once, and only to the candidate pairs
+   (``AttachSignatures`` CoGroupByKey by id, then ``GroupPairs`` by pair), where pairs are verified.
 3. ``GroupEdges``: all verified pairs under ONE key, union-find in one worker -> (article id, story id) for
    every article that has a near-duplicate. This single group holds only the pairs (two ids and two sort
    keys each, ~100 bytes), not articles: 10^6 articles with 10^5 syndicated pairs is ~10 MB in one worker.
@@ -46,7 +49,6 @@ import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import apache_beam as beam
 import numpy as np
@@ -124,29 +126,17 @@ def sort_key(article: Article) -> str:
     return f"{when}|{article.id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Sig:
-    """What the batch stage ships per article: its id, its sort key, its signature."""
-
-    id: str
-    key: str
-    sig: bytes
-
-    @property
-    def values(self) -> np.ndarray:
-        return np.frombuffer(self.sig, dtype=np.uint64)
+Member = tuple[str, str]          # (sort key, article id): what a bucket and an edge carry per article
 
 
-def verified_pairs(members: Sequence[Sig], threshold: float = THRESHOLD) -> Iterator[tuple[Sig, Sig]]:
-    """The pairs of one LSH bucket whose estimated Jaccard reaches ``threshold``."""
-    members = sorted({m.id: m for m in members}.values(), key=lambda m: m.key)
-    if len(members) <= MAX_BUCKET_PAIRS_AT:
-        pairs: Iterable[tuple[Sig, Sig]] = itertools.combinations(members, 2)
+def candidate_pairs(members: Sequence[Member]) -> Iterator[tuple[Member, Member]]:
+    """The candidate pairs of one LSH bucket, first member first: all pairs for up to
+    ``MAX_BUCKET_PAIRS_AT`` members, else every member against the first (boilerplate stays linear)."""
+    ordered = sorted(set(members))
+    if len(ordered) <= MAX_BUCKET_PAIRS_AT:
+        yield from itertools.combinations(ordered, 2)
     else:
-        pairs = ((members[0], m) for m in members[1:])
-    for a, b in pairs:
-        if similarity(a.values, b.values) >= threshold:
-            yield a, b
+        yield from ((ordered[0], m) for m in ordered[1:])
 
 
 def cluster(pairs: Iterable[tuple[tuple[str, str], tuple[str, str]]]) -> dict[str, str]:
@@ -211,7 +201,8 @@ class StoryIndex:
 # -- Beam, batch ---------------------------------------------------------------------------------------------
 
 class _SignFn(beam.DoFn):
-    """Article -> (id, article) on the main output; (band key, Sig) per band on ``BANDS_TAG``."""
+    """Article -> (id, article) on the main output; (band key, member) per band on ``BANDS_TAG``; and
+    (id, signature bytes) once on ``SIGS_TAG``."""
 
     def __init__(self) -> None:
         self.compared = Metrics.counter(NAMESPACE, "stories_compared")
@@ -224,36 +215,55 @@ class _SignFn(beam.DoFn):
             self.too_short.inc()
             return
         self.compared.inc()
-        member = Sig(article.id, sort_key(article), sig.tobytes())
+        member = (sort_key(article), article.id)
         for key in band_keys(sig):
             yield beam.pvalue.TaggedOutput(BANDS_TAG, (key, member))
+        yield beam.pvalue.TaggedOutput(SIGS_TAG, (article.id, sig.tobytes()))
 
 
 BANDS_TAG = "bands"
+SIGS_TAG = "signatures"
 ALL = "all"
 
 
-def first_shared_band(a: np.ndarray, b: np.ndarray) -> int | None:
-    """The first band in which two signatures agree (where LSH put them in one bucket)."""
-    for band in range(BANDS):
-        if np.array_equal(a[band * ROWS:(band + 1) * ROWS], b[band * ROWS:(band + 1) * ROWS]):
-            return band
-    return None
+def _pair_key(a: Member, b: Member) -> str:
+    return f"{a[1]}|{b[1]}"
 
 
-def _bucket_pairs(element: tuple[str, Iterable[Sig]]) -> Iterator[tuple[str, tuple[tuple[str, str], tuple[str, str]]]]:
-    band_key, members = element
+def _bucket_candidates(element: tuple[str, Iterable[Member]]) -> Iterator[tuple[str, tuple[Member, Member]]]:
+    """Each candidate pair of a bucket, keyed by both of its articles (to fetch their signatures)."""
+    _, members = element
     members = list(members)
     if len(members) < 2:
         return
-    band = int(band_key[:2])
-    for a, b in verified_pairs(members):
-        if first_shared_band(a.values, b.values) == band:    # each pair once, not once per shared band
-            yield (ALL, ((a.key, a.id), (b.key, b.id)))
+    for a, b in candidate_pairs(members):
+        yield (a[1], (a, b))
+        yield (b[1], (a, b))
 
 
-def _components(element: tuple[str, Iterable[tuple[tuple[str, str], tuple[str, str]]]]
-                ) -> Iterator[tuple[str, str]]:
+def _sides(element: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple[str, tuple[Member, Member], bytes]]]:
+    """(article id, {sig, pair}) -> one (pair key, (id, pair, this side's signature)) per distinct pair."""
+    article_id, joined = element
+    if not joined["sig"] or not joined["pair"]:
+        return
+    sig = joined["sig"][0]
+    for pair in set(joined["pair"]):
+        yield (_pair_key(*pair), (article_id, pair, sig))
+
+
+def _verify(element: tuple[str, Iterable[tuple[str, tuple[Member, Member], bytes]]]
+            ) -> Iterator[tuple[str, tuple[Member, Member]]]:
+    """A candidate pair with both signatures -> an edge when the estimated Jaccard reaches THRESHOLD."""
+    _, sides = element
+    by_id = {article_id: (pair, sig) for article_id, pair, sig in sides}
+    if len(by_id) != 2:
+        return
+    (pair, a), (_, b) = by_id.values()
+    if similarity(np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)) >= THRESHOLD:
+        yield (ALL, pair)
+
+
+def _components(element: tuple[str, Iterable[tuple[Member, Member]]]) -> Iterator[tuple[str, str]]:
     _, pairs = element
     yield from cluster(pairs).items()
 
@@ -276,10 +286,16 @@ class AssignStories(beam.PTransform):
     """Article -> Article with ``story_id`` (batch; every runner). See the module docstring."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        signed = articles | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, main="articles")
-        story_ids = (signed[BANDS_TAG]
-                     | "GroupByBand" >> beam.GroupByKey()
-                     | "VerifyPairs" >> beam.FlatMap(_bucket_pairs)
+        signed = (articles
+                  | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="articles"))
+        candidates = (signed[BANDS_TAG]
+                      | "GroupByBand" >> beam.GroupByKey()
+                      | "CandidatePairs" >> beam.FlatMap(_bucket_candidates))
+        story_ids = ({"sig": signed[SIGS_TAG], "pair": candidates}
+                     | "AttachSignatures" >> beam.CoGroupByKey()
+                     | "PairSides" >> beam.FlatMap(_sides)
+                     | "GroupPairs" >> beam.GroupByKey()
+                     | "VerifyPairs" >> beam.FlatMap(_verify)
                      | "GroupEdges" >> beam.GroupByKey()
                      | "UnionFind" >> beam.FlatMap(_components))
         return ({"article": signed.articles, "story": story_ids}
