@@ -26,7 +26,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -192,6 +192,18 @@ def warc_ranges(path: str, min_bytes: int, chunk: int) -> list[tuple[str, int, i
     return [(path, start, end) for start, end in zip(points, ends, strict=True)] if len(points) > 1 else []
 
 
+def route_dead_letters(items: Iterable[RawArticle | DeadLetter], ok: Any, dead: Any
+                       ) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+    """A reader's items on the main output and its dead letters on ``DEAD_LETTERS``, counting both."""
+    for item in items:
+        if isinstance(item, DeadLetter):
+            dead.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
+        else:
+            ok.inc()
+            yield item
+
+
 class _ReadFn(beam.DoFn):
     """A path -> its raw items and dead letters; for a big WARC, its byte ranges (``RANGES``) instead."""
 
@@ -215,13 +227,7 @@ class _ReadFn(beam.DoFn):
         yield from self._emit(read_path(path))
 
     def _emit(self, items: Iterable[RawArticle | DeadLetter]) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-        for item in items:
-            if isinstance(item, DeadLetter):
-                self.dead.inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
-            else:
-                self.items.inc()
-                yield item
+        return route_dead_letters(items, self.items, self.dead)
 
 
 class _ReadRangeFn(_ReadFn):

@@ -41,7 +41,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from schemas.config import Feed
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
 from transforms.fetch import FeedPoller, FetchResult, feed_key, make_client
-from transforms.ingest import read_path
+from transforms.ingest import read_path, route_dead_letters
 from transforms.ingest_feed import parse_feed
 from transforms.state import StateStore
 
@@ -272,13 +272,7 @@ class _ParseFn(beam.DoFn):
                               fetched_at=utc_now())
 
     def process(self, fetched: Fetched) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-        for item in self._items(fetched):
-            if isinstance(item, DeadLetter):
-                self.dead.inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
-            else:
-                self.items.inc()
-                yield item
+        return route_dead_letters(self._items(fetched), self.items, self.dead)
 
 
 class PollSources(beam.PTransform):
