@@ -59,6 +59,13 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
     return ("…" if start > s_start else "") + text[start:end].strip() + ("…" if end < s_end else "")
 
 
+def alert_article_of(article: Article) -> AlertArticle:
+    """The part of ``article`` an alert carries (built without validation: ``article`` is valid)."""
+    return AlertArticle.model_construct(id=article.id, title=article.title, url=article.url, source=article.source,
+                                        published_at=article.published_at, language=article.language,
+                                        origin=article.origin)
+
+
 class RuleMatcher:
     """Evaluates the enabled rules against a tagged article: every rule the presearch
     (``transforms/query/presearch.py``) cannot rule out, which gives the same alerts as evaluating all."""
@@ -70,30 +77,38 @@ class RuleMatcher:
     def candidates(self, tagged: Tagged) -> list[int]:
         """Indexes into ``rules`` of the rules that may match (in rule order)."""
         doc = tagged.document
+        scanner = self.presearch.scanner
         presence = tagged.presence if tagged.scanner_id == self.scanner_id else None
+        if presence is None:
+            presence = self.presearch.scan(doc)
+            doc.set_scan(presence, scanner.literal_set)
+        elif doc.scan_info is None:   # e.g. the document crossed a process boundary (the scan is not pickled)
+            doc.set_scan(presence, scanner.literal_set)
         return self.presearch.candidates(doc, doc.topics, doc.lang, presence)
 
     def match(self, tagged: Tagged) -> list[Alert]:
         article, doc = tagged.article, tagged.document
         alerts: list[Alert] = []
         now = utc_now()
+        alert_article: AlertArticle | None = None
+        story_id = article.story_id or article.id
         for i in self.candidates(tagged):
             compiled = self.rules[i]
             evidence = compiled.query.match(doc)
             if evidence is None:
                 continue
             rule = compiled.rule
-            alerts.append(Alert(
+            if alert_article is None:
+                alert_article = alert_article_of(article)
+            # every part is already valid (a validated Article and Rule, evidence of the article's own text),
+            # so the records are built without validation; tests compare them with validated ones
+            alerts.append(Alert.model_construct(
                 alert_id=alert_id(rule.id, article.id), rule_id=rule.id, severity=rule.severity,
-                created_at=now,
-                article=AlertArticle(id=article.id, title=article.title, url=article.url, source=article.source,
-                                     published_at=article.published_at, language=article.language,
-                                     origin=article.origin),
-                topics=article.topics,
-                matches=tuple(MatchEvidence(field=e.field, start=e.start, end=e.end, text=e.text)  # type: ignore[arg-type]
-                              for e in evidence[:MAX_MATCHES]),
+                created_at=now, article=alert_article, topics=article.topics,
+                matches=tuple([MatchEvidence.model_construct(field=e.field, start=e.start, end=e.end, text=e.text)
+                               for e in evidence[:MAX_MATCHES]]),
                 snippet=snippet(article, evidence),
-                story_id=article.story_id or article.id,
+                story_id=story_id,
             ))
         return alerts
 

@@ -49,9 +49,10 @@ def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, 
 
 
 def prepare(article: Article) -> Document:
-    """The article's fields, tokenized once for every query."""
+    """The article's fields, prepared once for every query (ASCII-folded fields are matched without
+    tokenizing them: ``Document(fast=True)``)."""
     return Document({"title": article.title, "body": article.body, "source": article.source or "",
-                     "url": article.url or ""}, lang=article.language)
+                     "url": article.url or ""}, lang=article.language, fast=True)
 
 
 class Tagger:
@@ -66,6 +67,7 @@ class Tagger:
         """Tag id -> evidence, for the topics that match ``doc`` (only presearch candidates are evaluated)."""
         if presence is None:
             presence = self.presearch.scan(doc)
+            doc.set_scan(presence, self.presearch.scanner.literal_set)
         found: dict[str, list[Evidence]] = {}
         topics = self.topics
 
@@ -83,6 +85,7 @@ class Tagger:
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)
         presence = self.presearch.scan(doc)
+        doc.set_scan(presence, self.presearch.scanner.literal_set)
         found = self.evidence(doc, presence)
         tagged = article.model_copy(update={"topics": tuple(sorted(found))}) if found or article.topics else article
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)

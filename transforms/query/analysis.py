@@ -37,6 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 
 __all__ = [
+    "MIN_ASCII_LITERAL",
     "NOSPACE_RANGES",
     "TOKEN_RE",
     "Elem",
@@ -45,6 +46,8 @@ __all__ = [
     "fold",
     "fold_with_offsets",
     "is_nospace_char",
+    "scannable",
+    "spaced_ascii",
     "tokenize_folded",
 ]
 
@@ -82,6 +85,28 @@ _NOSPACE_RE = re.compile(f"[{_NOSPACE_CLASS}]")
 #: one no-space-script word character, or a maximal run of other word characters
 TOKEN_RE = re.compile(f"(?=\\w)[{_NOSPACE_CLASS}]|[^\\W{_NOSPACE_CLASS}]+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
+
+
+#: ASCII literals shorter than this are not scanned by the presearcher (they occur in nearly every text:
+#: "us", "ip", "e"); an atom with no scannable literal puts no constraint in a presearch filter
+MIN_ASCII_LITERAL = 3
+
+
+def scannable(lit: str) -> bool:
+    """Whether the presearcher scans for folded literal ``lit``."""
+    return len(lit) >= MIN_ASCII_LITERAL or not lit.isascii()
+
+
+#: byte -> itself for ASCII word characters (``[0-9A-Za-z_]``), else a space
+_SPACED = bytes(c if c < 128 and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256))
+
+
+def spaced_ascii(folded: str) -> str:
+    """``folded`` (ASCII) with every non-word character replaced by a space, padded with one space on
+    each side: its tokens are exactly the space-separated runs (the tokens of ``TOKEN_RE`` on ASCII
+    text), token ``t`` at folded offset ``i`` is ``" t "`` at offset ``i`` of the result (C speed,
+    no token objects)."""
+    return " " + folded.encode("ascii").translate(_SPACED).decode("ascii") + " "
 
 
 def is_nospace_char(c: str) -> bool:

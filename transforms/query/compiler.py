@@ -46,15 +46,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .analysis import Elem, analyze_term
+from .analysis import Elem, analyze_term, scannable
 from .errors import QuerySyntaxError
-from .matcher import (
-    Document,
-    Evidence,
-    finalize_evidence,
-    near_occurrences,
-    term_occurrences,
-)
+from .matcher import Document, Evidence, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
 
 __all__ = ["CompiledQuery", "compile_query"]
@@ -83,8 +77,10 @@ class _TermPlan:
         ev: list[Evidence] = []
         for name in self.fields:
             fi = doc.field(name)
-            for a, b in term_occurrences(fi, self.pattern, self.slop):
-                ev.append(fi.evidence(a, b))
+            occ = fi.occurrences(self.pattern, self.slop)
+            if occ:
+                evidence = fi.evidence
+                ev.extend([evidence(a, b) for a, b in occ])
         return ev or None
 
 
@@ -99,11 +95,13 @@ class _NearPlan:
         ev: list[Evidence] = []
         for name in self.fields:
             fi = doc.field(name)
-            lo = term_occurrences(fi, *self.left)
+            lo = fi.occurrences(*self.left)
             if not lo:
                 continue
-            ro = term_occurrences(fi, *self.right)
-            lu, ru = near_occurrences(lo, ro, self.distance)
+            ro = fi.occurrences(*self.right)
+            if not ro:
+                continue
+            lu, ru = fi.near(lo, ro, self.distance)
             ev.extend(fi.evidence(a, b) for a, b in lu)
             ev.extend(fi.evidence(a, b) for a, b in ru)
         return ev or None
@@ -143,10 +141,20 @@ class _AndPlan:
 @dataclass(frozen=True, slots=True)
 class _OrPlan:
     children: tuple[_Plan, ...]
+    #: per child: literals one of which the child needs in some field (``_gate``), or None
+    gates: tuple[tuple[str, ...] | None, ...]
 
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] | None = None
-        for c in self.children:
+        scan = doc.scan_info
+        for c, gate in zip(self.children, self.gates, strict=True):
+            if gate is not None and scan is not None:
+                presence, scanned = scan
+                for lit in gate:
+                    if lit in presence or lit not in scanned:
+                        break
+                else:
+                    continue  # every literal the child could match on is known to be absent
             r = c.evaluate(doc)
             if r is not None:
                 if ev is None:
@@ -189,8 +197,37 @@ def _plan(n: Node) -> _Plan:
         kids = sorted(n.children, key=lambda c: isinstance(c, Not))
         return _AndPlan(tuple(_plan(c) for c in kids))
     if isinstance(n, Or):
-        return _OrPlan(tuple(_plan(c) for c in n.children))
+        return _OrPlan(tuple(_plan(c) for c in n.children), tuple(_gate(c) for c in n.children))
     return _NotPlan(_plan(n.child))
+
+
+def _atom_gate(a: Atom) -> str | None:
+    """The longest scannable literal of an atom (any match contains it as a token or token start)."""
+    lits = [x for x in _literals(_atom_pattern(a)[0]) if scannable(x)]
+    return max(lits, key=len) if lits else None
+
+
+def _gate(n: Node) -> tuple[str, ...] | None:
+    """Scannable literals one of which occurs in some field of every document ``n`` matches (None: no
+    such set). Used to skip an OR's operands when a presearch scan says none of them is present."""
+    if isinstance(n, (Word, Phrase)):
+        g = _atom_gate(n)
+        return None if g is None else (g,)
+    if isinstance(n, Near):
+        gs = [g for g in (_atom_gate(n.left), _atom_gate(n.right)) if g is not None]
+        return (max(gs, key=len),) if gs else None
+    if isinstance(n, And):
+        opts = [o for o in (_gate(c) for c in n.children) if o is not None]
+        return min(opts, key=len) if opts else None
+    if isinstance(n, Or):
+        out: list[str] = []
+        for c in n.children:
+            cg = _gate(c)
+            if cg is None:
+                return None
+            out.extend(x for x in cg if x not in out)
+        return tuple(out)
+    return None  # Lang, Topic, Not
 
 
 # -- validation ----------------------------------------------------------
@@ -265,6 +302,19 @@ def _required(n: Node) -> frozenset[str] | None:
     return None  # Lang, Topic, Not
 
 
+def _all_literals(n: Node, acc: set[str]) -> None:
+    if isinstance(n, (Word, Phrase)):
+        acc.update(x for x in _literals(_atom_pattern(n)[0]) if scannable(x))
+    elif isinstance(n, Near):
+        _all_literals(n.left, acc)
+        _all_literals(n.right, acc)
+    elif isinstance(n, (And, Or)):
+        for c in n.children:
+            _all_literals(c, acc)
+    elif isinstance(n, Not):
+        _all_literals(n.child, acc)
+
+
 def _topic_ids(n: Node, acc: set[str]) -> None:
     if isinstance(n, Topic):
         acc.add(n.id)
@@ -281,7 +331,7 @@ def _topic_ids(n: Node, acc: set[str]) -> None:
 class CompiledQuery:
     """A validated, compiled query.  Pickles as its source text."""
 
-    __slots__ = ("_plan", "_required", "ast", "source", "topics")
+    __slots__ = ("_plan", "_required", "ast", "literals", "source", "topics")
 
     def __init__(self, source: str, ast: Node) -> None:
         self.source = source
@@ -292,6 +342,10 @@ class CompiledQuery:
         self.topics: frozenset[str] = frozenset(acc)
         self._plan: _Plan = _plan(ast)
         self._required = _required(ast)
+        #: every scannable literal of every atom (also under NOT): what a presearch scan should cover
+        lits: set[str] = set()
+        _all_literals(ast, lits)
+        self.literals: frozenset[str] = frozenset(lits)
 
     def match(self, doc: Document) -> list[Evidence] | None:
         """``None`` if ``doc`` does not match, else the sorted evidence."""

@@ -27,13 +27,16 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .analysis import TOKEN_RE, Elem, FoldedText, fold_with_offsets
+from .analysis import TOKEN_RE, Elem, FoldedText, fold_with_offsets, spaced_ascii
 
 __all__ = [
     "DOC_FIELDS",
+    "FIELD_BITS",
     "Document",
     "Evidence",
     "FieldIndex",
+    "HitField",
+    "ScanInfo",
     "finalize_evidence",
     "near_occurrences",
     "term_occurrences",
@@ -41,6 +44,13 @@ __all__ = [
 
 #: text fields a Document may hold
 DOC_FIELDS: tuple[str, ...] = ("title", "body", "source", "url")
+#: field -> bit in a presence mask; ``text`` is title OR body
+FIELD_BITS: dict[str, int] = {"title": 1, "body": 2, "source": 4, "url": 8, "text": 3}
+
+#: the result of a presearch scan of a document: folded literal -> mask of the fields (``FIELD_BITS``) where
+#: it may occur, and the set of literals that were scanned for.  A scanned literal that is absent from a
+#: field's mask cannot occur there as a token (nor start a token), so it needs no search.
+ScanInfo = tuple[Mapping[str, int], "frozenset[str] | set[str]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +189,218 @@ class FieldIndex:
         s, e = self.starts[first], self.ends[last]
         return Evidence(self.name, s, e, self.text[s:e])
 
+    def occurrences(self, pattern: Sequence[Elem], slop: int) -> list[tuple[int, int]]:
+        """Occurrences of a term (opaque pairs for ``near`` and ``evidence``), in text order."""
+        return term_occurrences(self, pattern, slop)
+
+    @staticmethod
+    def near(
+        left: list[tuple[int, int]], right: list[tuple[int, int]], distance: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The occurrences of ``left`` and ``right`` that take part in a NEAR/distance pair."""
+        return near_occurrences(left, right, distance)
+
 
 _EMPTY: list[int] = []
+
+#: byte -> "a" for a non-space, " " for a space (of ``spaced_ascii`` text): ``" a"`` marks a token start
+_BINARY = bytes(0x20 if c == 0x20 else 0x61 for c in range(256))
+_NO_SPANS: list[tuple[int, int]] = []
+
+
+class HitField:
+    """A field whose folded text is ASCII, matched without tokenizing it.
+
+    ``padded = spaced_ascii(folded)``: the tokens are the space-separated runs, so the occurrences of a
+    word ``w`` are the occurrences of ``" w "`` (``str.find``, C speed), of a prefix ``p*`` those of
+    ``" p"``; a phrase is verified token by token around the occurrences of its longest word; sloppy
+    phrases and ``NEAR`` count tokens with ``str.count`` on a binary copy of ``padded``.  Occurrences are
+    ``(start, end)`` offsets in ``padded`` (= folded offset + 1) of the first token's start and the last
+    token's end; evidence maps them back to the original text through the fold's offset map.  The result
+    equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/unit/test_fastmatch.py``).
+
+    With a presearch scan attached to the document (``Document.set_scan``), a scanned literal absent from
+    this field is known to have no occurrence without searching.
+    """
+
+    __slots__ = ("_bin", "_cache", "_oend", "_ostart", "_scan", "bit", "folded", "name", "padded", "text")
+
+    def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None]) -> None:
+        self.name = name
+        self.text = text
+        self.folded = ft.folded
+        self.padded = spaced_ascii(ft.folded)
+        self._ostart = ft.orig_start
+        self._oend = ft.orig_end
+        self._scan = scan
+        self.bit = FIELD_BITS[name]
+        self._cache: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+        self._bin: str | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        """The folded tokens (computed on each use; matching does not need them)."""
+        return self.padded.split()
+
+    def positions(self, e: Elem) -> list[tuple[int, int]]:
+        """Spans of the tokens matching element ``e``, in text order (do not mutate)."""
+        key = (e.text, e.prefix)
+        r = self._cache.get(key)
+        if r is None:
+            r = self._cache[key] = self._find(e.text, e.prefix)
+        return r
+
+    def _find(self, lit: str, prefix: bool) -> list[tuple[int, int]]:
+        if not lit.isascii():
+            return _NO_SPANS
+        scan = self._scan[0]
+        if scan is not None:
+            presence, scanned = scan
+            if not presence.get(lit, 0) & self.bit and lit in scanned:
+                return _NO_SPANS
+        p = self.padded
+        find = p.find
+        out: list[tuple[int, int]] = []
+        n = len(lit)
+        if prefix:
+            pat = " " + lit
+            i = find(pat)
+            while i >= 0:
+                end = find(" ", i + 1 + n)
+                out.append((i + 1, end))
+                i = find(pat, end)
+        else:
+            pat = " " + lit + " "
+            i = find(pat)
+            while i >= 0:
+                out.append((i + 1, i + 1 + n))
+                i = find(pat, i + 1 + n)
+        return out
+
+    def occurrences(self, pattern: Sequence[Elem], slop: int) -> list[tuple[int, int]]:
+        """Occurrences of a term as ``(start, end)`` spans of ``padded``, sorted."""
+        n = len(pattern)
+        if n == 0:
+            return _NO_SPANS
+        if n == 1:
+            return self.positions(pattern[0])
+        for e in pattern:
+            if not e.text.isascii():
+                return _NO_SPANS  # a non-ASCII token never occurs in ASCII text
+        if slop == 0:
+            return self._phrase(pattern)
+        return self._sloppy(pattern, slop)
+
+    def _phrase(self, pattern: Sequence[Elem]) -> list[tuple[int, int]]:
+        # drive from the longest whole word (the rarest, as a rule); verify the neighbours in place
+        j, best = 0, -1
+        for k, e in enumerate(pattern):
+            if not e.prefix and len(e.text) > best:
+                j, best = k, len(e.text)
+        anchors = self.positions(pattern[j])
+        if not anchors:
+            return _NO_SPANS
+        p = self.padded
+        plen = len(p)
+        startswith, rfind, find = p.startswith, p.rfind, p.find
+        after = pattern[j + 1 :]
+        before = pattern[:j][::-1]
+        out: list[tuple[int, int]] = []
+        for s, pos in anchors:
+            ok = True
+            for e in after:
+                while pos < plen and p[pos] == " ":
+                    pos += 1
+                lit = e.text
+                if pos >= plen or not startswith(lit, pos):
+                    ok = False
+                    break
+                if e.prefix:
+                    pos = find(" ", pos + len(lit))
+                else:
+                    pos += len(lit)
+                    if p[pos] != " ":
+                        ok = False
+                        break
+            if not ok:
+                continue
+            first = s
+            for e in before:
+                q = first - 1
+                while q >= 0 and p[q] == " ":
+                    q -= 1
+                if q < 0:
+                    ok = False
+                    break
+                te = q + 1
+                ts = rfind(" ", 0, te) + 1
+                lit = e.text
+                if not startswith(lit, ts) or (not e.prefix and te - ts != len(lit)):
+                    ok = False
+                    break
+                first = ts
+            if ok:
+                out.append((first, pos))
+        return out
+
+    def _binary(self) -> str:
+        if self._bin is None:
+            self._bin = self.padded.encode("ascii").translate(_BINARY).decode("ascii")
+        return self._bin
+
+    def _token_index(self, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Token positions ``(first, last)`` of spans sorted by start (counted incrementally)."""
+        count = self._binary().count
+        out: list[tuple[int, int]] = []
+        prev, idx = 1, 0
+        for s, e in spans:
+            idx += count(" a", prev - 1, s)  # the tokens that start in [prev, s)
+            prev = s
+            out.append((idx, idx + count(" a", s, e)))
+        return out
+
+    def _sloppy(self, pattern: Sequence[Elem], slop: int) -> list[tuple[int, int]]:
+        # every ASCII element is a segment of its own (only no-space-script characters are glued)
+        spans = [self.positions(e) for e in pattern]
+        if any(not sp for sp in spans):
+            return _NO_SPANS
+        toks = [[a for a, _ in self._token_index(sp)] for sp in spans]
+        n = len(pattern)
+        out: list[tuple[int, int]] = []
+        first_toks, first_spans = toks[0], spans[0]
+        for i0, t0 in enumerate(first_toks):
+            end, last = t0, -1
+            ok = True
+            for j in range(1, n):
+                starts = toks[j]
+                i = bisect_right(starts, end)
+                if i == len(starts):
+                    return out  # later starts cannot do better
+                end, last = starts[i], i
+                if end - t0 + 1 - n > slop:
+                    ok = False
+                    break
+            if ok:
+                out.append((first_spans[i0][0], spans[n - 1][last][1]))
+        return out
+
+    def near(
+        self, left: list[tuple[int, int]], right: list[tuple[int, int]], distance: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The spans of ``left`` and ``right`` that take part in a NEAR/distance pair."""
+        if not left or not right:
+            return [], []
+        lt, rt = self._token_index(left), self._token_index(right)
+        lu, ru = near_occurrences(lt, rt, distance)
+        lmap = dict(zip(lt, left, strict=True))
+        rmap = dict(zip(rt, right, strict=True))
+        return [lmap[t] for t in lu], [rmap[t] for t in ru]
+
+    def evidence(self, start: int, end: int) -> Evidence:
+        s, e = start - 1, end - 1
+        if self._ostart is not None and self._oend is not None:
+            s, e = self._ostart[s], self._oend[e - 1]
+        return Evidence(self.name, s, e, self.text[s:e])
 
 
 class Document:
@@ -193,15 +413,22 @@ class Document:
     A field is tokenized on first use (``field(name)``), so a document that
     a presearcher rules out for every query costs only its folding
     (``folded(name)``).  Copies made by ``with_topics`` share that work.
+
+    ``fast=True``: a field whose folded text is ASCII (most text, also accented
+    Latin text) is matched by a :class:`HitField` (no tokenization: string
+    searches for the words of the query) instead of a :class:`FieldIndex`;
+    the results are identical.  ``set_scan`` attaches a presearch scan that
+    lets matching skip literals known to be absent.
     """
 
-    __slots__ = ("_fields", "_folded", "_texts", "lang", "topics")
+    __slots__ = ("_fast", "_fields", "_folded", "_scan", "_texts", "lang", "topics")
 
     def __init__(
         self,
         fields: Mapping[str, str],
         lang: str | None = None,
         topics: Mapping[str, Sequence[Evidence]] | None = None,
+        fast: bool = False,
     ) -> None:
         unknown = set(fields) - set(DOC_FIELDS)
         if unknown:
@@ -209,10 +436,16 @@ class Document:
                 f"unknown document field(s) {sorted(unknown)}; expected {list(DOC_FIELDS)}"
             )
         self._texts: dict[str, str] = {name: fields.get(name) or "" for name in DOC_FIELDS}
-        self._fields: dict[str, FieldIndex] = {}
         self._folded: dict[str, FoldedText] = {}
+        self._fields_init(fast)
         self.lang: str | None = lang.lower() if lang else None
         self.topics: dict[str, tuple[Evidence, ...]] = _topics(topics)
+
+    def _fields_init(self, fast: bool) -> None:
+        self._fields: dict[str, FieldIndex | HitField] = {}
+        self._fast = fast
+        #: shared by copies (and their HitFields): the attached presearch scan, a fact about the text
+        self._scan: list[ScanInfo | None] = [None]
 
     def with_topics(self, topics: Mapping[str, Sequence[Evidence]] | None) -> Document:
         """A copy sharing all token data (also what is tokenized later), with different topics."""
@@ -220,16 +453,70 @@ class Document:
         new._texts = self._texts
         new._fields = self._fields
         new._folded = self._folded
+        new._fast = self._fast
+        new._scan = self._scan
         new.lang = self.lang
         new.topics = _topics(topics)
         return new
 
-    def field(self, name: str) -> FieldIndex:
+    def __getstate__(self) -> dict[str, object]:
+        # HitFields and the scan (which holds the scanner's literal set) are cheap to rebuild: not pickled
+        return {"_texts": self._texts, "_folded": self._folded, "_fast": self._fast, "lang": self.lang,
+                "topics": self.topics,
+                "_fields": {k: v for k, v in self._fields.items() if isinstance(v, FieldIndex)}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._fields_init(bool(state["_fast"]))
+        self._texts = state["_texts"]  # type: ignore[assignment]
+        self._folded = state["_folded"]  # type: ignore[assignment]
+        self._fields.update(state["_fields"])  # type: ignore[call-overload]
+        self.lang = state["lang"]  # type: ignore[assignment]
+        self.topics = state["topics"]  # type: ignore[assignment]
+
+    @property
+    def fast(self) -> bool:
+        return self._fast
+
+    @property
+    def scan_info(self) -> ScanInfo | None:
+        """The attached presearch scan (``set_scan``), if any."""
+        return self._scan[0]
+
+    def set_scan(self, presence: Mapping[str, int], scanned: frozenset[str] | set[str]) -> None:
+        """Attach a presearch scan of THIS document's text (shared with every copy): ``presence[lit]``
+        has the bit of every field where literal ``lit`` of ``scanned`` may occur (as a substring of the
+        folded text, or -- ASCII fields of a fast document -- at the start of a token)."""
+        self._scan[0] = (presence, scanned)
+
+    def field(self, name: str) -> FieldIndex | HitField:
         """The prepared field ``name`` (one of ``DOC_FIELDS``), tokenized on first use."""
         fi = self._fields.get(name)
         if fi is None:
+            if self._fast:
+                ft = self._folded_text(name)
+                if ft.folded.isascii():
+                    hf = self._fields[name] = HitField(name, self._texts[name], ft, self._scan)
+                    return hf
             fi = self._fields[name] = FieldIndex(name, self._texts[name], self._folded.get(name))
         return fi
+
+    def _folded_text(self, name: str) -> FoldedText:
+        ft = self._folded.get(name)
+        if ft is None:
+            ft = self._folded[name] = fold_with_offsets(self._texts[name])
+        return ft
+
+    def scan_text(self, name: str) -> tuple[str, bool]:
+        """What a presearcher scans in field ``name``: ``(spaced_ascii(folded), True)`` for an ASCII field
+        of a fast document (literals are looked up at token starts), else ``(folded, False)``."""
+        if self._fast:
+            ft = self._folded_text(name)
+            if ft.folded.isascii():
+                fi = self.field(name)
+                assert isinstance(fi, HitField)
+                return fi.padded, True
+            return ft.folded, False
+        return self.folded(name), False
 
     def text(self, name: str) -> str:
         """Original text of field ``name``."""

@@ -39,20 +39,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .analysis import analyze_term
+from .analysis import MIN_ASCII_LITERAL, analyze_term, scannable
 from .compiler import CompiledQuery
+from .matcher import FIELD_BITS, Document
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
 
 __all__ = [
     "FIELD_BITS",
+    "MIN_ASCII_LITERAL",
     "Presearcher",
     "Presence",
     "Scanner",
     "filter_of",
 ]
 
-#: field -> bit in a presence mask; ``text`` is title OR body
-FIELD_BITS: dict[str, int] = {"title": 1, "body": 2, "source": 4, "url": 8, "text": 3}
 SCAN_FIELDS: tuple[str, ...] = ("title", "body", "source", "url")
 
 #: folded literal -> mask of the fields (``FIELD_BITS``) whose folded text contains it
@@ -95,15 +95,6 @@ class FOr:
 Filter: TypeAlias = FTerm | FTopic | FLang | FAnd | FOr | None  # None: always true
 
 Key: TypeAlias = tuple[str, str]  # ("term", literal) | ("topic", id) | ("lang", code)
-
-
-#: ASCII literals shorter than this are not scanned (they occur in nearly every text: "us", "ip", "e"); an
-#: atom with no scannable literal puts no constraint in the filter
-MIN_ASCII_LITERAL = 3
-
-
-def scannable(lit: str) -> bool:
-    return len(lit) >= MIN_ASCII_LITERAL or not lit.isascii()
 
 
 def _atom_literals(a: Word | Phrase) -> tuple[str, ...]:
@@ -217,23 +208,31 @@ def _literals(f: Filter, acc: set[str]) -> None:
 
 
 class Scanner:
-    """One multi-pattern automaton over folded literals; ``scan`` finds which are present in which field."""
+    """Multi-pattern automata over folded literals; ``scan`` finds which are present in which field.
+
+    ``scan`` looks for the literals as substrings of folded texts.  ``scan_document`` does that for the
+    fields of a plain ``Document``; for an ASCII field of a fast ``Document`` it scans the field's
+    ``spaced_ascii`` text for ``" " + literal`` instead (a literal at the start of a token -- what any word,
+    prefix or phrase element that matches needs), which finds fewer irrelevant hits (``ban`` in ``bank``).
+    Either way a literal absent from a field's result cannot occur there as (the start of) a token."""
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick") -> None:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
+        self.literal_set: frozenset[str] = frozenset(self.literals)
         self.backend: Backend = backend
-        self._impl: Callable[[str], set[str]] = self._build()
+        self._impl: Callable[[str], set[str]] = self._build(self.literals, self.literals)
+        ascii_lits = [s for s in self.literals if s.isascii()]
+        self._token_impl: Callable[[str], set[str]] = self._build([" " + s for s in ascii_lits], ascii_lits)
 
-    def _build(self) -> Callable[[str], set[str]]:
-        lits = self.literals
-        if not lits:
+    def _build(self, patterns: Sequence[str], values: Sequence[str]) -> Callable[[str], set[str]]:
+        if not patterns:
             return lambda text: set()
         if self.backend == "hyperscan":
             import hyperscan  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=[s.encode("utf-8", "surrogatepass") for s in lits],
-                       ids=list(range(len(lits))), flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(lits),
+            db.compile(expressions=[s.encode("utf-8", "surrogatepass") for s in patterns],
+                       ids=list(range(len(patterns))), flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(patterns),
                        literal=True)
             scratch = hyperscan.Scratch(db)
 
@@ -241,18 +240,19 @@ class Scanner:
                 found: list[int] = []
                 db.scan(text.encode("utf-8", "surrogatepass"), scratch=scratch,
                         match_event_handler=lambda i, a, b, f, c: found.append(i))
-                return {lits[i] for i in found}
+                return {values[i] for i in found}
 
             return scan_hs
         import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         auto = ahocorasick.Automaton()
-        for s in lits:
-            auto.add_word(s, s)
+        for pat, value in zip(patterns, values, strict=True):
+            auto.add_word(pat, value)
         auto.make_automaton()
+        it = auto.iter
 
         def scan_ac(text: str) -> set[str]:
-            return {v for _, v in auto.iter(text)} if text else set()
+            return {v for _, v in it(text)} if text else set()
 
         return scan_ac
 
@@ -268,23 +268,24 @@ class Scanner:
                 out[lit] = out.get(lit, 0) | bit
         return out
 
+    def scan_document(self, doc: Document) -> Presence:
+        """Like ``scan`` for the fields of ``doc`` (token starts in the ASCII fields of a fast document)."""
+        out: Presence = {}
+        get = out.get
+        for name in SCAN_FIELDS:
+            text, tokens = doc.scan_text(name)
+            if len(text) <= 2 if tokens else not text:
+                continue
+            bit = FIELD_BITS[name]
+            for lit in (self._token_impl if tokens else self._impl)(text):
+                out[lit] = get(lit, 0) | bit
+        return out
+
     def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend]]:
         return (Scanner, (self.literals, self.backend))
 
 
 # -- the rule set --------------------------------------------------------
-
-
-class _Folded:
-    """Lazily folded fields of a Document (``doc.folded(name)``)."""
-
-    __slots__ = ("doc",)
-
-    def __init__(self, doc: object) -> None:
-        self.doc = doc
-
-    def get(self, name: str) -> str:
-        return self.doc.folded(name)  # type: ignore[attr-defined,no-any-return]
 
 
 class Presearcher:
@@ -310,8 +311,8 @@ class Presearcher:
                 shared[lit] = shared.get(lit, 0) + 1
         self.anchors: tuple[frozenset[Key] | None, ...] = tuple(
             anchor_of(f, lambda lit: shared.get(lit, 0)) for f in self.filters)
-        self.scanner = scanner if scanner is not None else Scanner(lits, backend)
-        missing = lits - set(self.scanner.literals)
+        self.scanner = scanner if scanner is not None else Scanner(self.literals_of(self.queries), backend)
+        missing = lits - self.scanner.literal_set
         if missing:
             raise ValueError(f"scanner lacks literals: {sorted(missing)[:5]}")
         self.by_term: dict[str, list[int]] = {}
@@ -328,17 +329,19 @@ class Presearcher:
 
     @staticmethod
     def literals_of(queries: Iterable[CompiledQuery]) -> set[str]:
-        """Every literal the filters of ``queries`` test (to build one shared :class:`Scanner`)."""
+        """Every literal the filters of ``queries`` test, and every other scannable literal of their atoms
+        (which lets evaluation skip absent ones), to build one shared :class:`Scanner`."""
         lits: set[str] = set()
         for q in queries:
             _literals(filter_of(q.ast), lits)
+            lits |= q.literals
         return lits
 
-    def scan(self, doc_or_folded_fields: object) -> Presence:
-        """Present literals of a ``Document`` (via ``doc.folded``) or of a mapping of folded field texts."""
+    def scan(self, doc_or_folded_fields: Document | Mapping[str, str]) -> Presence:
+        """Present literals of a ``Document`` or of a mapping of folded field texts (``Scanner.scan``)."""
         if isinstance(doc_or_folded_fields, Mapping):
             return self.scanner.scan(doc_or_folded_fields)
-        return self.scanner.scan(_Folded(doc_or_folded_fields))  # type: ignore[arg-type]
+        return self.scanner.scan_document(doc_or_folded_fields)
 
     def _anchored(self, presence: Mapping[str, int], tags: Iterable[str], lang: str | None) -> set[int]:
         ids: set[int] = set(self.always)
@@ -355,8 +358,8 @@ class Presearcher:
             ids.update(self.by_lang.get(lang, ()))
         return ids
 
-    def candidates(self, doc_or_folded_fields: object, tags: Iterable[str] = (), lang: str | None = None,
-                   presence: Mapping[str, int] | None = None) -> list[int]:
+    def candidates(self, doc_or_folded_fields: Document | Mapping[str, str], tags: Iterable[str] = (),
+                   lang: str | None = None, presence: Mapping[str, int] | None = None) -> list[int]:
         """Sorted ids of the queries whose filter holds (all others cannot match).
 
         ``lang`` defaults to ``doc.lang`` when a Document is given; ``presence`` to a fresh scan.

@@ -1,0 +1,193 @@
+"""The fast matching path equals the tokenizing one.
+
+* ``Document(fast=True)`` matches ASCII-folded fields with :class:`HitField` (string searches on the spaced
+  folded text, token counting with ``str.count``) instead of :class:`FieldIndex` (a token index): same result
+  and evidence for every query, on random texts with accents, CJK, hyphens, fullwidth forms and folds that
+  change lengths (ß, İ, ﬁ, combining marks);
+* with a presearch scan attached (``set_scan``), the skipped work (absent literals, OR operands whose literals
+  are all absent) changes nothing;
+* alerts built without validation (``model_construct``) serialize exactly like validated ones.
+"""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.config import parse_settings
+from schemas.records import Alert, AlertArticle, Article, MatchEvidence, Origin
+from transforms.match import RuleMatcher, alert_article_of, alert_id, snippet
+from transforms.query import Document, compile_query
+from transforms.query.analysis import spaced_ascii
+from transforms.query.matcher import FieldIndex, HitField
+from transforms.query.presearch import Presearcher, Scanner
+from transforms.rules import compile_settings
+from transforms.tag import Tagger
+
+PROPS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+WORDS = ["trade", "tariff", "tariffs", "war", "a", "us", "u", "s", "résumé", "resume", "RÉSUMÉ", "Straße",
+         "strasse", "İstanbul", "istanbul", "ﬁne", "fine", "Ｔrade", "ＴＡＲＩＦＦ", "e-mail", "email", "華為",
+         "華", "為", "公司", "Huawei華為", "naïve", "naive", "cafe\u0301", "café", "x", "x_y", "42", "ǅemal"]
+SEPS = [" ", " ", " ", "-", ", ", "", "(", ") ", ". ", "\n", "  ", "_", "'"]
+QWORDS = ["trade", "tariff", "war", "a", "us", "resume", "résumé", "strasse", "straße", "istanbul", "fine",
+          "ﬁne", "e-mail", "華為", "華", "x", "x_y", "42", "cafe", "naive"]
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    out: list[str] = []
+    for w in draw(st.lists(st.sampled_from(WORDS), max_size=14)):
+        out += [w, draw(st.sampled_from(SEPS))]
+    return "".join(out)
+
+
+@st.composite
+def atoms(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["word", "word", "prefix", "phrase", "phrase", "near"]))
+    field = draw(st.sampled_from(["", "", "title:", "body:"]))
+    if kind == "word":
+        return field + draw(st.sampled_from(QWORDS))
+    if kind == "prefix":
+        return field + draw(st.sampled_from(["tar", "tariff", "res", "w", "us", "fin", "e-ma", "x", "4"])) + "*"
+    if kind == "phrase":
+        words = draw(st.lists(st.sampled_from(QWORDS), min_size=1, max_size=4))
+        slop = draw(st.sampled_from(["", "", "~1", "~2", "~5"]))
+        return f'{field}"{" ".join(words)}"{slop}'
+    left = draw(st.sampled_from([*QWORDS, '"trade war"', '"a tariff"']))
+    right = draw(st.sampled_from([*QWORDS, "tariff*", '"us trade"']))
+    return f"{field}{left} NEAR/{draw(st.integers(0, 4))} {right}"
+
+
+def queries() -> st.SearchStrategy[str]:
+    return st.recursive(atoms(), lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} AND NOT {t[1]})"),
+    ), max_leaves=4)
+
+
+def _valid(q: str) -> bool:
+    try:
+        compile_query(q)
+    except Exception:
+        return False
+    return True
+
+
+@PROPS
+@given(st.lists(queries().filter(_valid), min_size=1, max_size=4), texts(), texts(), st.booleans())
+def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool) -> None:
+    compiled = [compile_query(q) for q in qs]
+    slow = Document({"title": title, "body": body})
+    fast = Document({"title": title, "body": body}, fast=True)
+    if scanned:
+        ps = Presearcher(compiled)
+        fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    for q in compiled:
+        assert q.match(fast) == q.match(slow), q.source
+    for name in ("title", "body"):
+        fi = fast.field(name)
+        assert isinstance(fi, HitField if slow.folded(name).isascii() else FieldIndex)
+        assert fi.tokens == slow.field(name).tokens
+
+
+@PROPS
+@given(st.lists(queries().filter(_valid), min_size=1, max_size=6), texts(), texts())
+def test_token_start_scan_is_a_necessary_condition(qs: list[str], title: str, body: str) -> None:
+    compiled = [compile_query(q) for q in qs]
+    ps = Presearcher(compiled)
+    fast = Document({"title": title, "body": body}, fast=True)
+    plain = Document({"title": title, "body": body})
+    cands = set(ps.candidates(fast))
+    assert cands <= set(ps.candidates(plain))      # token starts: never more candidates than substrings
+    for i, q in enumerate(compiled):
+        if q.match(plain) is not None:
+            assert i in cands, q.source
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_spaced_ascii_tokens(text: str) -> None:
+    from transforms.query.analysis import TOKEN_RE
+
+    spaced = spaced_ascii(text.lower())
+    assert spaced.split() == TOKEN_RE.findall(text.lower())
+    assert [(m.start() + 1, m.end() + 1) for m in TOKEN_RE.finditer(text.lower())] == [
+        (i, spaced.index(" ", i)) for i in range(1, len(spaced) - 1) if spaced[i] != " " and spaced[i - 1] == " "]
+
+
+def test_examples() -> None:
+    doc = Document({"title": "Straße-Tariffs: the İstanbul ﬁne", "body": "Trade,  war! a trade (war) résumé"},
+                   fast=True)
+    assert isinstance(doc.field("title"), HitField) and isinstance(doc.field("body"), HitField)
+    m = compile_query('"trade war" tariff* strasse "istanbul fine" resume').match(doc)
+    assert m is not None
+    assert [(e.field, e.text) for e in m] == [
+        ("body", "Trade,  war"), ("body", "trade (war"), ("body", "résumé"), ("title", "Straße"),
+        ("title", "Tariffs"), ("title", "İstanbul ﬁne")]
+    near = compile_query("trade NEAR/1 résumé").match(doc)
+    assert near is not None and [e.start for e in near] == [15, 27]
+    adj = compile_query('"trade war"~0 NEAR/0 résumé').match(doc)
+    assert adj is not None and [e.text for e in adj] == ["trade (war", "résumé"]
+    assert compile_query('"trade war"~0 NEAR/0 straße').match(doc) is None
+    cjk = Document({"body": "美國華為公司"}, fast=True)
+    assert isinstance(cjk.field("body"), FieldIndex)
+    assert compile_query("華為").match(cjk) is not None
+
+
+def test_scan_is_not_pickled_and_copies_share_it() -> None:
+    doc = Document({"body": "acme trade"}, fast=True)
+    ps = Presearcher([compile_query("acme OR zeta")])
+    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    assert ps.scan(doc) == {"acme": 2}
+    assert doc.with_topics({"t": []}).scan_info is doc.scan_info
+    back = pickle.loads(pickle.dumps(doc))
+    assert back.scan_info is None and back.fast
+    assert compile_query("acme").match(back) == compile_query("acme").match(doc)
+
+
+def test_scanner_token_starts() -> None:
+    sc = Scanner(["ban", "trade", "華為", "zolle"])
+    doc = Document({"title": "bank trade-ban", "body": "華為公司 ban", "source": "rebank"}, fast=True)
+    assert sc.scan_document(doc) == {"trade": 1, "ban": 3, "華為": 2}
+    assert sc.scan({"title": "bank", "source": "rebank"}) == {"ban": 5}
+
+
+def _article(title: str, body: str) -> Article:
+    return Article(id="a1", title=title, body=body, url="https://x.org/1", source="Wire", language="en",
+                   published_at=datetime(2024, 3, 1, 8, tzinfo=UTC), fetched_at=datetime(2024, 3, 1, tzinfo=UTC),
+                   origin=Origin(kind="file", location="x.txt"), topics=("t",), story_id=None)
+
+
+def test_constructed_alerts_serialize_like_validated_ones() -> None:
+    c = compile_settings(parse_settings("""
+topics: [{id: t, terms: [acme]}]
+rules:
+  - {id: r1, query: 'topic:t AND recall*', severity: high}
+  - {id: r2, query: '"acme corp" NEAR/3 lawsuit'}
+"""))
+    art = _article("Acme recalls", "Acme Corp faces a lawsuit. The recall widened to Ré\u0301sumé units.")
+    tagged = Tagger(c).tag(art)
+    alerts = RuleMatcher(c).match(tagged)
+    assert [a.rule_id for a in alerts] == ["r1", "r2"]
+    for a in alerts:
+        rule = next(r.rule for r in c.rules if r.rule.id == a.rule_id)
+        ref = Alert(alert_id=alert_id(rule.id, art.id), rule_id=rule.id, severity=rule.severity,
+                    created_at=a.created_at,
+                    article=AlertArticle(id=art.id, title=art.title, url=art.url, source=art.source,
+                                         published_at=art.published_at, language=art.language, origin=art.origin),
+                    topics=tagged.article.topics,
+                    matches=tuple(MatchEvidence(field=m.field, start=m.start, end=m.end, text=m.text)
+                                  for m in a.matches),
+                    snippet=snippet(tagged.article, a.matches), story_id=art.id)  # type: ignore[arg-type]
+        assert a.model_dump(mode="json") == ref.model_dump(mode="json")
+        assert a.model_dump_json() == ref.model_dump_json()
+        assert a == ref
+        assert Alert.model_validate(a.model_dump(mode="json")) == a
+    assert alert_article_of(art).model_dump() == AlertArticle(
+        id=art.id, title=art.title, url=art.url, source=art.source, published_at=art.published_at,
+        language=art.language, origin=art.origin).model_dump()
