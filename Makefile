@@ -1,6 +1,6 @@
 # newswatch — everything a new machine needs, from Python 3.11 and the package index.
 #   make demo   set up, then run the batch job on seeds/ (alerts in ./newswatch-out)
-#   make test   set up, then run the whole test suite
+#   make test   set up, then lint (ruff, mypy) and run the whole test suite
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -23,7 +23,7 @@ demo: setup
 	@cat newswatch-out/alerts/*.jsonl | $(BIN)/python -c "import sys,json; [print(f\"{a['severity']:<8} {a['rule_id']:<28} {a['article']['title'][:70]}\") for a in map(json.loads, sys.stdin)]"
 	@echo "--- summary: newswatch-out/summary.json"
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest -q
 
 # Headless Chromium for the report's browser tests (Debian's package; needs root and apt-get).

@@ -5,8 +5,9 @@ rule matching reuses instead of tokenizing the article again.
 
 Presearch (``transforms/query/presearch.py``): one automaton over the literals of every topic AND rule
 query scans each folded field once (``Tagged.presence`` carries the result to rule matching); only the
-topics whose filter holds are evaluated, in dependency order, and a field is tokenized only when some
-query is evaluated on it. The result equals evaluating every topic (tested against that reference).
+topics whose filter holds (a compiled check) are evaluated, in dependency order, and no field is tokenized
+(``Document(fast=True)``: string searches in the spaced folded text). The result equals evaluating every
+topic (tested against that reference).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, 
 
 
 def prepare(article: Article) -> Document:
-    """The article's fields, prepared once for every query (ASCII-folded fields are matched without
-    tokenizing them: ``Document(fast=True)``)."""
+    """The article's fields, prepared once for every query (matched without tokenizing them, in any
+    script: ``Document(fast=True)``)."""
     return Document({"title": article.title, "body": article.body, "source": article.source or "",
                      "url": article.url or ""}, lang=article.language, fast=True)
 

@@ -91,7 +91,7 @@ def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scann
         assert q.match(fast) == q.match(slow), q.source
     for name in ("title", "body"):
         fi = fast.field(name)
-        assert isinstance(fi, HitField if slow.folded(name).isascii() else FieldIndex)
+        assert isinstance(fi, HitField) and isinstance(slow.field(name), FieldIndex)
         assert fi.tokens == slow.field(name).tokens
 
 
@@ -135,7 +135,7 @@ def test_examples() -> None:
     assert adj is not None and [e.text for e in adj] == ["trade (war", "résumé"]
     assert compile_query('"trade war"~0 NEAR/0 straße').match(doc) is None
     cjk = Document({"body": "美國華為公司"}, fast=True)
-    assert isinstance(cjk.field("body"), FieldIndex)
+    assert isinstance(cjk.field("body"), HitField)
     assert compile_query("華為").match(cjk) is not None
 
 
@@ -191,3 +191,107 @@ rules:
     assert alert_article_of(art).model_dump() == AlertArticle(
         id=art.id, title=art.title, url=art.url, source=art.source, published_at=art.published_at,
         language=art.language, origin=art.origin).model_dump()
+
+
+# -- non-ASCII fields: the same in-place path (spaced text + offset map), no tokenizing ------------------------
+
+UWORDS = ["華為", "華", "為", "公司", "美國", "华星科技", "科技", "東京", "とうきょう", "カタカナ", "ｶﾀｶﾅ", "ไทย", "ภาษา",
+          "İstanbul", "ıstanbul", "Istanbul", "ISTANBUL", "Çelik", "Ağır", "Straße", "STRASSE", "ﬁne", "Ｔｒａｄｅ",
+          "ＴＡＲＩＦＦ", "cafe\u0301", "Ré\u0301sumé", "naïve", "Zoë", "Müller", "Москва", "москва", "서울", "한국어",
+          "Huawei華為", "華為Huawei", "e-mail", "trade", "war", "tariffs", "us", "a", "x_y", "42", "٣", "々", "〆"]
+USEPS = [" ", " ", "", "", "-", "、", "。", "，", "(", ") ", "\u3000", "・", "_", "'", "\n", "  ", "「", "」"]
+UQWORDS = ["華為", "華", "為", "公司", "美國", "科技", "华星", "東京", "京", "カタカナ", "かな", "ไทย", "istanbul",
+           "ıstanbul", "İstanbul", "çelik", "strasse", "straße", "fine", "trade", "tariff", "resume", "zoe",
+           "muller", "москва", "서울", "huawei", "e-mail", "x_y", "42", "華為 公司", "Huawei華為", "々"]
+
+
+@st.composite
+def utexts(draw: st.DrawFn) -> str:
+    out: list[str] = []
+    for w in draw(st.lists(st.sampled_from(UWORDS), max_size=16)):
+        out += [w, draw(st.sampled_from(USEPS))]
+    return "".join(out)
+
+
+@st.composite
+def uatoms(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["word", "word", "prefix", "phrase", "phrase", "near"]))
+    field = draw(st.sampled_from(["", "", "title:", "body:"]))
+    if kind == "word":
+        return field + draw(st.sampled_from(UQWORDS))
+    if kind == "prefix":
+        return field + draw(st.sampled_from(["華", "華為", "tar", "ista", "ıs", "stra", "мос", "서", "hua", "e-ma",
+                                             "カタ", "x"])) + "*"
+    if kind == "phrase":
+        words = draw(st.lists(st.sampled_from(UQWORDS), min_size=1, max_size=4))
+        slop = draw(st.sampled_from(["", "", "~1", "~2", "~5"]))
+        return f'{field}"{" ".join(words)}"{slop}'
+    left = draw(st.sampled_from([*UQWORDS, '"華為 公司"', '"美國華為"~2', '"istanbul trade"']))
+    right = draw(st.sampled_from([*UQWORDS, "華*", '"公司 科技"~3', "tariff*"]))
+    return f"{field}{left} NEAR/{draw(st.integers(0, 4))} {right}"
+
+
+def uqueries() -> st.SearchStrategy[str]:
+    return st.recursive(uatoms(), lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} AND NOT {t[1]})"),
+    ), max_leaves=4)
+
+
+@PROPS
+@given(st.lists(uqueries().filter(_valid), min_size=1, max_size=4), utexts(), utexts(), st.booleans())
+def test_non_ascii_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool) -> None:
+    compiled = [compile_query(q) for q in qs]
+    slow = Document({"title": title, "body": body})
+    fast = Document({"title": title, "body": body}, fast=True)
+    if scanned:
+        ps = Presearcher(compiled)
+        fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    for q in compiled:
+        assert q.match(fast) == q.match(slow), q.source
+    for name in ("title", "body"):
+        fi, ref = fast.field(name), slow.field(name)
+        assert isinstance(fi, HitField) and isinstance(ref, FieldIndex)
+        assert fi.tokens == ref.tokens
+
+
+@PROPS
+@given(utexts())
+def test_non_ascii_evidence_of_every_token(text: str) -> None:
+    fast, slow = Document({"body": text}, fast=True), Document({"body": text})
+    hf, fi = fast.field("body"), slow.field("body")
+    assert isinstance(hf, HitField) and isinstance(fi, FieldIndex)
+    spans = [(i, hf.padded.index(" ", i)) for i in range(1, len(hf.padded) - 1)
+             if hf.padded[i] != " " and hf.padded[i - 1] == " "]
+    assert [hf.evidence(a, b) for a, b in spans] == [fi.evidence(p, p) for p in range(len(fi.tokens))]
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.text(max_size=60))
+def test_spaced_text_tokens(text: str) -> None:
+    from transforms.query.analysis import TOKEN_RE, fold, spaced_text
+
+    folded = fold(text)
+    assert spaced_text(folded).split() == TOKEN_RE.findall(folded)
+    fast, slow = Document({"body": text}, fast=True), Document({"body": text})
+    assert fast.field("body").tokens == slow.field("body").tokens
+    for q in ("華為", '"華 為"~1', "a NEAR/2 b"):
+        assert compile_query(q).match(fast) == compile_query(q).match(slow)
+
+
+def test_non_ascii_examples() -> None:
+    doc = Document({"title": "İSTANBUL'da Huawei華為公司", "body": "美國華為、華 為。Straße ﬁne Müller-Çelik"},
+                   fast=True)
+    assert isinstance(doc.field("title"), HitField) and isinstance(doc.field("body"), HitField)
+    m = compile_query('華為 "istanbul da" straße "muller celik" huawei*').match(doc)
+    assert m is not None
+    assert [(e.field, e.text) for e in m] == [
+        ("body", "華為"), ("body", "Straße"), ("body", "Müller-Çelik"), ("title", "İSTANBUL'da"),
+        ("title", "Huawei"), ("title", "華為")]
+    assert compile_query('"華為"').match(Document({"body": "華、為"}, fast=True)) is None
+    near = compile_query('"華 為"~0 NEAR/1 fine').match(doc)
+    assert near is not None and [e.text for e in near] == ["華 為", "ﬁne"]
+    assert compile_query('"華 為"~0 NEAR/0 fine').match(doc) is None
+    near = compile_query('為 NEAR/3 straße').match(doc)
+    assert near is not None and [e.text for e in near] == ["為", "為", "Straße"]

@@ -297,3 +297,63 @@ rules:
     assert "NOT prefiltered: only on language (lang:es)" in out
     assert "rule short forces a full evaluation on every article" in err
     assert "rule bylang forces a full evaluation" in err and "rule keyed" not in err
+
+
+# -- compiled filters equal the interpreted ones ----------------------------------------------------------
+
+_LITS = ["acme", "trade", "華為", "o'neil", "x\\y", "\ud800", "z"]
+_IDS = ["t1", "t'2", "t\"3"]
+
+
+def _filters() -> st.SearchStrategy:
+    leaf = st.one_of(
+        st.builds(FTerm, st.lists(st.sampled_from(_LITS), min_size=1, max_size=3, unique=True).map(tuple),
+                  st.sampled_from([1, 2, 3, 4, 8, 15])),
+        st.builds(FTopic, st.sampled_from(_IDS)),
+        st.builds(FLang, st.sampled_from(["en", "de", "zh"])),
+    )
+    return st.one_of(st.none(), st.recursive(leaf, lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(lambda c: FAnd(tuple(c))),
+        st.lists(inner, min_size=2, max_size=3).map(lambda c: FOr(tuple(c))),
+    ), max_leaves=8))
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.lists(_filters(), min_size=1, max_size=5),
+       st.dictionaries(st.sampled_from(_LITS), st.integers(0, 15), max_size=6),
+       st.frozensets(st.sampled_from(_IDS)), st.sampled_from([None, "en", "de", "zh"]))
+def test_compiled_filters_equal_holds(fs, presence, tags, lang) -> None:
+    from transforms.query.presearch import compile_filters, holds
+
+    for chunk in (1, 2, 500):
+        checks = compile_filters(fs, chunk=chunk)
+        assert [bool(c(presence.get, tags, lang)) for c in checks] == [holds(f, presence, tags, lang) for f in fs]
+        assert [bool(c(presence.get, set(tags), lang)) for c in checks] == [
+            holds(f, presence, set(tags), lang) for f in fs]
+
+
+def test_compiled_filters_fall_back_when_too_deep() -> None:
+    from transforms.query.presearch import compile_filters, holds
+
+    deep: FTerm | FAnd | FOr = FTerm(("acme",), 3)
+    for k in range(250):   # deeper than the parser's nesting limit (200 parentheses)
+        deep = (FAnd if k % 2 else FOr)((deep, FTerm((f"w{k}",), 3)))
+    fs = [FTerm(("acme",), 2), deep, None]
+    checks = compile_filters(fs)
+    for presence in ({"acme": 2}, {"acme": 1, "w249": 3}, {f"w{k}": 3 for k in range(250)}, {}):
+        assert [bool(c(presence.get, frozenset(), None)) for c in checks] == [
+            holds(f, presence, frozenset(), None) for f in fs]
+
+
+@PROPS
+@given(st.lists(st.sampled_from(["acme", "trade war", '"acme corp" NEAR/2 recall', "title:acme OR topic:t1",
+                                 "lang:de AND (trade OR 華為)", "acme -trade", "(us OR ip) zeta*"]),
+                min_size=1, max_size=4))
+def test_presearcher_checks_are_its_filters(qs: list[str]) -> None:
+    from transforms.query.presearch import holds
+
+    ps = Presearcher([compile_query(q) for q in qs])
+    for presence in ({"acme": 3, "trade": 2}, {"華為": 2, "war": 2}, {"zeta": 1, "corp": 1, "recall": 1}, {}):
+        for tags, lang in ((frozenset(), "de"), (frozenset({"t1"}), None)):
+            assert [bool(c(presence.get, tags, lang)) for c in ps.checks] == [
+                holds(f, presence, tags, lang) for f in ps.filters]

@@ -48,6 +48,7 @@ __all__ = [
     "is_nospace_char",
     "scannable",
     "spaced_ascii",
+    "spaced_text",
     "tokenize_folded",
 ]
 
@@ -107,6 +108,36 @@ def spaced_ascii(folded: str) -> str:
     text), token ``t`` at folded offset ``i`` is ``" t "`` at offset ``i`` of the result (C speed,
     no token objects)."""
     return " " + folded.encode("ascii").translate(_SPACED).decode("ascii") + " "
+
+
+_WORD_RE = re.compile(r"\w")
+
+
+class _SpacedTable(dict[int, str]):
+    """``str.translate`` table for ``spaced_text``: a non-word character -> a space, a no-space-script
+    word character ``c`` -> ``" c "`` (a token of its own), any other character -> itself."""
+
+    def __missing__(self, key: int) -> str:
+        c = chr(key)
+        v = " " if _WORD_RE.match(c) is None else f" {c} " if _NOSPACE_RE.match(c) is not None else c
+        if len(self) < _CHUNK_CACHE_MAX:
+            self[key] = v
+        return v
+
+
+_SPACED_TABLE = _SpacedTable()
+
+
+def spaced_text(folded: str) -> str:
+    """``spaced_ascii`` for any folded text: every non-word character becomes a space and every
+    no-space-script word character ``c`` becomes ``" c "``, padded with one space on each side.  Its
+    tokens are exactly the space-separated runs (the tokens of ``TOKEN_RE``, in order); two
+    no-space-script tokens are adjacent in ``folded`` iff exactly two spaces separate them here.  The
+    offset map back to ``folded`` is determined by where the no-space-script characters are (see
+    ``matcher.HitField``)."""
+    if folded.isascii():
+        return spaced_ascii(folded)
+    return " " + folded.translate(_SPACED_TABLE) + " "
 
 
 def is_nospace_char(c: str) -> bool:

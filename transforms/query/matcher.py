@@ -27,7 +27,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .analysis import TOKEN_RE, Elem, FoldedText, fold_with_offsets, spaced_ascii
+from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, fold_with_offsets, spaced_text
 
 __all__ = [
     "DOC_FIELDS",
@@ -209,27 +209,34 @@ _NO_SPANS: list[tuple[int, int]] = []
 
 
 class HitField:
-    """A field whose folded text is ASCII, matched without tokenizing it.
+    """A field matched without tokenizing it.
 
-    ``padded = spaced_ascii(folded)``: the tokens are the space-separated runs, so the occurrences of a
+    ``padded = spaced_text(folded)`` (``spaced_ascii`` for ASCII text; otherwise every no-space-script
+    character ``c`` also becomes ``" c "``): the tokens are the space-separated runs, so the occurrences of a
     word ``w`` are the occurrences of ``" w "`` (``str.find``, C speed), of a prefix ``p*`` those of
     ``" p"``; a phrase is verified token by token around the occurrences of its longest word; sloppy
     phrases and ``NEAR`` count tokens with ``str.count`` on a binary copy of ``padded``.  Occurrences are
-    ``(start, end)`` offsets in ``padded`` (= folded offset + 1) of the first token's start and the last
-    token's end; evidence maps them back to the original text through the fold's offset map.  The result
+    ``(start, end)`` offsets in ``padded`` of the first token's start and the last token's end; evidence maps
+    them back to the folded text (offset - 1, minus 2 per no-space-script character before it, one more for
+    such a character itself) and then to the original text through the fold's offset map.  Two glued
+    (no-space-script) elements must be exactly two spaces apart (adjacent in the folded text).  The result
     equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/unit/test_fastmatch.py``).
 
     With a presearch scan attached to the document (``Document.set_scan``), a scanned literal absent from
     this field is known to have no occurrence without searching.
     """
 
-    __slots__ = ("_bin", "_cache", "_oend", "_ostart", "_scan", "bit", "folded", "name", "padded", "text")
+    __slots__ = ("_ascii", "_bin", "_cache", "_ns", "_oend", "_ostart", "_scan", "bit", "folded", "name",
+                 "padded", "text")
 
     def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None]) -> None:
         self.name = name
         self.text = text
         self.folded = ft.folded
-        self.padded = spaced_ascii(ft.folded)
+        self._ascii = ft.folded.isascii()
+        self.padded = spaced_text(ft.folded)
+        #: padded offsets of the no-space-script characters (computed on first use; ``[]`` for ASCII)
+        self._ns: list[int] | None = [] if self._ascii else None
         self._ostart = ft.orig_start
         self._oend = ft.orig_end
         self._scan = scan
@@ -251,7 +258,7 @@ class HitField:
         return r
 
     def _find(self, lit: str, prefix: bool) -> list[tuple[int, int]]:
-        if not lit.isascii():
+        if self._ascii and not lit.isascii():
             return _NO_SPANS
         scan = self._scan[0]
         if scan is not None:
@@ -284,9 +291,10 @@ class HitField:
             return _NO_SPANS
         if n == 1:
             return self.positions(pattern[0])
-        for e in pattern:
-            if not e.text.isascii():
-                return _NO_SPANS  # a non-ASCII token never occurs in ASCII text
+        if self._ascii:
+            for e in pattern:
+                if not e.text.isascii():
+                    return _NO_SPANS  # a non-ASCII token never occurs in ASCII text
         if slop == 0:
             return self._phrase(pattern)
         return self._sloppy(pattern, slop)
@@ -305,10 +313,16 @@ class HitField:
         startswith, rfind, find = p.startswith, p.rfind, p.find
         after = pattern[j + 1 :]
         before = pattern[:j][::-1]
+        # glued[k]: element k+1 of ``before`` (going left) must be adjacent to element k
+        glued_before = [pattern[j - k].glued for k in range(j)]
         out: list[tuple[int, int]] = []
         for s, pos in anchors:
             ok = True
             for e in after:
+                # glued: adjacent no-space-script characters are exactly two spaces apart (" a  b ")
+                if e.glued and (p[pos : pos + 2] != "  " or p[pos + 2 : pos + 3] == " "):
+                    ok = False
+                    break
                 while pos < plen and p[pos] == " ":
                     pos += 1
                 lit = e.text
@@ -325,7 +339,10 @@ class HitField:
             if not ok:
                 continue
             first = s
-            for e in before:
+            for k, e in enumerate(before):
+                if glued_before[k] and (p[first - 2 : first] != "  " or first < 3 or p[first - 3] == " "):
+                    ok = False
+                    break
                 q = first - 1
                 while q >= 0 and p[q] == " ":
                     q -= 1
@@ -345,7 +362,8 @@ class HitField:
 
     def _binary(self) -> str:
         if self._bin is None:
-            self._bin = self.padded.encode("ascii").translate(_BINARY).decode("ascii")
+            # non-ASCII characters (never spaces) encode to one "?" each, which becomes "a" like any other
+            self._bin = self.padded.encode("ascii", "replace").translate(_BINARY).decode("ascii")
         return self._bin
 
     def _token_index(self, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -360,28 +378,33 @@ class HitField:
         return out
 
     def _sloppy(self, pattern: Sequence[Elem], slop: int) -> list[tuple[int, int]]:
-        # every ASCII element is a segment of its own (only no-space-script characters are glued)
-        spans = [self.positions(e) for e in pattern]
+        # segments: runs of glued elements (no-space-script characters), each matched exactly in place
+        segs = _segments(pattern)
+        if len(segs) == 1:
+            return self._phrase(pattern)
+        spans = [self.positions(sg[0]) if len(sg) == 1 else self._phrase(sg) for sg in segs]
         if any(not sp for sp in spans):
             return _NO_SPANS
-        toks = [[a for a, _ in self._token_index(sp)] for sp in spans]
+        idx = [self._token_index(sp) for sp in spans]
+        toks = [[a for a, _ in ix] for ix in idx]
         n = len(pattern)
+        m = len(segs)
         out: list[tuple[int, int]] = []
-        first_toks, first_spans = toks[0], spans[0]
-        for i0, t0 in enumerate(first_toks):
-            end, last = t0, -1
+        first_idx, first_spans = idx[0], spans[0]
+        for i0, (t0, end) in enumerate(first_idx):
+            last = -1
             ok = True
-            for j in range(1, n):
+            for j in range(1, m):
                 starts = toks[j]
                 i = bisect_right(starts, end)
                 if i == len(starts):
                     return out  # later starts cannot do better
-                end, last = starts[i], i
+                end, last = idx[j][i][1], i
                 if end - t0 + 1 - n > slop:
                     ok = False
                     break
             if ok:
-                out.append((first_spans[i0][0], spans[n - 1][last][1]))
+                out.append((first_spans[i0][0], spans[m - 1][last][1]))
         return out
 
     def near(
@@ -396,8 +419,21 @@ class HitField:
         rmap = dict(zip(rt, right, strict=True))
         return [lmap[t] for t in lu], [rmap[t] for t in ru]
 
+    def _folded_offset(self, p: int) -> int:
+        """Folded offset of the (word) character at padded offset ``p``."""
+        ns = self._ns
+        if ns is None:
+            ns = self._ns = [m.start() for m in _NOSPACE_RE.finditer(self.padded)]
+        if not ns:
+            return p - 1
+        k = bisect_left(ns, p)
+        return p - 2 - 2 * k if k < len(ns) and ns[k] == p else p - 1 - 2 * k
+
     def evidence(self, start: int, end: int) -> Evidence:
-        s, e = start - 1, end - 1
+        if self._ascii:
+            s, e = start - 1, end - 1
+        else:
+            s, e = self._folded_offset(start), self._folded_offset(end - 1) + 1
         if self._ostart is not None and self._oend is not None:
             s, e = self._ostart[s], self._oend[e - 1]
         return Evidence(self.name, s, e, self.text[s:e])
@@ -414,10 +450,10 @@ class Document:
     a presearcher rules out for every query costs only its folding
     (``folded(name)``).  Copies made by ``with_topics`` share that work.
 
-    ``fast=True``: a field whose folded text is ASCII (most text, also accented
-    Latin text) is matched by a :class:`HitField` (no tokenization: string
-    searches for the words of the query) instead of a :class:`FieldIndex`;
-    the results are identical.  ``set_scan`` attaches a presearch scan that
+    ``fast=True``: every field is matched by a :class:`HitField` (no
+    tokenization: string searches for the words of the query in the spaced
+    folded text, for any script) instead of a :class:`FieldIndex`; the
+    results are identical.  ``set_scan`` attaches a presearch scan that
     lets matching skip literals known to be absent.
     """
 
@@ -493,10 +529,8 @@ class Document:
         fi = self._fields.get(name)
         if fi is None:
             if self._fast:
-                ft = self._folded_text(name)
-                if ft.folded.isascii():
-                    hf = self._fields[name] = HitField(name, self._texts[name], ft, self._scan)
-                    return hf
+                hf = self._fields[name] = HitField(name, self._texts[name], self._folded_text(name), self._scan)
+                return hf
             fi = self._fields[name] = FieldIndex(name, self._texts[name], self._folded.get(name))
         return fi
 

@@ -50,7 +50,9 @@ __all__ = [
     "Presearcher",
     "Presence",
     "Scanner",
+    "compile_filters",
     "filter_of",
+    "holds",
 ]
 
 SCAN_FIELDS: tuple[str, ...] = ("title", "body", "source", "url")
@@ -158,6 +160,118 @@ def holds(f: Filter, presence: Mapping[str, int], tags: Iterable[str] | frozense
     if isinstance(f, FAnd):
         return all(holds(c, presence, tags, lang) for c in f.children)
     return any(holds(c, presence, tags, lang) for c in f.children)
+
+
+#: a compiled filter: ``check(presence.get, tags, lang)`` is truthy iff ``holds(f, presence, tags, lang)``
+Check: TypeAlias = Callable[[Callable[[str, int], int], "frozenset[str] | set[str]", "str | None"], object]
+
+
+def _check_source(f: Filter) -> str:
+    """A Python expression over ``g`` (``presence.get``), ``t`` (tags), ``l`` (lang) equal to ``holds``."""
+    if f is None:
+        return "True"
+    if isinstance(f, FTerm):
+        return "(" + " & ".join([f"g({lit!r}, 0)" for lit in f.literals] + [str(f.fields)]) + ")"
+    if isinstance(f, FTopic):
+        return f"({f.id!r} in t)"
+    if isinstance(f, FLang):
+        return f"(l == {f.code!r})"
+    op = " and " if isinstance(f, FAnd) else " or "
+    return "(" + op.join(_check_source(c) for c in f.children) + ")"
+
+
+def _interpreted(f: Filter) -> Check:
+    def check(g: Callable[[str, int], int], t: frozenset[str] | set[str], lang: str | None) -> bool:
+        return holds(f, _GetMap(g), t, lang)
+
+    return check
+
+
+class _GetMap(dict[str, int]):
+    """A mapping view of a ``get`` function (``holds`` only calls ``get``), for the interpreted fallback."""
+
+    def __init__(self, g: Callable[[str, int], int]) -> None:
+        super().__init__()
+        self._g = g
+
+    def get(self, key: str, default: int = 0) -> int:  # type: ignore[override]
+        return self._g(key, default)
+
+
+def _always(g: Callable[[str, int], int], t: frozenset[str] | set[str], lang: str | None) -> bool:
+    return True
+
+
+def _leaf_check(f: FTerm | FTopic | FLang) -> Check:
+    """A closure for a filter without ``AND``/``OR`` (the common case; no ``eval`` needed)."""
+    if isinstance(f, FTopic):
+        tid = f.id
+        return lambda g, t, lang: tid in t
+    if isinstance(f, FLang):
+        code = f.code
+        return lambda g, t, lang: lang == code
+    m, lits = f.fields, f.literals
+    if len(lits) == 1:
+        a = lits[0]
+        return lambda g, t, lang: g(a, 0) & m
+    if len(lits) == 2:
+        a, b = lits
+        return lambda g, t, lang: g(a, 0) & g(b, 0) & m
+
+    def check(g: Callable[[str, int], int], t: frozenset[str] | set[str], lang: str | None) -> int:
+        r = m
+        for lit in lits:
+            r &= g(lit, 0)
+            if not r:
+                return 0
+        return r
+
+    return check
+
+
+#: compiled ``AND``/``OR`` filters by source (the tagger's and the matcher's presearchers share them)
+_COMPILED: dict[str, Check] = {}
+_COMPILED_MAX = 200_000
+
+
+def compile_filters(filters: Sequence[Filter], chunk: int = 500) -> list[Check]:
+    """Each filter compiled to one Python function (no per-node dispatch): ``compile_filters(fs)[i](
+    presence.get, tags, lang)`` is truthy iff ``holds(fs[i], presence, tags, lang)`` (hypothesis-tested).
+    A filter without ``AND``/``OR`` becomes a closure; others are compiled from a Python expression; one
+    too deep for the compiler falls back to interpreting it."""
+    out: list[Check | None] = []
+    todo: list[tuple[int, Filter, str]] = []
+    for i, f in enumerate(filters):
+        if f is None:
+            out.append(_always)
+        elif isinstance(f, (FTerm, FTopic, FLang)):
+            out.append(_leaf_check(f))
+        else:
+            try:
+                src = _check_source(f)
+            except RecursionError:
+                src = "("  # not compilable: falls back below
+            fn = _COMPILED.get(src)
+            out.append(fn)
+            if fn is None:
+                todo.append((i, f, src))
+    for a in range(0, len(todo), chunk):
+        part = todo[a : a + chunk]
+        try:
+            fns = list(eval("(" + "".join(f"lambda g, t, l: {src},\n" for _, _, src in part) + ")",
+                            {"__builtins__": {}}))
+        except (SyntaxError, RecursionError, MemoryError):
+            fns = []
+            for _, f, src in part:
+                try:
+                    fns.append(eval(f"lambda g, t, l: {src}", {"__builtins__": {}}))
+                except (SyntaxError, RecursionError, MemoryError):
+                    fns.append(_interpreted(f))
+        for (i, _, src), fn in zip(part, fns, strict=True):
+            out[i] = fn
+            if len(_COMPILED) < _COMPILED_MAX and src != "(":
+                _COMPILED[src] = fn
+    return [fn if fn is not None else _always for fn in out]
 
 
 Weight: TypeAlias = Callable[[str], int]
@@ -301,6 +415,8 @@ class Presearcher:
                  backend: Backend = "ahocorasick") -> None:
         self.queries: tuple[CompiledQuery, ...] = tuple(queries)
         self.filters: tuple[Filter, ...] = tuple(filter_of(q.ast) for q in self.queries)
+        #: the filters compiled (``compile_filters``): what ``candidates`` and ``run_ordered`` test
+        self.checks: tuple[Check, ...] = tuple(compile_filters(self.filters))
         shared: dict[str, int] = {}
         lits: set[str] = set()
         for f in self.filters:
@@ -369,9 +485,9 @@ class Presearcher:
         if lang is None and not isinstance(doc_or_folded_fields, Mapping):
             lang = getattr(doc_or_folded_fields, "lang", None)
         tagset = frozenset(tags)
-        filters = self.filters
-        return sorted(i for i in self._anchored(presence, tagset, lang)
-                      if holds(filters[i], presence, tagset, lang))
+        checks = self.checks
+        get = presence.get
+        return sorted([i for i in self._anchored(presence, tagset, lang) if checks[i](get, tagset, lang)])
 
     def run_ordered(self, presence: Mapping[str, int], lang: str | None, provides: Sequence[str],
                     evaluate: Callable[[int, set[str]], bool]) -> set[str]:
@@ -383,10 +499,11 @@ class Presearcher:
         tags: set[str] = set()
         heap = sorted(self._anchored(presence, (), lang))
         queued = set(heap)
-        filters = self.filters
+        checks = self.checks
+        get = presence.get
         while heap:
             i = heapq.heappop(heap)
-            if not holds(filters[i], presence, tags, lang) or not evaluate(i, tags):
+            if not checks[i](get, tags, lang) or not evaluate(i, tags):
                 continue
             tag = provides[i]
             tags.add(tag)
