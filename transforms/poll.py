@@ -20,7 +20,7 @@ so a GroupByKey would fire only at shutdown. Feeds are fetched one after another
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
 synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
-counters say happened: feeds polled, 304s, failures, files read, new articles, alerts.
+counters say happened: feeds polled, 304s, failures, files read, new articles, alerts, suppressed alerts.
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def _scan(folder: str) -> Iterator[str]:
 class _DueFn(beam.DoFn):
     """tick -> a ``PollTask`` per feed due now and per new, settled file of ``watch_paths``."""
 
-    HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts")
+    HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts",
+                 "suppressed")
 
     def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str) -> None:
         self.feeds = feeds
@@ -183,7 +184,9 @@ class _DueFn(beam.DoFn):
             self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
                           feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
                           failed=delta["feeds_failed"], files_read=delta["files_read"],
-                          new_entries=delta["new_articles"], alerts=delta["alerts"])
+                          new_entries=delta["new_articles"],
+                          # the store counts alerts before throttling; the heartbeat reports delivered ones
+                          alerts=delta["alerts"] - delta["suppressed"], suppressed=delta["suppressed"])
 
 
 class PollTask(NamedTuple):

@@ -34,6 +34,9 @@ rules:
     severity: high
   - id: huawei-news
     query: 'topic:huawei'
+  - id: tariff-digest
+    query: 'topic:tariffs'
+    max_per_hour: 1
 feeds:
   - url: {url}
     interval: {interval}
@@ -98,12 +101,14 @@ def test_watch_polls_alerts_stops_on_sigterm_and_restarts_without_repeats(tmp_pa
         assert proc.returncode == 0, stderr
         assert latency <= INTERVAL + 5
         first_run = read_jsonl(out / "alerts")
-        assert Counter(a["rule_id"] for a in first_run) == {"tariff-news": 2, "huawei-news": 1}
+        assert Counter(a["rule_id"] for a in first_run) == {"tariff-news": 2, "huawei-news": 1, "tariff-digest": 1}
+        assert [a["rule_id"] for a in read_jsonl(out / "suppressed")] == ["tariff-digest"]
         assert first_run[0]["article"]["origin"]["kind"] in ("feed", "file")
         heartbeat = [json.loads(line) for line in stderr.splitlines()
                      if line.startswith("{") and '"poll cycle"' in line]
         assert heartbeat and sum(h["not_modified"] for h in heartbeat) >= 2
-        assert sum(h["alerts"] for h in heartbeat) == 3 and sum(h["new_entries"] for h in heartbeat) >= 4
+        assert sum(h["alerts"] for h in heartbeat) == 4 and sum(h["new_entries"] for h in heartbeat) >= 4
+        assert sum(h["suppressed"] for h in heartbeat) == 1
         assert '"watch stopped"' in stderr and (out / "state.sqlite").exists()
         first_requests = len(server.feed_requests())
 
@@ -114,7 +119,8 @@ def test_watch_polls_alerts_stops_on_sigterm_and_restarts_without_repeats(tmp_pa
         assert proc.returncode == 0, stderr
         assert server.feed_requests()[first_requests]["if-none-match"]        # validators survived
         ids = [a["alert_id"] for a in read_jsonl(out / "alerts")]
-        assert len(ids) == len(set(ids)) == 4
+        assert len(ids) == len(set(ids)) == 5     # D: tariff-news; its tariff-digest stays over the limit
+        assert [a["article"]["url"] for a in read_jsonl(out / "suppressed")].count(D["link"]) == 1
         assert alerts_for(out, D["link"])[0]["article"]["source"] == "Local Wire"
 
 
