@@ -33,7 +33,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.errors import UsageError
 from schemas.records import DeadLetter, Origin, RawArticle
-from transforms.ingest_feed import read_feed_file
+from transforms.ingest_feed import parse_feed
 from transforms.ingest_html import read_html_file
 from transforms.ingest_jsonl import open_maybe_gzip, read_jsonl
 from transforms.ingest_text import read_text
@@ -141,12 +141,16 @@ def _jsonl_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter
         yield from read_jsonl(open_maybe_gzip(fh), path)
 
 
+def _feed_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(path, origin, parse_feed)
+
+
 def _html_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
     yield from _read_small(path, origin, read_html_file)
 
 
 READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader, "html": _html_reader,
-                              "warc": read_warc_file, "feed": read_feed_file}
+                              "warc": read_warc_file, "feed": _feed_reader}
 KINDS = {"text": "file", "jsonl": "jsonl", "feed": "feed", "html": "html", "warc": "warc"}
 
 

@@ -24,14 +24,10 @@ Malformed documents (feedparser's ``bozo``): the entries feedparser recovered fl
 from __future__ import annotations
 
 import calendar
-import gzip
 import hashlib
 import json
-import os
-import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -40,7 +36,6 @@ import feedparser
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.textutil import DecodeError, decode_bytes
 
-MAX_FEED_BYTES = 64 * 1024 * 1024       # a feed file read by ``batch`` (fetches have their own cap)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 
 
@@ -201,19 +196,3 @@ def parse_feed(data: bytes, origin: Origin, *, source: str | None = None, base_u
     elif not count and not parsed.get("version"):
         yield DeadLetter.of("parse", "not a feed: no RSS, RDF, Atom or JSON Feed structure found", origin,
                             data)
-
-
-def read_feed_file(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    """The ``READERS["feed"]`` entry of ``transforms.ingest``: a feed file (optionally gzip) from disk."""
-    size = os.path.getsize(path)
-    if size > MAX_FEED_BYTES:
-        yield DeadLetter.of("read", f"file of {size} bytes exceeds the {MAX_FEED_BYTES}-byte limit", origin)
-        return
-    data = Path(path).read_bytes()
-    if data.startswith(b"\x1f\x8b"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield DeadLetter.of("read", f"corrupt gzip: {exc}", origin, data)
-            return
-    yield from parse_feed(data, origin)
