@@ -14,7 +14,7 @@ datetimes as ISO-8601 UTC (``2026-03-02T08:15:03Z``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -44,6 +44,29 @@ def utc_now() -> datetime:
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_FIELD_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
+    """A ``cls`` record from ``values`` that are already valid, without validation: what
+    ``cls.model_construct(**values)`` builds (same ``__dict__`` in field order, same fields-set), at a third
+    of its cost -- for the hot path that assembles alerts from validated parts.  Omitted fields take their
+    plain defaults (a field with a ``default_factory`` must be given).  ``tests/unit/test_tag_match.py``
+    checks the result against validated records."""
+    fields = _FIELD_DEFAULTS.get(cls)
+    if fields is None:
+        fields = _FIELD_DEFAULTS[cls] = tuple(
+            (name, info.default) for name, info in cls.model_fields.items())
+    m = cls.__new__(cls)
+    set_attr = object.__setattr__
+    set_attr(m, "__dict__", {name: values.get(name, default) for name, default in fields})
+    set_attr(m, "__pydantic_fields_set__", set(values))
+    set_attr(m, "__pydantic_extra__", None)
+    set_attr(m, "__pydantic_private__", None)
+    return m
 
 
 class Origin(_Record):

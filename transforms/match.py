@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
-from schemas.records import Alert, AlertArticle, Article, MatchEvidence, utc_now
+from schemas.records import Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
 from transforms.query import Evidence
 from transforms.rules import CompiledSettings, compile_settings
 from transforms.tag import Tagged, presearchers
@@ -41,8 +41,13 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
     if first is None:
         return article.title[:limit]
     text = article.body
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, first.start)]
-    s_start = starts[-1] if starts else 0
+    # the sentence start: the last sentence end before the match, looked for in a window of 2 * limit
+    # characters (when there is none there, the sentence is longer than ``limit`` and gets cut at
+    # ``first.start - half`` > the window start either way, so the result is the same as from offset 0)
+    lo = max(0, first.start - 2 * limit)
+    s_start = lo
+    for m in _SENTENCE_END.finditer(text, lo, first.start):
+        s_start = m.end()
     end_m = _SENTENCE_END.search(text, first.end)
     s_end = end_m.start() + 1 if end_m else len(text)
     start, end = s_start, s_end
@@ -61,9 +66,9 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
 
 def alert_article_of(article: Article) -> AlertArticle:
     """The part of ``article`` an alert carries (built without validation: ``article`` is valid)."""
-    return AlertArticle.model_construct(id=article.id, title=article.title, url=article.url, source=article.source,
-                                        published_at=article.published_at, language=article.language,
-                                        origin=article.origin)
+    return trusted(AlertArticle, {"id": article.id, "title": article.title, "url": article.url,
+                                  "source": article.source, "published_at": article.published_at,
+                                  "language": article.language, "origin": article.origin})
 
 
 class RuleMatcher:
@@ -92,6 +97,9 @@ class RuleMatcher:
         now = utc_now()
         alert_article: AlertArticle | None = None
         story_id = article.story_id or article.id
+        # rules that match one article share evidence (topic evidence, common terms) and often the snippet
+        records: dict[Evidence, MatchEvidence] = {}
+        snippets: dict[Evidence | None, str] = {}
         for i in self.candidates(tagged):
             compiled = self.rules[i]
             evidence = compiled.query.match(doc)
@@ -100,16 +108,24 @@ class RuleMatcher:
             rule = compiled.rule
             if alert_article is None:
                 alert_article = alert_article_of(article)
+            matches = []
+            for e in evidence[:MAX_MATCHES]:
+                rec = records.get(e)
+                if rec is None:
+                    rec = records[e] = trusted(MatchEvidence, {"field": e.field, "start": e.start, "end": e.end,
+                                                               "text": e.text})
+                matches.append(rec)
+            first = next((e for e in evidence if e.field == "body"), None)
+            text = snippets.get(first)
+            if text is None:
+                text = snippets[first] = snippet(article, evidence)
             # every part is already valid (a validated Article and Rule, evidence of the article's own text),
             # so the records are built without validation; tests compare them with validated ones
-            alerts.append(Alert.model_construct(
-                alert_id=alert_id(rule.id, article.id), rule_id=rule.id, severity=rule.severity,
-                created_at=now, article=alert_article, topics=article.topics,
-                matches=tuple([MatchEvidence.model_construct(field=e.field, start=e.start, end=e.end, text=e.text)
-                               for e in evidence[:MAX_MATCHES]]),
-                snippet=snippet(article, evidence),
-                story_id=story_id,
-            ))
+            alerts.append(trusted(Alert, {
+                "alert_id": alert_id(rule.id, article.id), "rule_id": rule.id, "severity": rule.severity,
+                "created_at": now, "article": alert_article, "topics": article.topics,
+                "matches": tuple(matches), "snippet": text, "story_id": story_id,
+            }))
         return alerts
 
 

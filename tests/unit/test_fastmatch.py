@@ -155,6 +155,10 @@ def test_scanner_token_starts() -> None:
     doc = Document({"title": "bank trade-ban", "body": "華為公司 ban", "source": "rebank"}, fast=True)
     assert sc.scan_document(doc) == {"trade": 1, "ban": 3, "華為": 2}
     assert sc.scan({"title": "bank", "source": "rebank"}) == {"ban": 5}
+    # whole words are whole tokens; a prefix key is a token start; both are substrings for ``scan``
+    sc = Scanner(["ban*", "trade", "rade*", "華為"])
+    assert sc.scan_document(doc) == {"ban*": 3, "trade": 1, "華為": 2}
+    assert sc.scan({"title": "bank", "source": "rebank"}) == {"ban*": 5}
 
 
 def _article(title: str, body: str) -> Article:

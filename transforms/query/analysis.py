@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "MIN_ASCII_LITERAL",
+    "MIN_ASCII_WORD",
     "NOSPACE_RANGES",
     "TOKEN_RE",
     "Elem",
@@ -46,9 +47,12 @@ __all__ = [
     "fold",
     "fold_with_offsets",
     "is_nospace_char",
+    "is_word_key",
+    "key_base",
     "scannable",
     "spaced_ascii",
     "spaced_text",
+    "term_keys",
     "tokenize_folded",
 ]
 
@@ -88,14 +92,52 @@ TOKEN_RE = re.compile(f"(?=\\w)[{_NOSPACE_CLASS}]|[^\\W{_NOSPACE_CLASS}]+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 
 
-#: ASCII literals shorter than this are not scanned by the presearcher (they occur in nearly every text:
-#: "us", "ip", "e"); an atom with no scannable literal puts no constraint in a presearch filter
+#: ASCII prefix stems shorter than this are not scanned by the presearcher (``us*``, ``ip*``, ``e*`` start
+#: tokens in nearly every text); an atom with no scannable key puts no constraint in a presearch filter
 MIN_ASCII_LITERAL = 3
+#: ASCII whole words shorter than this are not scanned (single letters: the ``u``, ``s`` of ``U.S.``); whole
+#: words of two letters (``us``, ``ip``, ``xi``) are: ASCII fields are scanned for whole words by set lookup
+MIN_ASCII_WORD = 2
 
 
-def scannable(lit: str) -> bool:
-    """Whether the presearcher scans for folded literal ``lit``."""
-    return len(lit) >= MIN_ASCII_LITERAL or not lit.isascii()
+def term_keys(pattern: tuple[Elem, ...] | list[Elem]) -> list[str]:
+    """The presearch keys of a term's elements, in order.
+
+    * an ASCII word: its folded text (``huawei``): some token of the field IS the word;
+    * an ASCII prefix: the stem plus ``*`` (``tariff*``): some token STARTS with the stem;
+    * anything else (accented-but-unfoldable, Cyrillic, ...), and a run of glued no-space-script
+      characters (``華為``) as one key: the folded text occurs as a substring.
+
+    Keys never contain spaces (tokens do not), and ``*`` is not a word character, so the three kinds
+    never collide.  ``key_base(key)`` is the text a scanner looks for."""
+    keys: list[str] = []
+    for e in pattern:
+        if e.glued and keys:
+            keys[-1] += e.text
+        elif e.prefix and e.text.isascii():
+            keys.append(e.text + "*")
+        else:
+            keys.append(e.text)
+    return keys
+
+
+def key_base(key: str) -> str:
+    """The folded text a presearch key stands for (``tariff*`` -> ``tariff``)."""
+    return key[:-1] if key.endswith("*") else key
+
+
+def is_word_key(key: str) -> bool:
+    """An ASCII whole-word key (found in ASCII fields by token lookup, not by a substring scan)."""
+    return key.isascii() and not key.endswith("*")
+
+
+def scannable(key: str) -> bool:
+    """Whether the presearcher scans for key ``key`` (``term_keys``)."""
+    if not key.isascii():
+        return True
+    if key.endswith("*"):
+        return len(key) - 1 >= MIN_ASCII_LITERAL
+    return len(key) >= MIN_ASCII_WORD
 
 
 #: byte -> itself for ASCII word characters (``[0-9A-Za-z_]``), else a space

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .analysis import Elem, analyze_term, scannable
+from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
 from .matcher import Document, Evidence, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
@@ -138,11 +138,15 @@ class _AndPlan:
         return ev
 
 
+#: an OR operand's presearch filter compiled (``presearch.compile_filters``) and the keys it tests
+_Gate: TypeAlias = "tuple[Callable[..., object], frozenset[str]] | None"
+
+
 @dataclass(frozen=True, slots=True)
 class _OrPlan:
     children: tuple[_Plan, ...]
-    #: per child: literals one of which the child needs in some field (``_gate``), or None
-    gates: tuple[tuple[str, ...] | None, ...]
+    #: per child: its presearch filter, compiled, and the keys it tests (``_gate``); None: no constraint
+    gates: tuple[_Gate, ...]
 
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] | None = None
@@ -150,11 +154,10 @@ class _OrPlan:
         for c, gate in zip(self.children, self.gates, strict=True):
             if gate is not None and scan is not None:
                 presence, scanned = scan
-                for lit in gate:
-                    if lit in presence or lit not in scanned:
-                        break
-                else:
-                    continue  # every literal the child could match on is known to be absent
+                check, keys = gate
+                # skip an operand whose filter fails on the scan (only when the scan covered its keys)
+                if keys <= scanned and not check(presence.get, doc.topics, doc.lang):
+                    continue
             r = c.evaluate(doc)
             if r is not None:
                 if ev is None:
@@ -201,33 +204,19 @@ def _plan(n: Node) -> _Plan:
     return _NotPlan(_plan(n.child))
 
 
-def _atom_gate(a: Atom) -> str | None:
-    """The longest scannable literal of an atom (any match contains it as a token or token start)."""
-    lits = [x for x in _literals(_atom_pattern(a)[0]) if scannable(x)]
-    return max(lits, key=len) if lits else None
+def _gate(n: Node) -> _Gate:
+    """The presearch filter of an OR operand (``presearch.filter_of``: a condition on the keys present in
+    each field, the tags and the language that holds for every document ``n`` matches), compiled, with
+    the keys it tests; ``None`` when it puts no constraint.  Lets an OR skip operands that cannot match."""
+    from .presearch import _literals as filter_keys  # presearch imports this module
+    from .presearch import compile_filters, filter_of
 
-
-def _gate(n: Node) -> tuple[str, ...] | None:
-    """Scannable literals one of which occurs in some field of every document ``n`` matches (None: no
-    such set). Used to skip an OR's operands when a presearch scan says none of them is present."""
-    if isinstance(n, (Word, Phrase)):
-        g = _atom_gate(n)
-        return None if g is None else (g,)
-    if isinstance(n, Near):
-        gs = [g for g in (_atom_gate(n.left), _atom_gate(n.right)) if g is not None]
-        return (max(gs, key=len),) if gs else None
-    if isinstance(n, And):
-        opts = [o for o in (_gate(c) for c in n.children) if o is not None]
-        return min(opts, key=len) if opts else None
-    if isinstance(n, Or):
-        out: list[str] = []
-        for c in n.children:
-            cg = _gate(c)
-            if cg is None:
-                return None
-            out.extend(x for x in cg if x not in out)
-        return tuple(out)
-    return None  # Lang, Topic, Not
+    f = filter_of(n)
+    if f is None:
+        return None
+    keys: set[str] = set()
+    filter_keys(f, keys)
+    return compile_filters([f])[0], frozenset(keys)
 
 
 # -- validation ----------------------------------------------------------
@@ -304,7 +293,7 @@ def _required(n: Node) -> frozenset[str] | None:
 
 def _all_literals(n: Node, acc: set[str]) -> None:
     if isinstance(n, (Word, Phrase)):
-        acc.update(x for x in _literals(_atom_pattern(n)[0]) if scannable(x))
+        acc.update(x for x in term_keys(_atom_pattern(n)[0]) if scannable(x))
     elif isinstance(n, Near):
         _all_literals(n.left, acc)
         _all_literals(n.right, acc)
@@ -342,7 +331,8 @@ class CompiledQuery:
         self.topics: frozenset[str] = frozenset(acc)
         self._plan: _Plan = _plan(ast)
         self._required = _required(ast)
-        #: every scannable literal of every atom (also under NOT): what a presearch scan should cover
+        #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT): what a
+        #: presearch scan should cover
         lits: set[str] = set()
         _all_literals(ast, lits)
         self.literals: frozenset[str] = frozenset(lits)

@@ -263,7 +263,8 @@ class HitField:
         scan = self._scan[0]
         if scan is not None:
             presence, scanned = scan
-            if not presence.get(lit, 0) & self.bit and lit in scanned:
+            key = lit + "*" if prefix and lit.isascii() else lit   # analysis.term_keys
+            if not presence.get(key, 0) & self.bit and key in scanned:
                 return _NO_SPANS
         p = self.padded
         find = p.find

@@ -5,14 +5,15 @@ a *filter*: a monotone boolean formula over cheap "keys" that is true for every
 document the query matches (it may also be true for documents the query does
 not match; it is never false for one it does).  The keys are:
 
-* ``term`` keys: a folded literal of a word, prefix, phrase or ``NEAR`` atom
-  (its tokens, a prefix's stem, glued CJK runs as one literal, as in
-  ``CompiledQuery.required_terms``) present as a substring of the folded
-  text of a field -- tracked per field, so ``title:x`` needs ``x`` in the
-  title, ``"a b"`` and ``a NEAR/3 b`` need all their literals in one field.
-  ASCII literals shorter than ``MIN_ASCII_LITERAL`` (``us``, ``ip``) are not
-  scanned: they would match nearly every text; an atom made only of them
-  puts no constraint in the filter;
+* ``term`` keys (``analysis.term_keys``): per field, an ASCII word present
+  as a whole token (``huawei``), an ASCII prefix stem starting a token
+  (``tariff*``), or a non-ASCII literal (a glued CJK run ``華為`` counts as
+  one) present as a substring of the folded text -- tracked per field, so
+  ``title:x`` needs ``x`` in the title, ``"a b"`` and ``a NEAR/3 b`` need
+  all their keys in one field.  Single ASCII letters and prefix stems
+  shorter than ``MIN_ASCII_LITERAL`` (``us*``) are not scanned: they would
+  hold in nearly every text; an atom made only of them puts no constraint
+  in the filter;
 * ``topic`` keys: ``topic:x`` needs tag ``x`` on the document;
 * ``lang`` keys: ``lang:xx`` needs the document language ``xx``.
 
@@ -39,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .analysis import MIN_ASCII_LITERAL, analyze_term, scannable
+from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_keys
 from .compiler import CompiledQuery
 from .matcher import FIELD_BITS, Document
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
@@ -47,6 +48,7 @@ from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
 __all__ = [
     "FIELD_BITS",
     "MIN_ASCII_LITERAL",
+    "MIN_ASCII_WORD",
     "Presearcher",
     "Presence",
     "Scanner",
@@ -100,14 +102,9 @@ Key: TypeAlias = tuple[str, str]  # ("term", literal) | ("topic", id) | ("lang",
 
 
 def _atom_literals(a: Word | Phrase) -> tuple[str, ...]:
-    """The scannable literals of an atom (glued CJK runs count as one literal), longest first."""
-    lits: list[str] = []
-    for e in analyze_term(a.text, a.prefix if isinstance(a, Word) else False):
-        if e.glued and lits:
-            lits[-1] += e.text
-        else:
-            lits.append(e.text)
-    return tuple(sorted({x for x in lits if scannable(x)}, key=lambda x: (-len(x), x)))
+    """The scannable keys of an atom (``term_keys``), longest first."""
+    keys = term_keys(analyze_term(a.text, a.prefix if isinstance(a, Word) else False))
+    return tuple(sorted({x for x in keys if scannable(x)}, key=lambda x: (-len(x), x)))
 
 
 def _term(lits: tuple[str, ...], field: str) -> FTerm | None:
@@ -322,25 +319,34 @@ def _literals(f: Filter, acc: set[str]) -> None:
 
 
 class Scanner:
-    """Multi-pattern automata over folded literals; ``scan`` finds which are present in which field.
+    """Finds which presearch keys (``analysis.term_keys``) are present in which field.
 
-    ``scan`` looks for the literals as substrings of folded texts.  ``scan_document`` does that for the
-    fields of a plain ``Document``; for an ASCII field of a fast ``Document`` it scans the field's
-    ``spaced_ascii`` text for ``" " + literal`` instead (a literal at the start of a token -- what any word,
-    prefix or phrase element that matches needs), which finds fewer irrelevant hits (``ban`` in ``bank``).
-    Either way a literal absent from a field's result cannot occur there as (the start of) a token."""
+    ``scan`` treats every key as a substring of the folded texts it is given (a key's ``key_base``):
+    conservative, for plain ``Document``s and mappings of folded texts.  ``scan_document`` does the same
+    for the non-ASCII fields of a fast ``Document``; in its ASCII fields (``spaced_ascii`` text, tokens
+    separated by spaces) it looks up whole-word keys among the field's tokens (a set intersection, C speed,
+    however common the words) and finds prefix keys with one automaton over ``" " + stem`` (a stem at the
+    start of a token).  Either way a key absent from a field's result cannot occur there: no token of the
+    field is that word, starts with that stem, or contains that substring."""
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick") -> None:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
         self.literal_set: frozenset[str] = frozenset(self.literals)
         self.backend: Backend = backend
-        self._impl: Callable[[str], set[str]] = self._build(self.literals, self.literals)
-        ascii_lits = [s for s in self.literals if s.isascii()]
-        self._token_impl: Callable[[str], set[str]] = self._build([" " + s for s in ascii_lits], ascii_lits)
+        by_base: dict[str, list[str]] = {}
+        for key in self.literals:
+            by_base.setdefault(key_base(key), []).append(key)
+        bases = sorted(by_base)
+        self._impl: Callable[[str], list[tuple[str, ...]]] = self._build(bases, [tuple(by_base[b]) for b in bases])
+        #: ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start)
+        ascii_keys = [k for k in self.literals if k.isascii()]
+        self._token_impl = self._build([" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys],
+                                       [(k,) for k in ascii_keys])
 
-    def _build(self, patterns: Sequence[str], values: Sequence[str]) -> Callable[[str], set[str]]:
+    def _build(self, patterns: Sequence[str], values: Sequence[tuple[str, ...]]
+               ) -> Callable[[str], list[tuple[str, ...]]]:
         if not patterns:
-            return lambda text: set()
+            return lambda text: []
         if self.backend == "hyperscan":
             import hyperscan  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
@@ -350,11 +356,11 @@ class Scanner:
                        literal=True)
             scratch = hyperscan.Scratch(db)
 
-            def scan_hs(text: str) -> set[str]:
+            def scan_hs(text: str) -> list[tuple[str, ...]]:
                 found: list[int] = []
                 db.scan(text.encode("utf-8", "surrogatepass"), scratch=scratch,
                         match_event_handler=lambda i, a, b, f, c: found.append(i))
-                return {values[i] for i in found}
+                return [values[i] for i in set(found)]
 
             return scan_hs
         import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -365,34 +371,42 @@ class Scanner:
         auto.make_automaton()
         it = auto.iter
 
-        def scan_ac(text: str) -> set[str]:
-            return {v for _, v in it(text)} if text else set()
+        def scan_ac(text: str) -> list[tuple[str, ...]]:
+            return list({v for _, v in it(text)}) if text else []
 
         return scan_ac
 
     def scan(self, folded_fields: Mapping[str, str]) -> Presence:
-        """``{literal: field mask}`` for the folded texts of ``title``, ``body``, ``source``, ``url``."""
+        """``{key: field mask}`` for the folded texts of ``title``, ``body``, ``source``, ``url`` (every key
+        as a substring)."""
         out: Presence = {}
         for name in SCAN_FIELDS:
             text = folded_fields.get(name)
             if not text:
                 continue
             bit = FIELD_BITS[name]
-            for lit in self._impl(text):
-                out[lit] = out.get(lit, 0) | bit
+            for keys in self._impl(text):
+                for key in keys:
+                    out[key] = out.get(key, 0) | bit
         return out
 
     def scan_document(self, doc: Document) -> Presence:
-        """Like ``scan`` for the fields of ``doc`` (token starts in the ASCII fields of a fast document)."""
+        """Like ``scan`` for the fields of ``doc``; whole tokens and token starts in the ASCII fields of a
+        fast document."""
         out: Presence = {}
         get = out.get
         for name in SCAN_FIELDS:
             text, tokens = doc.scan_text(name)
-            if len(text) <= 2 if tokens else not text:
-                continue
             bit = FIELD_BITS[name]
-            for lit in (self._token_impl if tokens else self._impl)(text):
-                out[lit] = get(lit, 0) | bit
+            if tokens:
+                if len(text) <= 2:
+                    continue
+                for (key,) in self._token_impl(text):
+                    out[key] = get(key, 0) | bit
+            elif text:
+                for keys in self._impl(text):
+                    for key in keys:
+                        out[key] = get(key, 0) | bit
         return out
 
     def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend]]:
