@@ -299,3 +299,19 @@ def test_non_ascii_examples() -> None:
     assert compile_query('"華 為"~0 NEAR/0 fine').match(doc) is None
     near = compile_query('為 NEAR/3 straße').match(doc)
     assert near is not None and [e.text for e in near] == ["為", "為", "Straße"]
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(["trade", "talks", "Talks", "“", "”", "—", "Société", "华为", "-", "’s", "é", "x"]),
+                max_size=40), st.sampled_from([" ", "", ", "]))
+def test_mostly_ascii_text_with_curly_quotes(parts: list[str], sep: str) -> None:
+    """Curly quotes and dashes make the folded text non-ASCII but its tokens ASCII: such a field takes the
+    ASCII paths (token-mode scan, offset p - 1) and must still give the tokenizing path's results."""
+    text = sep.join(parts)
+    queries = ["trade talks", "trade NEAR/2 talks", "societe", "华为", '"talks trade"~1', "tal*", "s"]
+    ps = Presearcher([compile_query(q) for q in queries])
+    fast, slow = Document({"body": text}, fast=True), Document({"body": text})
+    fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    for q in queries:
+        assert compile_query(q).match(fast) == compile_query(q).match(slow), q
+    assert set(ps.candidates(fast)) >= {i for i, q in enumerate(queries) if compile_query(q).match(slow)}

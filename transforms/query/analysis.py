@@ -179,7 +179,20 @@ def spaced_text(folded: str) -> str:
     ``matcher.HitField``)."""
     if folded.isascii():
         return spaced_ascii(folded)
-    return " " + folded.translate(_SPACED_TABLE) + " "
+    # mostly-ASCII text (curly quotes, dashes, a few accented names) is the rule: the ASCII runs go through
+    # the byte table at C speed, only the non-ASCII runs through the per-character table
+    parts = [" "]
+    pos = 0
+    for m in _NON_ASCII_RE.finditer(folded):
+        a, b = m.span()
+        if a > pos:
+            parts.append(folded[pos:a].encode("ascii").translate(_SPACED).decode("ascii"))
+        parts.append(m.group().translate(_SPACED_TABLE))
+        pos = b
+    if pos < len(folded):
+        parts.append(folded[pos:].encode("ascii").translate(_SPACED).decode("ascii"))
+    parts.append(" ")
+    return "".join(parts)
 
 
 def is_nospace_char(c: str) -> bool:
@@ -260,12 +273,32 @@ class _SimpleTable(dict[int, "str | None"]):
 _SIMPLE = _SimpleTable()
 
 
+def _fold_simple(text: str) -> str | None:
+    """``fold(text)`` when every character of ``text`` is simple (``_SimpleTable``: the identity offset
+    map), else ``None``.  ASCII runs are lower-cased at C speed; only the non-ASCII runs are looked up
+    character by character."""
+    parts: list[str] = []
+    pos = 0
+    for m in _NON_ASCII_RE.finditer(text):
+        a, b = m.span()
+        if a > pos:
+            parts.append(text[pos:a].lower())
+        run = m.group().translate(_SIMPLE)
+        if len(run) != b - a:
+            return None
+        parts.append(run)
+        pos = b
+    if pos < len(text):
+        parts.append(text[pos:].lower())
+    return "".join(parts)
+
+
 def fold_with_offsets(text: str) -> FoldedText:
     """Fold ``text`` keeping a map from folded characters to original spans."""
     if text.isascii():
         return FoldedText(text.lower(), None, None)
-    quick = text.translate(_SIMPLE)
-    if len(quick) == len(text):
+    quick = _fold_simple(text)
+    if quick is not None:
         return FoldedText(quick, None, None)
     parts: list[str] = []
     ostart: list[int] = []

@@ -233,8 +233,10 @@ class HitField:
         self.name = name
         self.text = text
         self.folded = ft.folded
-        self._ascii = ft.folded.isascii()
         self.padded = spaced_text(ft.folded)
+        #: every token is ASCII (the folded text may still hold curly quotes, dashes: they become spaces),
+        #: so a non-ASCII literal has no occurrence and padded offset ``p`` is folded offset ``p - 1``
+        self._ascii = self.padded.isascii()
         #: padded offsets of the no-space-script characters (computed on first use; ``[]`` for ASCII)
         self._ns: list[int] | None = [] if self._ascii else None
         self._ostart = ft.orig_start
@@ -542,15 +544,15 @@ class Document:
         return ft
 
     def scan_text(self, name: str) -> tuple[str, bool]:
-        """What a presearcher scans in field ``name``: ``(spaced_ascii(folded), True)`` for an ASCII field
-        of a fast document (literals are looked up at token starts), else ``(folded, False)``."""
+        """What a presearcher scans in field ``name``: ``(padded, True)`` for a field of a fast document
+        whose tokens are all ASCII (``HitField.padded``: keys are looked up as whole tokens and token
+        starts), else ``(folded, False)`` (keys as substrings)."""
         if self._fast:
-            ft = self._folded_text(name)
-            if ft.folded.isascii():
-                fi = self.field(name)
-                assert isinstance(fi, HitField)
+            fi = self.field(name)
+            assert isinstance(fi, HitField)
+            if fi._ascii:
                 return fi.padded, True
-            return ft.folded, False
+            return fi.folded, False
         return self.folded(name), False
 
     def text(self, name: str) -> str:
