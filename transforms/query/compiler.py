@@ -42,13 +42,14 @@ alone):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
-from .matcher import Document, Evidence, finalize_evidence
+from .matcher import Document, Evidence, HitField, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
 
 __all__ = ["CompiledQuery", "compile_query"]
@@ -67,16 +68,54 @@ Result: TypeAlias = list[Evidence] | None
 # -- plan ----------------------------------------------------------------
 
 
+# -- regular-expression pretests ------------------------------------------
+#
+# In a field whose tokens are all ASCII (``HitField`` with ``_ascii``), the padded text is the tokens
+# separated by runs of spaces, so a sloppy phrase or a NEAR of ASCII words is a regular expression over it:
+# one C-level search says whether the field can hold an occurrence before the token-counting path runs.
+# The expression is exact for words, prefixes and NEAR of single words, and a superset (every gap at most
+# the slop) for sloppy phrases of three or more words -- either way no occurrence is ever ruled out wrongly.
+
+_GAP_MAX = 50     # NEAR/N and ~N beyond this: no pretest (the expression would backtrack a lot)
+_RX: dict[str, re.Pattern[str]] = {}
+
+
+def _atom_rx(pattern: tuple[Elem, ...], slop: int) -> str | None:
+    if not pattern or slop > _GAP_MAX or any(e.glued or not e.text.isascii() for e in pattern):
+        return None
+    gap = " +" if slop == 0 else f"(?: +[^ ]+){{0,{slop}}} +"
+    return gap.join(re.escape(e.text) + ("[^ ]*" if e.prefix else "") for e in pattern)
+
+
+def _near_rx(left: tuple[tuple[Elem, ...], int], right: tuple[tuple[Elem, ...], int], n: int) -> str | None:
+    a, b = _atom_rx(*left), _atom_rx(*right)
+    if a is None or b is None or n > _GAP_MAX:
+        return None
+    gap = f"(?: +[^ ]+){{0,{n}}} +"
+    return f" (?:{a}{gap}{b}|{b}{gap}{a})(?= )"
+
+
+def _rx_search(src: str, text: str) -> bool:
+    rx = _RX.get(src)
+    if rx is None:
+        rx = _RX[src] = re.compile(src)
+    return rx.search(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _TermPlan:
     fields: tuple[str, ...]
     pattern: tuple[Elem, ...]
     slop: int
+    #: a sloppy phrase's pretest (see above), or None
+    rx: str | None = None
 
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] = []
         for name in self.fields:
             fi = doc.field(name)
+            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
+                continue
             occ = fi.occurrences(self.pattern, self.slop)
             if occ:
                 evidence = fi.evidence
@@ -90,6 +129,8 @@ class _NearPlan:
     left: tuple[tuple[Elem, ...], int]
     right: tuple[tuple[Elem, ...], int]
     distance: int
+    #: the pretest (see above), or None
+    rx: str | None = None
 
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] = []
@@ -100,6 +141,8 @@ class _NearPlan:
                 continue
             ro = fi.occurrences(*self.right)
             if not ro:
+                continue
+            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
                 continue
             lu, ru = fi.near(lo, ro, self.distance)
             ev.extend(fi.evidence(a, b) for a, b in lu)
@@ -186,11 +229,11 @@ def _atom_pattern(a: Atom) -> tuple[tuple[Elem, ...], int]:
 def _plan(n: Node) -> _Plan:
     if isinstance(n, (Word, Phrase)):
         pat, slop = _atom_pattern(n)
-        return _TermPlan(_FIELD_MAP[n.field], pat, slop)
+        rx = _atom_rx(pat, slop) if slop and len(pat) > 1 else None
+        return _TermPlan(_FIELD_MAP[n.field], pat, slop, None if rx is None else f" {rx}(?= )")
     if isinstance(n, Near):
-        return _NearPlan(
-            _FIELD_MAP[n.left.field], _atom_pattern(n.left), _atom_pattern(n.right), n.distance
-        )
+        left, right = _atom_pattern(n.left), _atom_pattern(n.right)
+        return _NearPlan(_FIELD_MAP[n.left.field], left, right, n.distance, _near_rx(left, right, n.distance))
     if isinstance(n, Lang):
         return _LangPlan(n.code)
     if isinstance(n, Topic):

@@ -298,6 +298,16 @@ class HitField:
             for e in pattern:
                 if not e.text.isascii():
                     return _NO_SPANS  # a non-ASCII token never occurs in ASCII text
+        scan = self._scan[0]
+        if scan is not None:
+            # every element must occur: one scanned key known absent from this field rules the term out
+            presence, scanned = scan
+            bit = self.bit
+            for e in pattern:
+                lit = e.text
+                key = lit + "*" if e.prefix and lit.isascii() else lit
+                if not presence.get(key, 0) & bit and key in scanned:
+                    return _NO_SPANS
         if slop == 0:
             return self._phrase(pattern)
         return self._sloppy(pattern, slop)
