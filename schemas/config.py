@@ -7,6 +7,9 @@ language; both report ``file: item: [column N:] reason`` and the CLI exits 2.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -131,8 +134,38 @@ class Settings(_Config):
     def topic_line(self, index: int) -> int | None:
         return _LINES.get((self.source_file, "topics", index))
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str, bytes]]:
+        """Pickles as its JSON (compressed) plus a digest: every stage's DoFn carries the settings, and a
+        runner pickles and unpickles each of them; with thousands of rules the default pickle of the models
+        cost seconds per job. Unpickling the same settings again in a process returns the same object
+        (``_settings_from_payload``), so ``compile_settings`` finds its compilation by identity."""
+        entry = _PICKLED.get(id(self))
+        if entry is None or entry[0] is not self:
+            data = self.model_dump_json().encode("utf-8")
+            digest = hashlib.sha256(self.source_file.encode("utf-8", "surrogatepass") + b"\x00" + data).hexdigest()
+            entry = _PICKLED[id(self)] = (self, (digest, self.source_file, zlib.compress(data, 1)))
+            _UNPICKLED.setdefault(digest, self)
+            if len(_PICKLED) > 16:
+                _PICKLED.pop(next(iter(_PICKLED)))
+        return (_settings_from_payload, entry[1])
+
     def rule_line(self, index: int) -> int | None:
         return _LINES.get((self.source_file, "rules", index))
+
+
+# id -> (settings, its pickle payload); digest -> settings unpickled in this process
+_PICKLED: dict[int, tuple[Settings, tuple[str, str, bytes]]] = {}
+_UNPICKLED: dict[str, Settings] = {}
+
+
+def _settings_from_payload(digest: str, source_file: str, payload: bytes) -> Settings:
+    settings = _UNPICKLED.get(digest)
+    if settings is None:
+        if len(_UNPICKLED) > 16:
+            _UNPICKLED.clear()
+        data = json.loads(zlib.decompress(payload))
+        settings = _UNPICKLED[digest] = Settings.model_validate({**data, "source_file": source_file})
+    return settings
 
 
 # libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.
@@ -142,17 +175,25 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINES: dict[tuple[str, str, int], int] = {}
 
 
-def _item_lines(text: str, file: str) -> None:
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return
+def _item_lines(root: yaml.Node | None, file: str) -> None:
     if not isinstance(root, yaml.MappingNode):
         return
     for key, value in root.value:
         if isinstance(value, yaml.SequenceNode):
             for i, node in enumerate(value.value):
                 _LINES[(file, key.value, i)] = node.start_mark.line + 1
+
+
+def _load_yaml(text: str, file: str) -> Any:
+    """The YAML document (parsed once: the item lines come from the same node tree)."""
+    loader = _LOADER(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    _item_lines(root, file)
+    return data
 
 
 def _describe(loc: tuple[Any, ...], data: Any) -> str:
@@ -186,7 +227,7 @@ def load_settings(path: str | Path) -> Settings:
 def parse_settings(text: str, file: str = "<memory>") -> Settings:
     """Validate configuration YAML given as text (``file`` names it in error messages)."""
     try:
-        data = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml or pure)
+        data = _load_yaml(text, file)  # a safe loader (libyaml or pure)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -195,7 +236,6 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping (version, topics, rules, sinks, feeds)", file=file)
-    _item_lines(text, file)
     try:
         return Settings.model_validate({**data, "source_file": file})
     except ValidationError as exc:

@@ -40,8 +40,23 @@ class Tagged:
     scanner_id: str = ""
 
 
+_PRESEARCHERS: dict[int, tuple[CompiledSettings, tuple[Presearcher, Presearcher, str]]] = {}
+
+
 def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, str]:
-    """Topic and rule presearchers sharing one scanner over all their literals, and its fingerprint."""
+    """Topic and rule presearchers sharing one scanner over all their literals, and its fingerprint.
+
+    Memoized per ``compiled`` (itself memoized per process by ``compile_settings``): the tagger and the
+    matcher of one worker share them instead of building them twice (~0.3 s for 5,000 rules)."""
+    entry = _PRESEARCHERS.get(id(compiled))
+    if entry is None or entry[0] is not compiled:
+        if len(_PRESEARCHERS) >= 8:
+            _PRESEARCHERS.clear()
+        entry = _PRESEARCHERS[id(compiled)] = (compiled, _presearchers(compiled))
+    return entry[1]
+
+
+def _presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, str]:
     queries = [t.query for t in compiled.topics] + [r.query for r in compiled.rules]
     scanner = Scanner(Presearcher.literals_of(queries))
     fingerprint = hashlib.sha256("\x1f".join(scanner.literals).encode("utf-8", "surrogatepass")).hexdigest()

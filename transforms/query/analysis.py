@@ -32,6 +32,7 @@ Query terms
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -353,11 +354,13 @@ class Elem:
     glued: bool = False
 
 
+@functools.lru_cache(maxsize=65536)
 def analyze_term(raw: str, prefix: bool = False) -> tuple[Elem, ...]:
     """Fold and tokenize a query word/phrase into its elements.
 
     Returns ``()`` when the term contains no word characters.  When
-    ``prefix`` is true the last element becomes a prefix element.
+    ``prefix`` is true the last element becomes a prefix element.  Memoized (the compiler, the
+    presearch filters and the scanner all analyze the same atoms; the result is immutable).
     """
     toks = tokenize_folded(fold(raw))
     out: list[Elem] = []

@@ -360,10 +360,13 @@ def _topic_ids(n: Node, acc: set[str]) -> None:
 # -- public --------------------------------------------------------------
 
 
+_UNSET = object()
+
+
 class CompiledQuery:
     """A validated, compiled query.  Pickles as its source text."""
 
-    __slots__ = ("_plan", "_required", "ast", "literals", "source", "topics")
+    __slots__ = ("_plan", "_required", "ast", "literals", "presearch_filter", "source", "topics")
 
     def __init__(self, source: str, ast: Node) -> None:
         self.source = source
@@ -379,6 +382,8 @@ class CompiledQuery:
         lits: set[str] = set()
         _all_literals(ast, lits)
         self.literals: frozenset[str] = frozenset(lits)
+        #: ``presearch.filter_of(ast)``, computed there on first use (``presearch.query_filter``)
+        self.presearch_filter: object = _UNSET
 
     def match(self, doc: Document) -> list[Evidence] | None:
         """``None`` if ``doc`` does not match, else the sorted evidence."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_keys
-from .compiler import CompiledQuery
+from .compiler import _UNSET, CompiledQuery
 from .matcher import FIELD_BITS, Document
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
 
@@ -136,6 +136,14 @@ def filter_of(n: Node) -> Filter:
             return None
         alts.append(f)
     return FOr(tuple(alts))
+
+
+def query_filter(q: CompiledQuery) -> Filter:
+    """``filter_of(q.ast)``, memoized on the query (a scanner, the topic and rule presearchers all need it)."""
+    f = q.presearch_filter
+    if f is _UNSET:
+        f = q.presearch_filter = filter_of(q.ast)
+    return f  # type: ignore[return-value]
 
 
 def holds(f: Filter, presence: Mapping[str, int], tags: Iterable[str] | frozenset[str] | set[str],
@@ -428,7 +436,7 @@ class Presearcher:
     def __init__(self, queries: Sequence[CompiledQuery], scanner: Scanner | None = None,
                  backend: Backend = "ahocorasick") -> None:
         self.queries: tuple[CompiledQuery, ...] = tuple(queries)
-        self.filters: tuple[Filter, ...] = tuple(filter_of(q.ast) for q in self.queries)
+        self.filters: tuple[Filter, ...] = tuple(query_filter(q) for q in self.queries)
         #: the filters compiled (``compile_filters``): what ``candidates`` and ``run_ordered`` test
         self.checks: tuple[Check, ...] = tuple(compile_filters(self.filters))
         shared: dict[str, int] = {}
@@ -463,7 +471,7 @@ class Presearcher:
         (which lets evaluation skip absent ones), to build one shared :class:`Scanner`."""
         lits: set[str] = set()
         for q in queries:
-            _literals(filter_of(q.ast), lits)
+            _literals(query_filter(q), lits)
             lits |= q.literals
         return lits
 
