@@ -98,3 +98,26 @@ def test_missing_file_and_bad_encoding(tmp_path):
 def test_webhook_sink_needs_url():
     with pytest.raises(ConfigError, match=r"sinks\[0\] \(hook\).*needs 'url'"):
         parse_settings("sinks: [{id: hook, type: webhook}]", "x.yaml")
+
+
+def test_settings_pickle_compactly_and_unpickle_once(tmp_path):
+    """Every DoFn carries the settings: they pickle as compressed JSON, come back equal (with their source
+    file), and unpickle to one shared object per process (so the compilation is shared too)."""
+    import pickle
+
+    from apache_beam.internal import pickler
+
+    from schemas import config as config_module
+
+    rules = "".join(f"  - {{id: r{i}, query: '\"acme {i}\" AND recall*', severity: low}}\n" for i in range(2000))
+    path = tmp_path / "many.yaml"
+    path.write_text("rules:\n" + rules, encoding="utf-8")
+    settings = load_settings(path)
+    blob = pickle.dumps(settings)
+    assert len(blob) < 40_000          # the default pickle of the models is ~200 KB
+    config_module._UNPICKLED.clear()
+    back = pickle.loads(blob)
+    assert back == settings and back.source_file == str(path)
+    assert pickle.loads(blob) is back
+    assert compile_settings(back) is compile_settings(pickler.loads(pickler.dumps(back)))
+    assert len(compile_settings(back).rules) == 2000
