@@ -7,9 +7,12 @@ language; both report ``file: item: [column N:] reason`` and the CLI exits 2.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -153,6 +156,21 @@ class Settings(_Config):
         return _LINES.get((self.source_file, "rules", index))
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: parsing and compiling thousands of rules allocates hundreds of
+    thousands of long-lived objects, and the collections they trigger (each traversing everything
+    allocated so far) were a third of the time of loading and compiling 5,000 rules (measured).
+    Reference counting still frees everything that is not in a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # id -> (settings, its pickle payload); digest -> settings unpickled in this process
 _PICKLED: dict[int, tuple[Settings, tuple[str, str, bytes]]] = {}
 _UNPICKLED: dict[str, Settings] = {}
@@ -227,7 +245,8 @@ def load_settings(path: str | Path) -> Settings:
 def parse_settings(text: str, file: str = "<memory>") -> Settings:
     """Validate configuration YAML given as text (``file`` names it in error messages)."""
     try:
-        data = _load_yaml(text, file)  # a safe loader (libyaml or pure)
+        with paused_gc():   # a big rule file is many long-lived objects: collections only slow it down
+            data = _load_yaml(text, file)  # a safe loader (libyaml or pure)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

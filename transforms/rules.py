@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.config import Rule, Settings, Topic
+from schemas.config import Rule, Settings, Topic, paused_gc
 from schemas.errors import ConfigError
 from transforms.query import CompiledQuery, QuerySyntaxError, compile_query
 
@@ -63,10 +63,12 @@ def compile_settings(settings: Settings) -> CompiledSettings:
     """Compile every query of ``settings``; raises ``ConfigError`` on the first problem.
 
     Memoized per process: the CLI and every stage's ``setup()`` in one worker share one compilation
-    (``Settings`` is frozen, so equal settings compile to the same thing)."""
+    (``Settings`` is frozen, so equal settings compile to the same thing). Compiles with the cyclic
+    garbage collector paused (``paused_gc``)."""
     cached = _CACHE.get(settings)
     if cached is None:
-        cached = _compile_settings(settings)
+        with paused_gc():
+            cached = _compile_settings(settings)
         if len(_CACHE) >= 8:
             _CACHE.clear()
         _CACHE[settings] = cached

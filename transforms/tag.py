@@ -23,7 +23,7 @@ from schemas.config import Settings
 from schemas.records import Article
 from transforms.query import Document, Evidence
 from transforms.query.presearch import Presearcher, Scanner
-from transforms.rules import CompiledSettings, compile_settings
+from transforms.rules import CompiledSettings, compile_settings, paused_gc
 
 NAMESPACE = "newswatch"
 
@@ -52,7 +52,8 @@ def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, 
     if entry is None or entry[0] is not compiled:
         if len(_PRESEARCHERS) >= 8:
             _PRESEARCHERS.clear()
-        entry = _PRESEARCHERS[id(compiled)] = (compiled, _presearchers(compiled))
+        with paused_gc():
+            entry = _PRESEARCHERS[id(compiled)] = (compiled, _presearchers(compiled))
     return entry[1]
 
 

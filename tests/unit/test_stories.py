@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from schemas.records import Alert, AlertArticle, Article, Origin
 from transforms import stories as st
@@ -132,3 +134,17 @@ def test_story_store_throttles_by_wall_clock(tmp_path):
     # t=0 sent, 100 cooldown, 200 sent, 300 cooldown, 400 max_per_hour (2 sent in the hour)
     assert decisions == [None, "cooldown", None, "cooldown", "max_per_hour"]
     store.close()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(hst.lists(hst.sampled_from(["word", "Straße", "華", "為", " ", "  ", ".", "x" * 70, "é", "ǅ"]), max_size=300),
+       hst.sampled_from([" ", ""]))
+def test_lead_tokens_equal_tokenizing_everything(parts: list[str], sep: str) -> None:
+    """The story tokens come from a prefix of the body: the same as tokenizing all of it."""
+    from transforms.stories import LEAD_TOKENS, MIN_TOKENS, story_text_tokens, tokens
+
+    body = sep.join(parts)
+    words = tokens(body)
+    if len(words) < MIN_TOKENS:
+        words = tokens("A title") + words
+    assert story_text_tokens("A title", body) == words[:LEAD_TOKENS]
