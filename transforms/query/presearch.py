@@ -24,7 +24,7 @@ key set one of which the filter needs, chosen like ``required_terms``) is
 present and its whole filter holds; only candidates are evaluated exactly.
 The anchor prefers term keys that fewer queries share (``verdantor`` over
 ``holdings``), then topic keys, then ``lang:`` keys.  Queries with no anchor
-(``us OR ip``, ``-x`` beside short words only) form the always-evaluate set;
+(``u* OR e``, ``-x`` beside single letters only) form the always-evaluate set;
 queries anchored only on ``lang:`` keys are evaluated on every document in
 that language (``newswatch check`` warns about both).
 
