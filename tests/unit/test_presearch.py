@@ -66,7 +66,9 @@ def article(title: str, body: str, lang: str | None = "en", source: str = "", ur
     ("title:tariff*", FTerm(("tariff*",), 1)),             # a prefix key: a token starts with it
     ('"intellectual property"~2', FTerm(("intellectual", "property"), 3)),
     ('"U.S. tariffs"', FTerm(("tariffs",), 3)),           # "u", "s": too short to scan
-    ("us OR ip", FOr((FTerm(("us",), 3), FTerm(("ip",), 3)))),   # whole words: scanned
+    ("xi OR ip", FOr((FTerm(("xi",), 3), FTerm(("ip",), 3)))),   # whole words: scanned
+    ("us OR ip", None),                                   # "us": a function word, not scanned
+    ('"Office of the USTR"', FTerm(("office", "ustr"), 3)),
     ("us* OR ip*", None),                                 # stems that short are not
     ("華為公司", FTerm(("華為公司",), 3)),
     ("ip NEAR/4 theft", FTerm(("ip", "theft"), 3)),

@@ -42,6 +42,7 @@ __all__ = [
     "MIN_ASCII_WORD",
     "NOSPACE_RANGES",
     "TOKEN_RE",
+    "UNSCANNED_WORDS",
     "Elem",
     "FoldedText",
     "analyze_term",
@@ -132,13 +133,22 @@ def is_word_key(key: str) -> bool:
     return key.isascii() and not key.endswith("*")
 
 
+#: English function words the presearcher does not scan for: each is in nearly every English text (``the``
+#: is ~6% of its tokens), so as a filter key it rules out nothing and costs a scan hit per occurrence.  A
+#: phrase keeps its other words as keys (``"Office of the USTR"`` is filtered on ``office`` and ``ustr``)
+UNSCANNED_WORDS: frozenset[str] = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has", "have", "he",
+    "her", "his", "i", "in", "is", "it", "its", "not", "of", "on", "or", "our", "she", "that", "the", "their",
+    "they", "this", "to", "us", "was", "we", "were", "which", "will", "with", "you"})
+
+
 def scannable(key: str) -> bool:
     """Whether the presearcher scans for key ``key`` (``term_keys``)."""
     if not key.isascii():
         return True
     if key.endswith("*"):
         return len(key) - 1 >= MIN_ASCII_LITERAL
-    return len(key) >= MIN_ASCII_WORD
+    return len(key) >= MIN_ASCII_WORD and key not in UNSCANNED_WORDS
 
 
 #: byte -> itself for ASCII word characters (``[0-9A-Za-z_]``), else a space
