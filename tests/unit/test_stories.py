@@ -148,3 +148,27 @@ def test_lead_tokens_equal_tokenizing_everything(parts: list[str], sep: str) -> 
     if len(words) < MIN_TOKENS:
         words = tokens("A title") + words
     assert story_text_tokens("A title", body) == words[:LEAD_TOKENS]
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(hst.text(alphabet=hst.characters(max_codepoint=127), max_size=200))
+def test_ascii_tokens_equal_the_general_tokenizer(text: str) -> None:
+    from transforms.stories import _TOKEN, tokens
+
+    assert tokens(text) == _TOKEN.findall(text.casefold())
+
+
+def test_batch_buckets_group_like_band_keys() -> None:
+    """The batch bucket ids (one 64-bit mix per band) put two signatures in one bucket exactly when the watch
+    index's band keys do: same band, same values."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 2**32, size=st.NUM_PERM, dtype=np.uint64)
+    b = a.copy()
+    b[: st.ROWS * 5] += 1                      # bands 0-4 differ, the rest are equal
+    ha, hb = st.band_hashes(a), st.band_hashes(b)
+    ka, kb = st.band_keys(a), st.band_keys(b)
+    assert [x == y for x, y in zip(ha, hb, strict=True)] == [x == y for x, y in zip(ka, kb, strict=True)]
+    assert sum(x == y for x, y in zip(ha, hb, strict=True)) == st.BANDS - 5
+    assert len(set(ha)) == st.BANDS              # bands of one signature stay apart
