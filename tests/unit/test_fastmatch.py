@@ -315,3 +315,15 @@ def test_mostly_ascii_text_with_curly_quotes(parts: list[str], sep: str) -> None
     for q in queries:
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
     assert set(ps.candidates(fast)) >= {i for i, q in enumerate(queries) if compile_query(q).match(slow)}
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(["alpha", "beta", "gamma", "華", "“", "alphas", "beta-alpha"]), max_size=60),
+       st.integers(0, 4))
+def test_near_direct_pairs_and_token_index_agree_with_reference(parts: list[str], n: int) -> None:
+    """NEAR counts tokens pair by pair for few occurrences and through the token index for many (> 16
+    pairs): both must give the tokenizing path's evidence."""
+    text = " ".join(parts)
+    for q in (f"alpha NEAR/{n} beta", f"alpha* NEAR/{n} gamma", f'"alpha beta" NEAR/{n} 華'):
+        fast, slow = Document({"body": text}, fast=True), Document({"body": text})
+        assert compile_query(q).match(fast) == compile_query(q).match(slow), q

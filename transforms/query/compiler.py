@@ -49,7 +49,7 @@ from typing import TypeAlias
 
 from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
-from .matcher import Document, Evidence, HitField, finalize_evidence
+from .matcher import _DIRECT_PAIRS, Document, Evidence, HitField, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
 
 __all__ = ["CompiledQuery", "compile_query"]
@@ -142,8 +142,9 @@ class _NearPlan:
             ro = fi.occurrences(*self.right)
             if not ro:
                 continue
-            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
-                continue
+            if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
+                    and not _rx_search(self.rx, fi.padded)):
+                continue   # many occurrences: one regex search before counting tokens
             lu, ru = fi.near(lo, ro, self.distance)
             ev.extend(fi.evidence(a, b) for a, b in lu)
             ev.extend(fi.evidence(a, b) for a, b in ru)

@@ -206,6 +206,8 @@ _EMPTY: list[int] = []
 #: byte -> "a" for a non-space, " " for a space (of ``spaced_ascii`` text): ``" a"`` marks a token start
 _BINARY = bytes(0x20 if c == 0x20 else 0x61 for c in range(256))
 _NO_SPANS: list[tuple[int, int]] = []
+#: ``HitField.near`` checks every pair of occurrences directly up to this many pairs
+_DIRECT_PAIRS = 16
 
 
 class HitField:
@@ -426,6 +428,22 @@ class HitField:
         """The spans of ``left`` and ``right`` that take part in a NEAR/distance pair."""
         if not left or not right:
             return [], []
+        if len(left) * len(right) <= _DIRECT_PAIRS:
+            # few occurrences (the rule): count the tokens between each pair directly, no token index
+            count = self._binary().count
+            lu: list[tuple[int, int]] = []
+            used: set[tuple[int, int]] = set()
+            for a, b in left:
+                hit = False
+                for c, d in right:
+                    # spans are padded offsets: a token starts right after a space; the tokens strictly
+                    # between two disjoint spans are the token starts (" a" in the binary copy) between them
+                    if (d < a and count(" a", d, a) <= distance) or (c > b and count(" a", b, c) <= distance):
+                        hit = True
+                        used.add((c, d))
+                if hit:
+                    lu.append((a, b))
+            return lu, sorted(used)
         lt, rt = self._token_index(left), self._token_index(right)
         lu, ru = near_occurrences(lt, rt, distance)
         lmap = dict(zip(lt, left, strict=True))
