@@ -327,3 +327,21 @@ def test_near_direct_pairs_and_token_index_agree_with_reference(parts: list[str]
     for q in (f"alpha NEAR/{n} beta", f"alpha* NEAR/{n} gamma", f'"alpha beta" NEAR/{n} 華'):
         fast, slow = Document({"body": text}, fast=True), Document({"body": text})
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
+
+
+def test_scan_hits_give_the_same_positions_as_searching() -> None:
+    """The token-mode scan keeps where each key occurs; a field with those hits finds scanned words and
+    prefixes without searching, at the same offsets as the search (and an unscanned word still searches)."""
+    text = "Tariffs rose; the tariff list grew. Tariffs, tariffs: trade-offs and trade."
+    ps = Presearcher([compile_query(q) for q in ("tariff*", "trade", "list")])
+    doc = Document({"body": text}, fast=True)
+    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    hf = doc.field("body")
+    assert isinstance(hf, HitField) and hf._hits is not None
+    plain = Document({"body": text}, fast=True).field("body")
+    assert isinstance(plain, HitField) and plain._hits is None
+    for q in ("tariff*", "trade", "list", "grew", '"tariff list"', "trade NEAR/2 tariffs"):
+        assert compile_query(q).match(doc) == compile_query(q).match(Document({"body": text})), q
+    from transforms.query.analysis import Elem
+    for e in (Elem("tariff", prefix=True), Elem("trade"), Elem("list")):
+        assert hf.positions(e) == plain.positions(e) != []

@@ -228,8 +228,8 @@ class HitField:
     this field is known to have no occurrence without searching.
     """
 
-    __slots__ = ("_ascii", "_bin", "_cache", "_ns", "_oend", "_ostart", "_scan", "bit", "folded", "name",
-                 "padded", "text")
+    __slots__ = ("_ascii", "_bin", "_cache", "_hits", "_ns", "_oend", "_ostart", "_scan", "bit", "folded",
+                 "name", "padded", "text")
 
     def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None]) -> None:
         self.name = name
@@ -247,6 +247,16 @@ class HitField:
         self.bit = FIELD_BITS[name]
         self._cache: dict[tuple[str, bool], list[tuple[int, int]]] = {}
         self._bin: str | None = None
+        #: from the presearch scan of this (all-ASCII) field: (the scanner's key set, key -> the padded offsets
+        #: where its pattern " word " / " stem" ends), see ``set_hits``
+        self._hits: tuple[frozenset[str], dict[str, list[int]]] | None = None
+
+    def set_hits(self, scanned: frozenset[str], hits: dict[str, list[int]]) -> None:
+        """Where a scanner found its keys in ``padded``: ``hits[key]`` lists the offsets of the last character
+        of each occurrence of ``" word "`` (a whole-word key) or ``" stem"`` (``stem*``), in order; a key of
+        ``scanned`` absent from ``hits`` does not occur.  Used when the document's scan has the same key
+        set (``Document.set_scan``)."""
+        self._hits = (scanned, hits)
 
     @property
     def tokens(self) -> list[str]:
@@ -268,6 +278,16 @@ class HitField:
         if scan is not None:
             presence, scanned = scan
             key = lit + "*" if prefix and lit.isascii() else lit   # analysis.term_keys
+            hits = self._hits
+            if hits is not None and hits[0] is scanned and key in scanned:
+                ends = hits[1].get(key)
+                if ends is None:
+                    return _NO_SPANS
+                n = len(lit)
+                if prefix:   # " stem" ends at e: the token starts at e - n + 1 and runs to the next space
+                    find = self.padded.find
+                    return [(e - n + 1, find(" ", e + 1)) for e in ends]
+                return [(e - n, e) for e in ends]   # " word " ends at e (its trailing space)
             if not presence.get(key, 0) & self.bit and key in scanned:
                 return _NO_SPANS
         p = self.padded

@@ -348,8 +348,18 @@ class Scanner:
         self._impl: Callable[[str], list[tuple[str, ...]]] = self._build(bases, [tuple(by_base[b]) for b in bases])
         #: ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start)
         ascii_keys = [k for k in self.literals if k.isascii()]
-        self._token_impl = self._build([" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys],
-                                       [(k,) for k in ascii_keys])
+        token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
+        self._token_impl = self._build(token_patterns, [(k,) for k in ascii_keys])
+        #: the same automaton's raw iterator, (end offset, key): where each key occurs (ahocorasick only)
+        self._token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
+        if backend == "ahocorasick" and ascii_keys:
+            import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+            auto = ahocorasick.Automaton()
+            for pat, key in zip(token_patterns, ascii_keys, strict=True):
+                auto.add_word(pat, key)
+            auto.make_automaton()
+            self._token_iter = auto.iter
 
     def _build(self, patterns: Sequence[str], values: Sequence[tuple[str, ...]]
                ) -> Callable[[str], list[tuple[str, ...]]]:
@@ -409,8 +419,21 @@ class Scanner:
             if tokens:
                 if len(text) <= 2:
                     continue
-                for (key,) in self._token_impl(text):
-                    out[key] = get(key, 0) | bit
+                token_iter = self._token_iter
+                if token_iter is None:
+                    for (key,) in self._token_impl(text):
+                        out[key] = get(key, 0) | bit
+                    continue
+                # also keep where each key ends: the field then finds a scanned word without searching
+                hits: dict[str, list[int]] = {}
+                for end, key in token_iter(text):
+                    ends = hits.get(key)
+                    if ends is None:
+                        hits[key] = [end]
+                        out[key] = get(key, 0) | bit
+                    else:
+                        ends.append(end)
+                doc.field(name).set_hits(self.literal_set, hits)   # type: ignore[union-attr]
             elif text:
                 for keys in self._impl(text):
                     for key in keys:
