@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
-from schemas.records import Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
+from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
 from transforms.query import Evidence
 from transforms.rules import CompiledSettings, compile_settings
 from transforms.tag import Tagged, presearchers
@@ -122,7 +122,8 @@ class RuleMatcher:
             # every part is already valid (a validated Article and Rule, evidence of the article's own text),
             # so the records are built without validation; tests compare them with validated ones
             alerts.append(trusted(Alert, {
-                "alert_id": alert_id(rule.id, article.id), "rule_id": rule.id, "severity": rule.severity,
+                "schema_version": SCHEMA_VERSION, "alert_id": alert_id(rule.id, article.id), "rule_id": rule.id,
+                "severity": rule.severity,
                 "created_at": now, "article": alert_article, "topics": article.topics,
                 "matches": tuple(matches), "snippet": text, "story_id": story_id,
             }))
