@@ -7,17 +7,19 @@ removal and the output folders. Sources are injectable (``source=``) so tests ca
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
 
 from schemas.config import Settings
+from schemas.records import Article
 from transforms.dedupe import DedupeArticles
 from transforms.ingest import ReadArticles
 from transforms.match import MatchRules
 from transforms.normalize import NormalizeArticles
 from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.stories import AssignStories
+from transforms.stories import MEMBERS_TAG, SetStoryIds, StoryIds
 from transforms.tag import TagTopics
 from transforms.throttle import ThrottleAlerts
 
@@ -26,21 +28,27 @@ class Analyzed(NamedTuple):
     tagged: beam.PCollection        # transforms.tag.Tagged
     alerts: beam.PCollection        # schemas.records.Alert
     dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
+    #: (article id, story id) beside the articles (``story_ids=``): then the articles, the tagged articles and
+    #: the alerts of ``alerts`` do not carry their story id yet; ``write_outputs`` joins it on
+    story_ids: beam.PCollection | None = None
 
 
 def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None,
-            stories: beam.PTransform | None = None) -> Analyzed:
+            stories: beam.PTransform | None = None, story_ids: beam.PTransform | None = None) -> Analyzed:
     """RawArticle -> tagged articles and alerts (the stages every mode shares). ``stories`` sets
-    ``story_id`` (batch: ``AssignStories``; watch: ``AssignStoriesLive``)."""
+    ``story_id`` on each article before tagging (watch: ``AssignStoriesLive``; batch could use
+    ``AssignStories``); ``story_ids`` (batch: ``StoryIds``) computes the story ids beside the articles
+    instead, for ``write_outputs`` to join onto the alerts and story members only."""
     normalized = raw | "NormalizeArticles" >> NormalizeArticles()
     articles = normalized.articles
     if dedupe is not None:
         articles = articles | "DedupeArticles" >> dedupe
     if stories is not None:
         articles = articles | "AssignStories" >> stories
+    ids = articles | "StoryIds" >> story_ids if story_ids is not None else None
     tagged = articles | "TagTopics" >> TagTopics(settings)
     alerts = tagged | "MatchRules" >> MatchRules(settings)
-    return Analyzed(tagged, alerts, normalized.dead_letters)
+    return Analyzed(tagged, alerts, normalized.dead_letters, ids)
 
 
 def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
@@ -49,8 +57,14 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
     (``ThrottleAlerts`` / ``ThrottleAlertsLive``) decides which alerts are delivered; the others go to
     ``suppressed/``, story records to ``stories/``."""
     alerts = analyzed.alerts
+    inputs: dict[str, beam.PCollection] = {"alerts": alerts, "articles": analyzed.tagged}
+    if analyzed.story_ids is not None:
+        joined = ({"alerts": alerts, "articles": analyzed.tagged, "story_ids": analyzed.story_ids}
+                  | "SetStoryIds" >> SetStoryIds())
+        alerts = joined.alerts
+        inputs = {"alerts": alerts, "members": joined[MEMBERS_TAG]}
     if throttle is not None:
-        throttled = {"alerts": alerts, "articles": analyzed.tagged} | "ThrottleAlerts" >> throttle
+        throttled = inputs | "ThrottleAlerts" >> throttle
         alerts = throttled.alerts
         throttled.suppressed | "WriteSuppressed" >> WriteJsonl(os.path.join(out_dir, "suppressed"),
                                                               prefix="suppressed", counter="sink_suppressed")
@@ -63,10 +77,22 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
         dead | f"WriteDeadLetters{'' if i == 0 else f'[{i}]'}" >> WriteJsonl(
             os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
     if emit_articles:
-        (analyzed.tagged
-         | "Articles" >> beam.Map(lambda t: t.article)
+        articles = analyzed.tagged | "Articles" >> beam.Map(lambda t: t.article)
+        if analyzed.story_ids is not None:   # only when asked for: this ships every article through a join
+            articles = ({"article": articles | "ArticlesById" >> beam.Map(lambda a: (a.id, a)),
+                         "story": analyzed.story_ids}
+                        | "ArticleStories" >> beam.CoGroupByKey()
+                        | "SetArticleStory" >> beam.FlatMap(_with_story))
+        (articles
          | "WriteArticles" >> WriteJsonl(os.path.join(out_dir, "articles"), prefix="articles",
                                          counter="sink_articles"))
+
+
+def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
+    article_id, joined = element
+    story_id = joined["story"][0] if joined["story"] else article_id
+    for article in joined["article"]:
+        yield article.model_copy(update={"story_id": story_id})
 
 
 def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir: str, *,
@@ -74,7 +100,7 @@ def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir:
     """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
     read = (p | "Inputs" >> beam.Create(paths)
               | "ReadArticles" >> (source or ReadArticles()))
-    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles(), stories=AssignStories())
+    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles(), story_ids=StoryIds())
     write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles,
                   throttle=ThrottleAlerts(settings))
     return analyzed

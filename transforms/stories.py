@@ -28,7 +28,8 @@ Method (plain Python, no Beam: ``shingles``, ``signature``, ``StoryIndex``, ``cl
 Clusters are the connected components of the verified pairs (single link): a chain of copies, each close to
 the previous one, is one story.
 
-Beam (``AssignStories``, batch): Create/ParDo/GroupByKey/Flatten only, so that it runs on Dask too:
+Beam (batch: ``StoryIds`` + ``SetStoryIds``, or ``AssignStories``): Create/ParDo/GroupByKey/Flatten only, so
+that it runs on Dask too:
 
 1. ``Sign``: article -> (id, article); one small (bucket id, (sort key, id)) per band (``band_hashes``: a
    64-bit mix of the band's values), buffered per bundle and shipped as one pickled list per shard
@@ -43,7 +44,10 @@ Beam (``AssignStories``, batch): Create/ParDo/GroupByKey/Flatten only, so that i
 3. ``GroupEdges``: all verified pairs under ONE key, union-find in one worker -> (article id, story id) for
    every article that has a near-duplicate. This single group holds only the pairs (two ids and two sort
    keys each, ~100 bytes), not articles: 10^6 articles with 10^5 syndicated pairs is ~10 MB in one worker.
-4. ``JoinStoryIds`` (CoGroupByKey by article id): the article gets its story id, else its own id.
+4. The batch job (``StoryIds`` beside tagging, then ``SetStoryIds``): one CoGroupByKey by article id of the
+   story ids, the alerts and a small story member per article: alerts and members get the story id, else
+   the article's own id; the articles themselves never go through this join (``--emit-articles`` joins
+   them only when asked). ``AssignStories`` instead joins the ids onto the articles (``JoinStoryIds``).
 """
 
 from __future__ import annotations
@@ -252,7 +256,8 @@ class _SignFn(beam.DoFn):
     the runner microseconds in encoding, buffering and one DoFn call; 6,000 articles made 192,000 of them,
     measured as a third of a batch run). Batch inputs are in the global window, where the lists go."""
 
-    def __init__(self) -> None:
+    def __init__(self, emit_articles: bool = True) -> None:
+        self.emit_articles = emit_articles
         self.compared = Metrics.counter(NAMESPACE, "stories_compared")
         self.too_short = Metrics.counter(NAMESPACE, "stories_too_short")
 
@@ -261,7 +266,8 @@ class _SignFn(beam.DoFn):
         self._buffered = 0
 
     def process(self, article: Article) -> Iterator[object]:
-        yield (article.id, article)
+        if self.emit_articles:
+            yield (article.id, article)
         sig = article_signature(article)
         if sig is None:
             self.too_short.inc()
@@ -365,25 +371,84 @@ class _JoinFn(beam.DoFn):
             yield article.model_copy(update={"story_id": story_id})
 
 
+def _story_ids(signed: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
+    candidates = (signed[BANDS_TAG]
+                  | "GroupByShard" >> beam.GroupByKey()
+                  | "CandidatePairs" >> beam.FlatMap(_bucket_candidates))
+    return ({"sig": signed[SIGS_TAG], "pair": candidates}
+            | "AttachSignatures" >> beam.CoGroupByKey()
+            | "PairSides" >> beam.FlatMap(_sides)
+            | "GroupPairs" >> beam.GroupByKey()
+            | "VerifyPairs" >> beam.FlatMap(_verify)
+            | "GroupEdges" >> beam.GroupByKey()
+            | "UnionFind" >> beam.FlatMap(_components))
+
+
+class StoryIds(beam.PTransform):
+    """Article -> (article id, story id) for every article that has a near-duplicate (batch; every runner).
+
+    What the batch job uses: the story ids are joined onto the alerts and the story members
+    (``SetStoryIds``), which are small, instead of onto every article: a CoGroupByKey of the articles
+    themselves wrote each one through the shuffle twice (its Flatten and its GroupByKey) -- half a second per
+    6,000 articles, measured."""
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        signed = (articles
+                  | "Sign" >> beam.ParDo(_SignFn(emit_articles=False)).with_outputs(
+                      BANDS_TAG, SIGS_TAG, main="articles"))
+        return _story_ids(signed)
+
+
 class AssignStories(beam.PTransform):
     """Article -> Article with ``story_id`` (batch; every runner). See the module docstring."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         signed = (articles
                   | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="articles"))
-        candidates = (signed[BANDS_TAG]
-                      | "GroupByShard" >> beam.GroupByKey()
-                      | "CandidatePairs" >> beam.FlatMap(_bucket_candidates))
-        story_ids = ({"sig": signed[SIGS_TAG], "pair": candidates}
-                     | "AttachSignatures" >> beam.CoGroupByKey()
-                     | "PairSides" >> beam.FlatMap(_sides)
-                     | "GroupPairs" >> beam.GroupByKey()
-                     | "VerifyPairs" >> beam.FlatMap(_verify)
-                     | "GroupEdges" >> beam.GroupByKey()
-                     | "UnionFind" >> beam.FlatMap(_components))
-        return ({"article": signed.articles, "story": story_ids}
+        return ({"article": signed.articles, "story": _story_ids(signed)}
                 | "JoinStoryIds" >> beam.CoGroupByKey()
                 | "SetStoryId" >> beam.ParDo(_JoinFn()))
+
+
+MEMBERS_TAG = "members"
+
+
+def story_member(article: Article, story_id: str | None = None) -> tuple[str, tuple]:
+    """(story id, what a story record needs of the article): ``throttle.ThrottleAlerts``' members."""
+    return (story_id or article.story_id or article.id,
+            (sort_key(article), article.id, article.title, article.url, article.source, article.published_at))
+
+
+class _SetStoryIdsFn(beam.DoFn):
+    """(article id, {alert, member, story}) -> its alerts with the story id (main), and its story member
+    (``MEMBERS_TAG``); counts stories and copies like ``AssignStories``."""
+
+    def __init__(self) -> None:
+        self.stories = Metrics.counter(NAMESPACE, "stories_new")
+        self.copies = Metrics.counter(NAMESPACE, "stories_copies")
+
+    def process(self, element: tuple[str, dict[str, list]]) -> Iterator[object]:
+        article_id, joined = element
+        story_ids = joined["story"]
+        story_id = story_ids[0] if story_ids else article_id
+        for member in joined["member"]:
+            (self.stories if story_id == article_id else self.copies).inc()
+            yield beam.pvalue.TaggedOutput(MEMBERS_TAG, (story_id, member))
+        for alert in joined["alert"]:
+            yield alert if alert.story_id == story_id else alert.model_copy(update={"story_id": story_id})
+
+
+class SetStoryIds(beam.PTransform):
+    """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> (alerts with their
+    ``story_id``, story members keyed by story id) -- the batch job's one join with the story stage."""
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
+        return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(lambda a: (a.article.id, a)),
+                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(
+                     lambda t: (t.article.id, story_member(t.article)[1])),
+                 "story": inputs["story_ids"]}
+                | "JoinStoryIds" >> beam.CoGroupByKey()
+                | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(MEMBERS_TAG, main="alerts"))
 
 
 def first_published(articles: Sequence[Article]) -> Article:

@@ -140,8 +140,7 @@ class _DecideFn(beam.DoFn):
 
 
 def _member(tagged: Any) -> tuple[str, tuple]:
-    a = tagged.article
-    return (a.story_id or a.id, (st.sort_key(a), a.id, a.title, a.url, a.source, a.published_at))
+    return st.story_member(tagged.article)
 
 
 class _StoryRecordFn(beam.DoFn):
@@ -171,7 +170,8 @@ class _StoryRecordFn(beam.DoFn):
 
 
 class ThrottleAlerts(beam.PTransform):
-    """``{"alerts": Alert, "articles": Tagged}`` -> ``Throttled`` (batch; every runner)."""
+    """``{"alerts": Alert, "articles": Tagged}`` (or ``"members"``: (story id, member) from
+    ``stories.SetStoryIds`` instead of the articles) -> ``Throttled`` (batch; every runner)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -189,7 +189,8 @@ class ThrottleAlerts(beam.PTransform):
         held = decided[SUPPRESSED] | "HeldEvents" >> beam.Map(
             lambda a: (a.story_id or a.article.id, (SUPPRESSED, a.rule_id)))
         events = (sent, held) | "Events" >> beam.Flatten()
-        members = inputs["articles"] | "Members" >> beam.Map(_member)
+        members = (inputs["members"] if "members" in inputs   # already keyed by story (stories.SetStoryIds)
+                   else inputs["articles"] | "Members" >> beam.Map(_member))
         records = ({"events": events, "members": members}
                    | "JoinStories" >> beam.CoGroupByKey()
                    | "StoryRecords" >> beam.ParDo(_StoryRecordFn()))

@@ -33,7 +33,8 @@ def test_batch_stories_and_throttling(tmp_path, write_config):
                                      ("c", "Gazette", "2026-03-01T10:00:00Z", REWRITE)):
         (folder / f"{name}.txt").write_text(f"Title: Tariffs {name}\nSource: {source}\nDate: {date}\n\n{body}\n")
     out = tmp_path / "out"
-    result = newswatch("batch", str(folder), "--config", str(write_config(CONFIG)), "--out", str(out))
+    result = newswatch("batch", str(folder), "--config", str(write_config(CONFIG)), "--out", str(out),
+                       "--emit-articles")
     assert result.returncode == 0, result.stderr
     alerts = read_jsonl(out / "alerts")
     assert sorted((a["rule_id"], a["article"]["source"]) for a in alerts) == [
@@ -45,6 +46,11 @@ def test_batch_stories_and_throttling(tmp_path, write_config):
     wire = next(s for s in stories.values() if s["first_source"] == "Wire")
     assert wire["outlets"] == ["Wire", "Daily"] and wire["alerts_suppressed"] == 2
     assert {a["story_id"] for a in alerts if a["article"]["source"] == "Wire"} == {wire["story_id"]}
+    # the story ids are joined onto the alerts, the suppressed alerts and the emitted articles alike
+    assert {s["story_id"] for s in held if s["article"]["source"] == "Daily"} == {wire["story_id"]}
+    articles = {a["source"]: a for a in read_jsonl(out / "articles")}
+    assert articles["Wire"]["story_id"] == articles["Daily"]["story_id"] == wire["story_id"] == articles["Wire"]["id"]
+    assert articles["Gazette"]["story_id"] == articles["Gazette"]["id"] != wire["story_id"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["suppressed"] == 3 and summary["suppressed_by_rule"] == {"slow": 2, "story-once": 1}
     assert summary["stories"] == 2
