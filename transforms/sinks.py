@@ -89,9 +89,9 @@ class _StdoutFn(beam.DoFn):
 
 
 def _routes(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """rule id -> the sink ids its alerts go to."""
-    every = tuple(s.id for s in settings.sinks)
-    return {r.id: tuple(r.sinks) if r.sinks is not None else every for r in settings.rules}
+    """rule id -> the sink ids its alerts go to, for the rules with ``sinks:`` (the others go to every sink;
+    with thousands of rules a full map made every routing DoFn heavy to ship)."""
+    return {r.id: tuple(r.sinks) for r in settings.rules if r.sinks is not None}
 
 
 class _RouteFn(beam.DoFn):
@@ -100,7 +100,8 @@ class _RouteFn(beam.DoFn):
         self.sink_id = sink_id
 
     def process(self, alert: Any) -> Iterator[Any]:
-        if self.sink_id in self.routes.get(alert.rule_id, ()):
+        sinks = self.routes.get(alert.rule_id)
+        if sinks is None or self.sink_id in sinks:
             yield alert
 
 

@@ -178,8 +178,8 @@ class ThrottleAlerts(beam.PTransform):
         self.settings = settings
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> Throttled:
-        rules = {r.id: r for r in self.settings.rules}
-        grouped = frozenset(r.id for r in self.settings.rules if throttles(r))
+        rules = {r.id: r for r in self.settings.rules if throttles(r)}   # only these are decided here
+        grouped = frozenset(rules)
         split = inputs["alerts"] | "SplitByRule" >> beam.ParDo(_SplitFn(grouped)).with_outputs(GROUPED, main="direct")
         decided = (split[GROUPED]
                    | "GroupByRule" >> beam.GroupByKey()

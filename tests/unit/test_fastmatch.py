@@ -345,3 +345,27 @@ def test_scan_hits_give_the_same_positions_as_searching() -> None:
     from transforms.query.analysis import Elem
     for e in (Elem("tariff", prefix=True), Elem("trade"), Elem("list")):
         assert hf.positions(e) == plain.positions(e) != []
+
+
+def test_packed_alerts_round_trip() -> None:
+    """The batch story join ships alerts packed as plain tuples: unpacked, they equal the originals (and
+    serialize the same), with the story id replaced when one is given."""
+    import pickle
+
+    from schemas.records import pack_alert, unpack_alert
+
+    c = compile_settings(parse_settings("""
+topics: [{id: t, terms: [acme]}]
+rules:
+  - {id: r1, query: 'topic:t AND recall*', severity: high}
+  - {id: r2, query: '"acme corp" NEAR/3 lawsuit'}
+"""))
+    art = _article("Acme recalls", "Acme Corp faces a lawsuit. The recall widened to Ré\u0301sumé units.")
+    alerts = RuleMatcher(c).match(Tagger(c).tag(art))
+    assert len(alerts) == 2
+    for a in alerts:
+        back = unpack_alert(pickle.loads(pickle.dumps(pack_alert(a))))
+        assert back == a and back.model_dump_json() == a.model_dump_json()
+        assert back.__pydantic_fields_set__ == a.__pydantic_fields_set__
+        moved = unpack_alert(pack_alert(a), "story-1")
+        assert moved.story_id == "story-1" and moved.model_copy(update={"story_id": a.story_id}) == a
