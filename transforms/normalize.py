@@ -117,7 +117,7 @@ def parse_date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-_LETTERS = re.compile(r"[^\W\d_]", re.U)
+_NON_LETTERS = re.compile(r"[\W\d_]+")
 _LANG = re.compile(r"^([a-zA-Z]{2})([-_][a-zA-Z0-9]+)*$")
 # Language identification: CLD2 (pycld2, C++, ~0.05 ms an article) decides when it is sure; otherwise
 # py3langid (a naive-Bayes model whose byte walk is pure Python, ~1 µs a byte) looks at the first 600 bytes.
@@ -136,7 +136,7 @@ class _LanguageGuesser:
 
     @classmethod
     def guess(cls, text: str) -> str | None:
-        if len(_LETTERS.findall(text[:400])) < 20:
+        if len(_NON_LETTERS.sub("", text[:400])) < 20:   # fewer than 20 letters: no guess
             return None
         import pycld2
 

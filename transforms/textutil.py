@@ -82,7 +82,10 @@ def html_to_text(markup: str) -> str:
     return html.unescape(text)
 
 
-_SPACES = re.compile(r"[^\S\n]+")
+# runs of whitespace other than newlines become one space: a run of two or more, or one character that is not
+# a plain space (tab, NBSP, ...); a lone space is left alone (matching every lone space made this sub the
+# costliest step of normalization)
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _BLANKS = re.compile(r"\n\s*\n\s*")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
@@ -93,7 +96,14 @@ def tidy(text: str, *, single_line: bool = False) -> str:
     text = _CONTROLS.sub("", text)
     if single_line:
         return " ".join(text.split())
-    text = _SPACES.sub(" ", text)
+    if text.isascii():
+        # the only whitespace left besides newlines is spaces and tabs: collapse with C-speed replaces
+        # (the regex costs ~20 ns per character even where there is nothing to collapse)
+        text = text.replace("\t", " ")
+        while "  " in text:
+            text = text.replace("  ", " ")
+    else:
+        text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANKS.sub("\n\n", text).strip()
 

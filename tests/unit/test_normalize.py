@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.records import Origin, RawArticle
 from transforms.normalize import NormalizeError, article_id, canonical_url, detect_language, normalize, parse_date
@@ -89,3 +91,24 @@ def test_text_ids_are_stable_across_runs():
 ])
 def test_language(declared, text, lang):
     assert detect_language(declared, text) == lang
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.one_of(
+    st.text(alphabet=st.sampled_from(["a", "b", " ", "\t", "\n", "\r", "\x0b", "\x1f", "."]), max_size=80),
+    st.text(alphabet=st.sampled_from(["a", "b", " ", "\t", "\n", "\xa0", "\u2003", "\r", "\x0b", ".", "é"]),
+            max_size=80)))
+def test_tidy_collapses_whitespace_like_the_plain_rule(text: str) -> None:
+    """tidy leaves lone spaces alone for speed: the result is what replacing every whitespace run (but newlines)
+    with one space gives."""
+    import re
+    import unicodedata
+
+    from transforms.textutil import tidy
+
+    plain = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    plain = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]", "", plain)
+    plain = re.sub(r"[^\S\n]+", " ", plain)
+    plain = "\n".join(line.strip() for line in plain.split("\n"))
+    plain = re.sub(r"\n\s*\n\s*", "\n\n", plain).strip()
+    assert tidy(text) == plain
