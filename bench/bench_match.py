@@ -13,7 +13,8 @@ each added to the bundled taxonomy. For each rule set it times
 
 and prints one table with articles/s, MB/s and the ratio to the 10-rule run (all times are CPU
 seconds, ``time.process_time`` and the child's rusage, so that other load on the machine does not skew
-them), then the scan alone with pyahocorasick vs hyperscan (if installed) over the 10,000-rule literals.
+them; each the best of 2 runs, ``--e2e-runs`` for the batch runs), then the scan alone with
+pyahocorasick vs hyperscan (if installed) over the 10,000-rule literals.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=3000)
     ap.add_argument("--skip-e2e", action="store_true", help="time the matcher only")
+    ap.add_argument("--e2e-runs", type=int, default=2, metavar="N",
+                    help="end-to-end runs per rule set; the table shows the fastest (default 2)")
     ap.add_argument("--profile", type=int, default=0, metavar="RULES",
                     help="also profile the matcher with this many rules (pyinstrument)")
     args = ap.parse_args()
@@ -239,7 +242,8 @@ def main() -> int:
         results = {}
         for n in sizes:
             secs, alerts, setup, rules_only = time_matcher(configs[n], articles, repeat=2)
-            e2e, summary = (None, None) if args.skip_e2e else time_e2e(configs[n], archive)
+            e2e, summary = (None, None) if args.skip_e2e else min(
+                (time_e2e(configs[n], archive) for _ in range(args.e2e_runs)), key=lambda r: r[0])
             results[n] = (secs, alerts, setup, rules_only, e2e, summary)
         base_m, base_e = results[10][0], results[10][4]
         print("| rules | tag+match: articles/s | MB/s | x 10 rules | rule stage alone: MB/s | alerts | setup s "
