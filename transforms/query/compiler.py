@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from .analysis import Elem, analyze_term, scannable, term_keys
@@ -186,21 +186,42 @@ class _AndPlan:
 _Gate: TypeAlias = "tuple[Callable[..., object], frozenset[str]] | None"
 
 
+def _no_presence(key: str, default: int = 0) -> int:
+    return default
+
+
 @dataclass(frozen=True, slots=True)
 class _OrPlan:
     children: tuple[_Plan, ...]
     #: per child: its presearch filter, compiled, and the keys it tests (``_gate``); None: no constraint
     gates: tuple[_Gate, ...]
 
+    #: the last scanned key set seen to cover every gate's keys (a scan's set is shared by all its documents)
+    covered: list[frozenset[str] | set[str] | None] = field(
+        default_factory=lambda: [None], compare=False, hash=False, repr=False)
+
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] | None = None
         scan = doc.scan_info
-        for c, gate in zip(self.children, self.gates, strict=True):
-            if gate is not None and scan is not None:
-                presence, scanned = scan
+        topics, lang = doc.topics, doc.lang
+        scanned: frozenset[str] | set[str]
+        get: Callable[..., int]
+        if scan is None:
+            gates: tuple[_Gate, ...] = (None,) * len(self.children)
+            covered, scanned, get = False, frozenset(), _no_presence
+        else:
+            presence, scanned = scan
+            get = presence.get
+            covered = self.covered[0] is scanned
+            if not covered and all(g is None or g[1] <= scanned for g in self.gates):
+                self.covered[0] = scanned
+                covered = True
+            gates = self.gates
+        for c, gate in zip(self.children, gates, strict=True):
+            if gate is not None:
                 check, keys = gate
                 # skip an operand whose filter fails on the scan (only when the scan covered its keys)
-                if keys <= scanned and not check(presence.get, doc.topics, doc.lang):
+                if (covered or keys <= scanned) and not check(get, topics, lang):
                     continue
             r = c.evaluate(doc)
             if r is not None:
