@@ -31,9 +31,9 @@ the previous one, is one story.
 Beam (batch: ``StoryIds`` + ``SetStoryIds``, or ``AssignStories``): Create/ParDo/GroupByKey/Flatten only, so
 that it runs on Dask too:
 
-1. ``Sign``: article -> (id, article); one small (bucket id, (sort key, id)) per band (``band_hashes``: a
-   64-bit mix of the band's values), buffered per bundle and shipped as one pickled list per shard
-   (``SHARDS``); (id, signature) once.
+1. ``Sign``: article -> (id, article) (``AssignStories`` only); one (bucket id, (sort key, id)) per band
+   (``band_hashes``: a 64-bit mix of the band's values), buffered per bundle and shipped as one pickled
+   list per shard (``SHARDS``); (id, signature) once.
 2. ``GroupByShard`` (GroupByKey on the shard; each shard's entries regrouped by bucket in memory, ~1/16 of
    32 x 40 bytes per article): each bucket with several members yields
    its candidate pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the
