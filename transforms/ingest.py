@@ -9,6 +9,7 @@ Format choice (``detect_format``): the extension proposes, the content decides.
 | --------------------------------- | ------ |
 | ``.txt``                          | text article |
 | ``.jsonl`` ``.jsonl.gz`` ``.ndjson`` | JSONL archive |
+| ``.json``, or a head opening a pretty-printed document (``[``, or ``{`` alone on the first line) | JSON document |
 | ``.xml`` ``.rss`` ``.atom``, or any file whose head sniffs as RSS/RDF/Atom/JSON Feed | feed |
 | ``.html`` ``.htm``, or a head that sniffs as an HTML page | HTML page |
 | ``.warc`` ``.warc.gz`` ``.arc`` ``.arc.gz``, or a head starting ``WARC/`` | WARC archive |
@@ -35,7 +36,7 @@ from schemas.errors import UsageError
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest_feed import parse_feed
 from transforms.ingest_html import read_html_file
-from transforms.ingest_jsonl import open_maybe_gzip, read_jsonl
+from transforms.ingest_jsonl import open_maybe_gzip, read_json_document, read_jsonl
 from transforms.ingest_text import read_text
 from transforms.ingest_warc import SPLIT_BYTES, SPLIT_MIN_BYTES, read_warc, read_warc_file, split_points
 from transforms.textutil import looks_binary
@@ -92,19 +93,24 @@ def sniff(head: bytes) -> str | None:
         return "feed"
     if _HTML_HEAD.search(head[:4096]):
         return "html"
+    if stripped.startswith(b"["):
+        return "json"
     if stripped.startswith(b"{") and b"\n" in stripped:
-        return "jsonl"
+        # a pretty-printed document opens with "{" alone on its line; JSON lines hold a whole object per line
+        return "json" if stripped.split(b"\n", 1)[0].strip() == b"{" else "jsonl"
     return None
 
 
 def detect_format(path: str, head: bytes) -> str | None:
-    """``text``, ``jsonl``, ``feed``, ``html``, ``warc``, or None for an unknown file."""
+    """``text``, ``jsonl``, ``json``, ``feed``, ``html``, ``warc``, or None for an unknown file."""
     name = path.lower()
     sniffed = sniff(head)
     if name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
         return "warc"
     if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")):
         return "jsonl"
+    if name.endswith((".json", ".json.gz")):
+        return "feed" if sniffed == "feed" else "json"   # a JSON Feed, else a JSON document
     if name.endswith((".xml", ".rss", ".atom", ".rdf")):
         return "feed" if sniffed in (None, "feed") else sniffed
     if name.endswith((".html", ".htm", ".xhtml")):
@@ -141,6 +147,10 @@ def _jsonl_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter
         yield from read_jsonl(open_maybe_gzip(fh), path)
 
 
+def _json_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(path, origin, lambda data, _origin: read_json_document(data, path))
+
+
 def _feed_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
     yield from _read_small(path, origin, parse_feed)
 
@@ -149,9 +159,9 @@ def _html_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]
     yield from _read_small(path, origin, read_html_file)
 
 
-READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader, "html": _html_reader,
-                              "warc": read_warc_file, "feed": _feed_reader}
-KINDS = {"text": "file", "jsonl": "jsonl", "feed": "feed", "html": "html", "warc": "warc"}
+READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader, "json": _json_reader,
+                              "html": _html_reader, "warc": read_warc_file, "feed": _feed_reader}
+KINDS = {"text": "file", "jsonl": "jsonl", "json": "jsonl", "feed": "feed", "html": "html", "warc": "warc"}
 
 
 def read_path(path: str) -> Iterator[RawArticle | DeadLetter]:

@@ -1,4 +1,5 @@
-"""JSONL archives (``.jsonl``, ``.jsonl.gz``, ``.ndjson``): one JSON object a line, read as a stream.
+"""JSONL archives (``.jsonl``, ``.jsonl.gz``, ``.ndjson``): one JSON object a line, read as a stream; and JSON
+documents (``.json``: an array of such objects, or an object holding one; ``read_json_document``).
 
 Field names understood (first present wins):
 
@@ -21,6 +22,7 @@ lines before the damage and one dead letter (stage ``read``).
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -126,3 +128,63 @@ def read_jsonl(stream: BinaryIO, location: str) -> Iterator[RawArticle | DeadLet
         return
     if lineno == 0:
         yield DeadLetter.of("read", "empty file: no lines", Origin(kind="jsonl", location=location), b"")
+
+
+# -- JSON documents ----------------------------------------------------------------------------------------------
+
+#: where a JSON document keeps its records: a top-level array, or an array under one of these keys at the top
+#: level or one level down (``{"feed": {"items": [...]}}``, ``{"response": {"docs": [...]}}``)
+ARRAY_KEYS = ("articles", "items", "entries", "data", "results", "records", "posts", "stories", "docs",
+              "documents", "news")
+
+
+def _records(doc: Any) -> tuple[list[Any], str] | None:
+    if isinstance(doc, list):
+        return doc, "item"
+    if not isinstance(doc, dict):
+        return None
+    for scope in (doc, *[v for v in doc.values() if isinstance(v, dict)]):
+        for key in ARRAY_KEYS:
+            value = scope.get(key)
+            if isinstance(value, list):
+                return value, key
+    return [doc], "document"
+
+
+def read_json_document(data: bytes, location: str) -> Iterator[RawArticle | DeadLetter]:
+    """The records of one JSON document (``.json``): a top-level array of article objects, an object with
+    such an array (``ARRAY_KEYS``), or one article object. Each record maps like a JSONL line; a record
+    without title and body is a dead letter naming it (``items 3``), and a document with no records at all
+    is one dead letter -- not one per line of a pretty-printed file. A ``.json`` file that is not one JSON
+    document is read as JSON lines."""
+    origin = Origin(kind="jsonl", location=location)
+    try:
+        text, _ = decode_bytes(data)
+    except DecodeError as exc:
+        yield DeadLetter.of("decode", exc, origin, data)
+        return
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        yield from read_jsonl(io.BytesIO(data), location)   # JSON lines under a .json name
+        return
+    found = _records(doc)
+    if found is None:
+        yield DeadLetter.of("parse", f"a JSON {type(doc).__name__}, not an article or a list of them", origin, data)
+        return
+    items, where = found
+    if not items:
+        yield DeadLetter.of("parse", f"no records: the {where!r} array is empty", origin, data)
+        return
+    for i, item in enumerate(items, 1):
+        item_origin = Origin(kind="jsonl", location=location, entry_id=f"{where}:{i}")
+        if not isinstance(item, dict):
+            yield DeadLetter.of("parse", f"{where} {i}: a JSON {type(item).__name__}, not an object", item_origin,
+                                json.dumps(item, ensure_ascii=False)[:200])
+            continue
+        try:
+            yield record_to_raw(item, item_origin)
+        except ValueError as exc:
+            yield DeadLetter.of("parse", f"{where} {i}: {exc}", item_origin,
+                                json.dumps(item, ensure_ascii=False)[:200])
+
