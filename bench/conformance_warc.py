@@ -1,6 +1,6 @@
 """Conformance of the HTML/WARC readers against the real-world data in ``../shared/data`` (skips if absent).
 
-    .venv/bin/python bench/conformance_warc.py [--setting default|precision|recall|notables] [--skip-cli]
+    .venv/bin/python bench/conformance_warc.py [--setting default|precision|recall|notables|fast] [--skip-cli]
 
 1. ``warc/fundus_news_constructed``: the 67-page WARC read by ``transforms.ingest.read_path`` and normalized;
    titles (equal after NFKC, whitespace, case and typographic-quote folding) and publication dates
@@ -38,6 +38,7 @@ SETTINGS = {
     "precision": {"favor_precision": True},
     "recall": {"favor_recall": True},
     "notables": {"include_tables": False},
+    "fast": {"fast": True},
 }
 
 
