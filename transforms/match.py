@@ -44,10 +44,16 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
     # the sentence start: the last sentence end before the match, looked for in a window of 2 * limit
     # characters (when there is none there, the sentence is longer than ``limit`` and gets cut at
     # ``first.start - half`` > the window start either way, so the result is the same as from offset 0)
-    lo = max(0, first.start - 2 * limit)
-    s_start = lo
-    for m in _SENTENCE_END.finditer(text, lo, first.start):
-        s_start = m.end()
+    # (most sentences are short: the last ``limit // 2`` characters are searched first; a sentence end found
+    # there is the last one, since a match cut by that shorter window's start has no later end of its own)
+    s_start = -1
+    for lo in (max(0, first.start - limit // 2), max(0, first.start - 2 * limit)):
+        for m in _SENTENCE_END.finditer(text, lo, first.start):
+            s_start = m.end()
+        if s_start >= 0 or lo == 0:
+            break
+    if s_start < 0:
+        s_start = lo
     end_m = _SENTENCE_END.search(text, first.end)
     s_end = end_m.start() + 1 if end_m else len(text)
     start, end = s_start, s_end
