@@ -7,19 +7,17 @@ removal and the output folders. Sources are injectable (``source=``) so tests ca
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
 
 from schemas.config import Settings
-from schemas.records import Article
 from transforms.dedupe import DedupeArticles
 from transforms.ingest import ReadArticles
 from transforms.match import MatchRules
 from transforms.normalize import NormalizeArticles
 from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.stories import MEMBERS_TAG, SetStoryIds, StoryIds
+from transforms.stories import MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
 from transforms.tag import TagTopics
 from transforms.throttle import ThrottleAlerts
 
@@ -79,20 +77,11 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
     if emit_articles:
         articles = analyzed.tagged | "Articles" >> beam.Map(lambda t: t.article)
         if analyzed.story_ids is not None:   # only when asked for: this ships every article through a join
-            articles = ({"article": articles | "ArticlesById" >> beam.Map(lambda a: (a.id, a)),
-                         "story": analyzed.story_ids}
-                        | "ArticleStories" >> beam.CoGroupByKey()
-                        | "SetArticleStory" >> beam.FlatMap(_with_story))
+            articles = ({"articles": articles, "story_ids": analyzed.story_ids}
+                        | "ArticleStories" >> JoinStoryIds())
         (articles
          | "WriteArticles" >> WriteJsonl(os.path.join(out_dir, "articles"), prefix="articles",
                                          counter="sink_articles"))
-
-
-def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
-    article_id, joined = element
-    story_id = joined["story"][0] if joined["story"] else article_id
-    for article in joined["article"]:
-        yield article.model_copy(update={"story_id": story_id})
 
 
 def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir: str, *,

@@ -31,9 +31,8 @@ the previous one, is one story.
 Beam (batch: ``StoryIds`` + ``SetStoryIds``, or ``AssignStories``): Create/ParDo/GroupByKey/Flatten only, so
 that it runs on Dask too:
 
-1. ``Sign``: article -> (id, article) (``AssignStories`` only); one (bucket id, (sort key, id)) per band
-   (``band_hashes``: a 64-bit mix of the band's values), buffered per bundle and shipped as one pickled
-   list per shard (``SHARDS``); (id, signature) once.
+1. ``Sign``: article -> one (bucket id, (sort key, id)) per band (``band_hashes``: a 64-bit mix of the band's
+   values), buffered per bundle and shipped as one pickled list per shard (``SHARDS``); (id, signature) once.
 2. ``GroupByShard`` (GroupByKey on the shard; each shard's entries regrouped by bucket in memory, ~1/16 of
    32 x 40 bytes per article): each bucket with several members yields
    its candidate pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the
@@ -47,7 +46,7 @@ that it runs on Dask too:
 4. The batch job (``StoryIds`` beside tagging, then ``SetStoryIds``): one CoGroupByKey by article id of the
    story ids, the alerts and a small story member per article: alerts and members get the story id, else
    the article's own id; the articles themselves never go through this join (``--emit-articles`` joins
-   them only when asked). ``AssignStories`` instead joins the ids onto the articles (``JoinStoryIds``).
+   them only when asked, ``JoinStoryIds``). ``AssignStories`` = ``StoryIds`` joined back onto the articles.
 """
 
 from __future__ import annotations
@@ -248,16 +247,15 @@ _FLUSH_AT = 200_000   # buffered band entries per DoFn instance before an early 
 
 
 class _SignFn(beam.DoFn):
-    """Article -> (id, article) on the main output; (shard, pickled [(band key, member), ...]) per shard and
-    bundle on ``BANDS_TAG``; and (id, signature bytes) once on ``SIGS_TAG``.
+    """Article -> (shard, pickled [(bucket id, member), ...]) per shard and bundle on ``BANDS_TAG``, and
+    (id, signature bytes) once on ``SIGS_TAG``.
 
     The 32 band entries of every article are buffered and leave in ``finish_bundle`` as a handful of
     lists: one element per shard instead of 32 per article (each element that crosses a GroupByKey costs
     the runner microseconds in encoding, buffering and one DoFn call; 6,000 articles made 192,000 of them,
     measured as a third of a batch run). Batch inputs are in the global window, where the lists go."""
 
-    def __init__(self, emit_articles: bool = True) -> None:
-        self.emit_articles = emit_articles
+    def __init__(self) -> None:
         self.compared = Metrics.counter(NAMESPACE, "stories_compared")
         self.too_short = Metrics.counter(NAMESPACE, "stories_too_short")
 
@@ -266,8 +264,6 @@ class _SignFn(beam.DoFn):
         self._buffered = 0
 
     def process(self, article: Article) -> Iterator[object]:
-        if self.emit_articles:
-            yield (article.id, article)
         sig = article_signature(article)
         if sig is None:
             self.too_short.inc()
@@ -357,20 +353,6 @@ def _components(element: tuple[str, Iterable[tuple[Member, Member]]]) -> Iterato
     yield from cluster(pairs).items()
 
 
-class _JoinFn(beam.DoFn):
-    def __init__(self) -> None:
-        self.stories = Metrics.counter(NAMESPACE, "stories_new")
-        self.copies = Metrics.counter(NAMESPACE, "stories_copies")
-
-    def process(self, element: tuple[str, dict[str, list]]) -> Iterator[Article]:
-        article_id, joined = element
-        story_ids = joined["story"]
-        for article in joined["article"]:
-            story_id = story_ids[0] if story_ids else article_id
-            (self.stories if story_id == article_id else self.copies).inc()
-            yield article.model_copy(update={"story_id": story_id})
-
-
 def _story_ids(signed: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
     candidates = (signed[BANDS_TAG]
                   | "GroupByShard" >> beam.GroupByKey()
@@ -393,21 +375,36 @@ class StoryIds(beam.PTransform):
     6,000 articles, measured."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        signed = (articles
-                  | "Sign" >> beam.ParDo(_SignFn(emit_articles=False)).with_outputs(
-                      BANDS_TAG, SIGS_TAG, main="articles"))
+        signed = articles | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="none")
         return _story_ids(signed)
 
 
+def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
+    article_id, joined = element
+    story_id = joined["story"][0] if joined["story"] else article_id
+    for article in joined["article"]:
+        yield article.model_copy(update={"story_id": story_id})
+
+
+class JoinStoryIds(beam.PTransform):
+    """``{"articles": Article, "story_ids": (id, story id)}`` -> Article with ``story_id`` (its own id when it
+    has no near-duplicate). Ships every article through a CoGroupByKey: the batch job does this only for
+    ``--emit-articles``."""
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
+        return ({"article": inputs["articles"] | "ArticlesById" >> beam.Map(lambda a: (a.id, a)),
+                 "story": inputs["story_ids"]}
+                | "JoinStoryIds" >> beam.CoGroupByKey()
+                | "SetStoryId" >> beam.FlatMap(_with_story))
+
+
 class AssignStories(beam.PTransform):
-    """Article -> Article with ``story_id`` (batch; every runner). See the module docstring."""
+    """Article -> Article with ``story_id`` (batch; every runner): ``StoryIds`` joined back onto the articles.
+    See the module docstring."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        signed = (articles
-                  | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="articles"))
-        return ({"article": signed.articles, "story": _story_ids(signed)}
-                | "JoinStoryIds" >> beam.CoGroupByKey()
-                | "SetStoryId" >> beam.ParDo(_JoinFn()))
+        return ({"articles": articles, "story_ids": articles | "StoryIds" >> StoryIds()}
+                | "JoinStoryIds" >> JoinStoryIds())
 
 
 MEMBERS_TAG = "members"

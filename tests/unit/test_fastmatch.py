@@ -24,8 +24,8 @@ from transforms.query import Document, compile_query
 from transforms.query.analysis import spaced_ascii
 from transforms.query.matcher import FieldIndex, HitField
 from transforms.query.presearch import Presearcher, Scanner
-from transforms.rules import compile_settings
-from transforms.tag import Tagger
+from transforms.rules import CompiledSettings, compile_settings
+from transforms.tag import Tagged, Tagger
 
 PROPS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -167,7 +167,7 @@ def _article(title: str, body: str) -> Article:
                    origin=Origin(kind="file", location="x.txt"), topics=("t",), story_id=None)
 
 
-def test_constructed_alerts_serialize_like_validated_ones() -> None:
+def _two_alerts() -> tuple[CompiledSettings, Article, Tagged, list[Alert]]:
     c = compile_settings(parse_settings("""
 topics: [{id: t, terms: [acme]}]
 rules:
@@ -176,7 +176,11 @@ rules:
 """))
     art = _article("Acme recalls", "Acme Corp faces a lawsuit. The recall widened to Ré\u0301sumé units.")
     tagged = Tagger(c).tag(art)
-    alerts = RuleMatcher(c).match(tagged)
+    return c, art, tagged, RuleMatcher(c).match(tagged)
+
+
+def test_constructed_alerts_serialize_like_validated_ones() -> None:
+    c, art, tagged, alerts = _two_alerts()
     assert [a.rule_id for a in alerts] == ["r1", "r2"]
     for a in alerts:
         rule = next(r.rule for r in c.rules if r.rule.id == a.rule_id)
@@ -354,14 +358,7 @@ def test_packed_alerts_round_trip() -> None:
 
     from schemas.records import pack_alert, unpack_alert
 
-    c = compile_settings(parse_settings("""
-topics: [{id: t, terms: [acme]}]
-rules:
-  - {id: r1, query: 'topic:t AND recall*', severity: high}
-  - {id: r2, query: '"acme corp" NEAR/3 lawsuit'}
-"""))
-    art = _article("Acme recalls", "Acme Corp faces a lawsuit. The recall widened to Ré\u0301sumé units.")
-    alerts = RuleMatcher(c).match(Tagger(c).tag(art))
+    alerts = _two_alerts()[3]
     assert len(alerts) == 2
     for a in alerts:
         back = unpack_alert(pickle.loads(pickle.dumps(pack_alert(a))))
