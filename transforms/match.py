@@ -41,11 +41,11 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
     if first is None:
         return article.title[:limit]
     text = article.body
-    # the sentence start: the last sentence end before the match, looked for in a window of 2 * limit
-    # characters (when there is none there, the sentence is longer than ``limit`` and gets cut at
-    # ``first.start - half`` > the window start either way, so the result is the same as from offset 0)
-    # (most sentences are short: the last ``limit // 2`` characters are searched first; a sentence end found
-    # there is the last one, since a match cut by that shorter window's start has no later end of its own)
+    # The sentence start: the last sentence end before the match. Searched in the last ``limit // 2``
+    # characters first (most sentences are short; an end found there is the last one: a match cut by that
+    # window's start has no later end of its own), then in the last 2 * limit. When there is none in that
+    # either, the sentence is longer than ``limit`` and is cut at ``first.start - half`` > the window start,
+    # so the result is the same as searching from offset 0 (hypothesis-tested).
     s_start = -1
     for lo in (max(0, first.start - limit // 2), max(0, first.start - 2 * limit)):
         for m in _SENTENCE_END.finditer(text, lo, first.start):
