@@ -228,3 +228,19 @@ def test_near_matches_oracle(tokens: list[str], x: str, y: str, dist: int) -> No
     doc = Document({"body": " ".join(tokens)})
     q = compile_query(f"{x} NEAR/{dist} {y}")
     assert (q.match(doc) is not None) == _near_oracle(tokens, x, y, dist)
+
+
+@settings(max_examples=1000, deadline=None, database=None)
+@given(st.lists(st.sampled_from(["Trade", "talks", " ", "  ", "’", "“", "”", "—", "É", "é", "İ", "ß", "\u212a",
+                                 "ς", "Σ", "ﬁ", "e\u0301", "華為", "Ⅻ", "Ａ", "k", "ǅ", "ẞ", "\u00a0", "-", "."]),
+                max_size=30))
+def test_mostly_ascii_folding_and_spacing_fast_paths(parts: list[str]) -> None:
+    """The replace-based fold and the punctuation-only spacing shortcut give exactly the general results."""
+    from transforms.query.analysis import _SPACED_TABLE, _fold_by_replace, spaced_text
+
+    text = "".join(parts)
+    quick = _fold_by_replace(text)
+    assert quick is None or quick == fold(text)
+    ft = fold_with_offsets(text)
+    assert ft.folded == fold(text)
+    assert spaced_text(ft.folded) == " " + ft.folded.translate(_SPACED_TABLE) + " "

@@ -190,6 +190,12 @@ def spaced_text(folded: str) -> str:
     ``matcher.HitField``)."""
     if folded.isascii():
         return spaced_ascii(folded)
+    chars = _non_ascii_chars(folded)
+    if not any(_WORD_RE.match(c) for c in chars):
+        # every non-ASCII character is punctuation (curly quotes, dashes): it becomes a space either way
+        for c in chars:
+            folded = folded.replace(c, " ")
+        return spaced_ascii(folded)
     # mostly-ASCII text (curly quotes, dashes, a few accented names) is the rule: the ASCII runs go through
     # the byte table at C speed, only the non-ASCII runs through the per-character table
     parts = [" "]
@@ -284,6 +290,42 @@ class _SimpleTable(dict[int, "str | None"]):
 _SIMPLE = _SimpleTable()
 
 
+_ASCII_BYTES = bytes(range(128))
+
+
+def _non_ascii_chars(text: str) -> set[str]:
+    """The distinct non-ASCII characters of ``text`` (deleting the ASCII bytes of its UTF-8 is C speed; a
+    regex scan for them costs ~10 ns per character)."""
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return set(rest.decode("utf-8", "surrogatepass"))
+
+
+def _fold_by_replace(text: str) -> str | None:
+    """``fold(text)`` for text whose non-ASCII characters are few and simple (curly quotes, dashes, accented
+    letters: English news), built with C-speed ``lower`` and one ``replace`` per distinct character that
+    ``lower`` folds differently; ``None`` when that is not exact (a character that is not simple, lowers to
+    several characters or to an ASCII one it does not fold to, two characters that lower alike but fold
+    differently, or a capital sigma, which ``lower`` treats by context)."""
+    low = text.lower()
+    if len(low) != len(text):
+        return None
+    target: dict[str, str] = {}
+    chars = _non_ascii_chars(text)
+    if "\u03a3" in chars:   # str.lower makes a word-final capital sigma "ς" (context-sensitive): no shortcut
+        return None
+    for c in chars:
+        f = _SIMPLE[ord(c)]
+        if f is None:
+            return None
+        lw = c.lower()
+        if len(lw) != 1 or target.setdefault(lw, f) != f or (lw != f and lw.isascii()):
+            return None
+    for lw, f in target.items():
+        if lw != f:
+            low = low.replace(lw, f)
+    return low
+
+
 def _fold_simple(text: str) -> str | None:
     """``fold(text)`` when every character of ``text`` is simple (``_SimpleTable``: the identity offset
     map), else ``None``.  ASCII runs are lower-cased at C speed; only the non-ASCII runs are looked up
@@ -308,7 +350,9 @@ def fold_with_offsets(text: str) -> FoldedText:
     """Fold ``text`` keeping a map from folded characters to original spans."""
     if text.isascii():
         return FoldedText(text.lower(), None, None)
-    quick = _fold_simple(text)
+    quick = _fold_by_replace(text)
+    if quick is None:
+        quick = _fold_simple(text)
     if quick is not None:
         return FoldedText(quick, None, None)
     parts: list[str] = []
