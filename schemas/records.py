@@ -56,7 +56,7 @@ def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
     ``cls.model_construct(**values)`` builds (same ``__dict__`` in field order, same fields-set), at a third
     of its cost -- for the hot path that assembles alerts from validated parts.  Omitted fields take their
     plain defaults (a field with a ``default_factory`` must be given); a dict with every field in field
-    order becomes the record's ``__dict__`` as is (the caller must not reuse it).  ``tests/unit/test_tag_match.py``
+    order becomes the record's ``__dict__`` as is (the caller must not reuse it).  ``tests/unit/test_fastmatch.py``
     checks the result against validated records."""
     fields = _FIELD_DEFAULTS.get(cls)
     if fields is None:

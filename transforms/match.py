@@ -54,6 +54,12 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
             break
     if s_start < 0:
         s_start = lo
+    return sentence_window(text, first, s_start, limit)
+
+
+def sentence_window(text: str, first: Evidence, s_start: int, limit: int = SNIPPET_CHARS) -> str:
+    """The snippet of the sentence that starts at ``s_start`` and holds ``first``: the whole sentence, or a
+    window of about ``limit`` characters centred on ``first``, cut at word boundaries, with ellipses."""
     end_m = _SENTENCE_END.search(text, first.end)
     s_end = end_m.start() + 1 if end_m else len(text)
     start, end = s_start, s_end

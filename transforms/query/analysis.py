@@ -46,10 +46,10 @@ __all__ = [
     "Elem",
     "FoldedText",
     "analyze_term",
+    "elem_key",
     "fold",
     "fold_with_offsets",
     "is_nospace_char",
-    "is_word_key",
     "key_base",
     "scannable",
     "spaced_ascii",
@@ -98,7 +98,7 @@ _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 #: tokens in nearly every text); an atom with no scannable key puts no constraint in a presearch filter
 MIN_ASCII_LITERAL = 3
 #: ASCII whole words shorter than this are not scanned (single letters: the ``u``, ``s`` of ``U.S.``); whole
-#: words of two letters (``us``, ``ip``, ``xi``) are: ASCII fields are scanned for whole words by set lookup
+#: words of two letters (``ip``, ``xi``) are: in ASCII fields a whole-word key is ``" word "``, rare enough
 MIN_ASCII_WORD = 2
 
 
@@ -116,21 +116,19 @@ def term_keys(pattern: tuple[Elem, ...] | list[Elem]) -> list[str]:
     for e in pattern:
         if e.glued and keys:
             keys[-1] += e.text
-        elif e.prefix and e.text.isascii():
-            keys.append(e.text + "*")
         else:
-            keys.append(e.text)
+            keys.append(elem_key(e.text, e.prefix))
     return keys
+
+
+def elem_key(text: str, prefix: bool) -> str:
+    """The presearch key of one (non-glued) element: ``stem*`` for an ASCII prefix, else its text."""
+    return text + "*" if prefix and text.isascii() else text
 
 
 def key_base(key: str) -> str:
     """The folded text a presearch key stands for (``tariff*`` -> ``tariff``)."""
     return key[:-1] if key.endswith("*") else key
-
-
-def is_word_key(key: str) -> bool:
-    """An ASCII whole-word key (found in ASCII fields by token lookup, not by a substring scan)."""
-    return key.isascii() and not key.endswith("*")
 
 
 #: English function words the presearcher does not scan for: each is in nearly every English text (``the``

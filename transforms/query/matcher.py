@@ -27,7 +27,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, fold_with_offsets, spaced_text
+from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, fold_with_offsets, spaced_text
 
 __all__ = [
     "DOC_FIELDS",
@@ -277,7 +277,7 @@ class HitField:
         scan = self._scan[0]
         if scan is not None:
             presence, scanned = scan
-            key = lit + "*" if prefix and lit.isascii() else lit   # analysis.term_keys
+            key = elem_key(lit, prefix)
             hits = self._hits
             if hits is not None and hits[0] is scanned and key in scanned:
                 ends = hits[1].get(key)
@@ -326,8 +326,7 @@ class HitField:
             presence, scanned = scan
             bit = self.bit
             for e in pattern:
-                lit = e.text
-                key = lit + "*" if e.prefix and lit.isascii() else lit
+                key = elem_key(e.text, e.prefix)
                 if not presence.get(key, 0) & bit and key in scanned:
                     return _NO_SPANS
         if slop == 0:

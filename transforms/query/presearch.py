@@ -331,11 +331,11 @@ class Scanner:
 
     ``scan`` treats every key as a substring of the folded texts it is given (a key's ``key_base``):
     conservative, for plain ``Document``s and mappings of folded texts.  ``scan_document`` does the same
-    for the non-ASCII fields of a fast ``Document``; in its ASCII fields (``spaced_ascii`` text, tokens
-    separated by spaces) it looks up whole-word keys among the field's tokens (a set intersection, C speed,
-    however common the words) and finds prefix keys with one automaton over ``" " + stem`` (a stem at the
-    start of a token).  Either way a key absent from a field's result cannot occur there: no token of the
-    field is that word, starts with that stem, or contains that substring."""
+    for the non-ASCII fields of a fast ``Document``; in its all-ASCII fields (tokens separated by spaces) one
+    automaton finds whole-word keys as ``" word "`` and prefix keys as ``" " + stem`` (a stem at the start
+    of a token), and (pyahocorasick) records where each occurs for the field (``HitField.set_hits``).
+    Either way a key absent from a field's result cannot occur there: no token of the field is that word,
+    starts with that stem, or contains that substring."""
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick") -> None:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
@@ -346,20 +346,23 @@ class Scanner:
             by_base.setdefault(key_base(key), []).append(key)
         bases = sorted(by_base)
         self._impl: Callable[[str], list[tuple[str, ...]]] = self._build(bases, [tuple(by_base[b]) for b in bases])
-        #: ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start)
+        # all-ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start); with
+        # pyahocorasick its raw iterator, (end offset, key), also tells where each key occurs
         ascii_keys = [k for k in self.literals if k.isascii()]
         token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
-        self._token_impl = self._build(token_patterns, [(k,) for k in ascii_keys])
-        #: the same automaton's raw iterator, (end offset, key): where each key occurs (ahocorasick only)
         self._token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
-        if backend == "ahocorasick" and ascii_keys:
-            import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        self._token_impl: Callable[[str], list[tuple[str, ...]]] = lambda text: []
+        if backend == "ahocorasick":
+            if ascii_keys:
+                import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-            auto = ahocorasick.Automaton()
-            for pat, key in zip(token_patterns, ascii_keys, strict=True):
-                auto.add_word(pat, key)
-            auto.make_automaton()
-            self._token_iter = auto.iter
+                auto = ahocorasick.Automaton()
+                for pat, key in zip(token_patterns, ascii_keys, strict=True):
+                    auto.add_word(pat, key)
+                auto.make_automaton()
+                self._token_iter = auto.iter
+        else:
+            self._token_impl = self._build(token_patterns, [(k,) for k in ascii_keys])
 
     def _build(self, patterns: Sequence[str], values: Sequence[tuple[str, ...]]
                ) -> Callable[[str], list[tuple[str, ...]]]:
