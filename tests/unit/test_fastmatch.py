@@ -366,3 +366,17 @@ def test_packed_alerts_round_trip() -> None:
         assert back.__pydantic_fields_set__ == a.__pydantic_fields_set__
         moved = unpack_alert(pack_alert(a), "story-1")
         assert moved.story_id == "story-1" and moved.model_copy(update={"story_id": a.story_id}) == a
+
+
+def test_word_and_prefix_keys_of_one_stem_stay_apart() -> None:
+    """``tariff`` (a word) and ``tariff*`` (a prefix) are different presearch keys: a text with ``tariffs``
+    but no ``tariff`` token lacks the first and has the second, and a term ending in the prefix still matches."""
+    queries = ["tariff", "tariff*", "tariff NEAR/2 war", "tariff* NEAR/2 war", "new-tariff*"]
+    ps = Presearcher([compile_query(q) for q in queries])
+    text = "New tariffs war looms"
+    fast, slow = Document({"body": text}, fast=True), Document({"body": text})
+    fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    assert ps.scan(fast) == {"tariff*": 2, "war": 2, "new": 2}
+    for q in queries:
+        assert compile_query(q).match(fast) == compile_query(q).match(slow), q
+    assert [compile_query(q).match(fast) is not None for q in queries] == [False, True, False, True, True]
