@@ -148,7 +148,7 @@ def _jsonl_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter
 
 
 def _json_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    yield from _read_small(path, origin, lambda data, _origin: read_json_document(data, path))
+    yield from _read_small(path, origin, read_json_document)
 
 
 def _feed_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:

@@ -151,13 +151,13 @@ def _records(doc: Any) -> tuple[list[Any], str] | None:
     return [doc], "document"
 
 
-def read_json_document(data: bytes, location: str) -> Iterator[RawArticle | DeadLetter]:
+def read_json_document(data: bytes, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
     """The records of one JSON document (``.json``): a top-level array of article objects, an object with
     such an array (``ARRAY_KEYS``), or one article object. Each record maps like a JSONL line; a record
     without title and body is a dead letter naming it (``items 3``), and a document with no records at all
     is one dead letter -- not one per line of a pretty-printed file. A ``.json`` file that is not one JSON
     document is read as JSON lines."""
-    origin = Origin(kind="jsonl", location=location)
+    location = origin.location
     try:
         text, _ = decode_bytes(data)
     except DecodeError as exc:

@@ -410,15 +410,14 @@ class AssignStories(beam.PTransform):
 MEMBERS_TAG = "members"
 
 
-def story_member(article: Article, story_id: str | None = None) -> tuple[str, tuple]:
-    """(story id, what a story record needs of the article): ``throttle.ThrottleAlerts``' members."""
-    return (story_id or article.story_id or article.id,
-            (sort_key(article), article.id, article.title, article.url, article.source, article.published_at))
+def member_info(article: Article) -> tuple:
+    """What a story record needs of one of its articles (``throttle.ThrottleAlerts``' members)."""
+    return (sort_key(article), article.id, article.title, article.url, article.source, article.published_at)
 
 
 class _SetStoryIdsFn(beam.DoFn):
     """(article id, {alert (packed), member, story}) -> its alerts with the story id (main), and its story member
-    (``MEMBERS_TAG``); counts stories and copies like ``AssignStories``."""
+    (``MEMBERS_TAG``); counts the stories and the copies (the summary's ``stories``)."""
 
     def __init__(self) -> None:
         self.stories = Metrics.counter(NAMESPACE, "stories_new")
@@ -448,7 +447,7 @@ class SetStoryIds(beam.PTransform):
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(_packed),
                  "member": inputs["articles"] | "MembersByArticle" >> beam.Map(
-                     lambda t: (t.article.id, story_member(t.article)[1])),
+                     lambda t: (t.article.id, member_info(t.article))),
                  "story": inputs["story_ids"]}
                 | "JoinStoryIds" >> beam.CoGroupByKey()
                 | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(MEMBERS_TAG, main="alerts"))
@@ -457,7 +456,6 @@ class SetStoryIds(beam.PTransform):
 def first_published(articles: Sequence[Article]) -> Article:
     """The first article of a story (as in batch: earliest ``published_at``, then id)."""
     return min(articles, key=sort_key)
-
 
 
 # -- Beam, watch ---------------------------------------------------------------------------------------------

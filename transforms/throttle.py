@@ -140,7 +140,8 @@ class _DecideFn(beam.DoFn):
 
 
 def _member(tagged: Any) -> tuple[str, tuple]:
-    return st.story_member(tagged.article)
+    a = tagged.article
+    return (a.story_id or a.id, st.member_info(a))
 
 
 class _StoryRecordFn(beam.DoFn):
