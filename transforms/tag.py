@@ -3,6 +3,9 @@
 ``Tagger.tag`` returns the tagged article and the prepared ``Document`` (tokens, topic evidence), which
 rule matching reuses instead of tokenizing the article again.
 
+Topics are decided with ``CompiledQuery.matches`` (no evidence, first OR operand that holds) and carry
+their evidence lazily (``LazyTopics``): only a matching rule with ``topic:`` asks for it.
+
 Presearch (``transforms/query/presearch.py``): one automaton over the literals of every topic AND rule
 query scans each folded field once (``Tagged.presence`` carries the result to rule matching); only the
 topics whose filter holds (a compiled check) are evaluated, in dependency order, and no field is tokenized
@@ -22,6 +25,7 @@ from apache_beam.metrics import Metrics
 from schemas.config import Settings
 from schemas.records import Article
 from transforms.query import Document, Evidence
+from transforms.query.matcher import LazyTopics
 from transforms.query.presearch import Presearcher, Scanner
 from transforms.rules import CompiledSettings, compile_settings, paused_gc
 
@@ -79,31 +83,38 @@ class Tagger:
         self.topics = compiled.topics
         self.presearch, _, self.scanner_id = presearchers(compiled)
         self._provides = [t.topic.id for t in self.topics]
+        self._queries = {t.topic.id: t.query for t in self.topics}
 
-    def evidence(self, doc: Document, presence: Mapping[str, int] | None = None) -> dict[str, list[Evidence]]:
-        """Tag id -> evidence, for the topics that match ``doc`` (only presearch candidates are evaluated)."""
+    def topics_of(self, doc: Document, presence: Mapping[str, int] | None = None) -> LazyTopics:
+        """The topics that match ``doc`` (only presearch candidates are evaluated), each with its evidence
+        computed when first asked for: deciding a topic stops at the first operand that holds and builds no
+        evidence, which only rules with ``topic:`` that match need."""
         if presence is None:
             presence = self.presearch.scan(doc)
             doc.set_scan(presence, self.presearch.scanner.literal_set)
-        found: dict[str, list[Evidence]] = {}
         topics = self.topics
+        found = LazyTopics(doc, self._queries)
+        view = doc.with_topics(found)
 
         def evaluate(i: int, tags: set[str]) -> bool:
             q = topics[i].query
-            ev = q.match(doc.with_topics(found) if q.topics else doc)
-            if ev is None:
+            if not q.matches(view if q.topics else doc):
                 return False
-            found[topics[i].topic.id] = ev
+            found.add(topics[i].topic.id)
             return True
 
         self.presearch.run_ordered(presence, doc.lang, self._provides, evaluate)
         return found
 
+    def evidence(self, doc: Document, presence: Mapping[str, int] | None = None) -> dict[str, list[Evidence]]:
+        """Tag id -> evidence, for the topics that match ``doc`` (every evidence computed)."""
+        return {tag: list(ev) for tag, ev in self.topics_of(doc, presence).items()}
+
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)
         presence = self.presearch.scan(doc)
         doc.set_scan(presence, self.presearch.scanner.literal_set)
-        found = self.evidence(doc, presence)
+        found = self.topics_of(doc, presence)
         tagged = article.model_copy(update={"topics": tuple(sorted(found))}) if found or article.topics else article
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
 

@@ -89,6 +89,7 @@ def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scann
         fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
     for q in compiled:
         assert q.match(fast) == q.match(slow), q.source
+        assert q.matches(fast) == (q.match(slow) is not None), q.source   # the short-circuit test
     for name in ("title", "body"):
         fi = fast.field(name)
         assert isinstance(fi, HitField) and isinstance(slow.field(name), FieldIndex)
@@ -258,6 +259,7 @@ def test_non_ascii_hitfield_equals_token_index(qs: list[str], title: str, body: 
         fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
     for q in compiled:
         assert q.match(fast) == q.match(slow), q.source
+        assert q.matches(fast) == (q.match(slow) is not None), q.source   # the short-circuit test
     for name in ("title", "body"):
         fi, ref = fast.field(name), slow.field(name)
         assert isinstance(fi, HitField) and isinstance(ref, FieldIndex)

@@ -46,8 +46,11 @@ def reference(compiled: CompiledSettings, article: Article) -> tuple[dict[str, l
 
 def fast(compiled: CompiledSettings, article: Article) -> tuple[dict[str, list[Evidence]], dict[str, list]]:
     tagged = Tagger(compiled).tag(article)
+    # topic evidence is computed when first asked for; a pickled document carries all of it
+    shipped = pickle.loads(pickle.dumps(tagged.document)).topics
     alerts = RuleMatcher(compiled).match(tagged)
     assert list(tagged.article.topics) == sorted(tagged.document.topics)
+    assert type(shipped) is dict and shipped == dict(tagged.document.topics.items())
     return ({k: list(v) for k, v in tagged.document.topics.items()},
             {a.rule_id: [(m.field, m.start, m.end, m.text) for m in a.matches] for a in alerts})
 

@@ -122,6 +122,15 @@ class _TermPlan:
                 ev.extend([evidence(a, b) for a, b in occ])
         return ev or None
 
+    def test(self, doc: Document) -> bool:
+        for name in self.fields:
+            fi = doc.field(name)
+            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
+                continue
+            if fi.occurrences(self.pattern, self.slop):
+                return True
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class _NearPlan:
@@ -150,6 +159,22 @@ class _NearPlan:
             ev.extend(fi.evidence(a, b) for a, b in ru)
         return ev or None
 
+    def test(self, doc: Document) -> bool:
+        for name in self.fields:
+            fi = doc.field(name)
+            lo = fi.occurrences(*self.left)
+            if not lo:
+                continue
+            ro = fi.occurrences(*self.right)
+            if not ro:
+                continue
+            if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
+                    and not _rx_search(self.rx, fi.padded)):
+                continue
+            if fi.near(lo, ro, self.distance)[0]:
+                return True
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class _LangPlan:
@@ -157,6 +182,9 @@ class _LangPlan:
 
     def evaluate(self, doc: Document) -> Result:
         return [] if doc.lang == self.code else None
+
+    def test(self, doc: Document) -> bool:
+        return doc.lang == self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +194,9 @@ class _TopicPlan:
     def evaluate(self, doc: Document) -> Result:
         ev = doc.topics.get(self.id)
         return None if ev is None else list(ev)
+
+    def test(self, doc: Document) -> bool:
+        return self.id in doc.topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +212,12 @@ class _AndPlan:
             ev.extend(r)
         return ev
 
+    def test(self, doc: Document) -> bool:
+        return all(c.test(doc) for c in self.children)
+
 
 #: an OR operand's presearch filter compiled (``presearch.compile_filters``) and the keys it tests
 _Gate: TypeAlias = "tuple[Callable[..., object], frozenset[str]] | None"
-
-
-def _no_presence(key: str, default: int = 0) -> int:
-    return default
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,35 +230,34 @@ class _OrPlan:
     covered: list[frozenset[str] | set[str] | None] = field(
         default_factory=lambda: [None], compare=False, hash=False, repr=False)
 
+    def _live(self, doc: Document) -> list[_Plan]:
+        """The operands whose presearch filter holds on the document's scan (the others cannot match)."""
+        scan = doc.scan_info
+        if scan is None:
+            return list(self.children)
+        presence, scanned = scan
+        get = presence.get
+        covered = self.covered[0] is scanned
+        if not covered and all(g is None or g[1] <= scanned for g in self.gates):
+            self.covered[0] = scanned
+            covered = True
+        topics, lang = doc.topics, doc.lang
+        # skip an operand whose filter fails on the scan (only when the scan covered its keys)
+        return [c for c, gate in zip(self.children, self.gates, strict=True)
+                if gate is None or not (covered or gate[1] <= scanned) or gate[0](get, topics, lang)]
+
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] | None = None
-        scan = doc.scan_info
-        topics, lang = doc.topics, doc.lang
-        scanned: frozenset[str] | set[str]
-        get: Callable[..., int]
-        if scan is None:
-            gates: tuple[_Gate, ...] = (None,) * len(self.children)
-            covered, scanned, get = False, frozenset(), _no_presence
-        else:
-            presence, scanned = scan
-            get = presence.get
-            covered = self.covered[0] is scanned
-            if not covered and all(g is None or g[1] <= scanned for g in self.gates):
-                self.covered[0] = scanned
-                covered = True
-            gates = self.gates
-        for c, gate in zip(self.children, gates, strict=True):
-            if gate is not None:
-                check, keys = gate
-                # skip an operand whose filter fails on the scan (only when the scan covered its keys)
-                if (covered or keys <= scanned) and not check(get, topics, lang):
-                    continue
+        for c in self._live(doc):
             r = c.evaluate(doc)
             if r is not None:
                 if ev is None:
                     ev = []
                 ev.extend(r)
         return ev
+
+    def test(self, doc: Document) -> bool:
+        return any(c.test(doc) for c in self._live(doc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +266,9 @@ class _NotPlan:
 
     def evaluate(self, doc: Document) -> Result:
         return [] if self.child.evaluate(doc) is None else None
+
+    def test(self, doc: Document) -> bool:
+        return not self.child.test(doc)
 
 
 _Plan: TypeAlias = _TermPlan | _NearPlan | _LangPlan | _TopicPlan | _AndPlan | _OrPlan | _NotPlan
@@ -413,8 +445,9 @@ class CompiledQuery:
         return None if r is None else finalize_evidence(r)
 
     def matches(self, doc: Document) -> bool:
-        """Whether ``doc`` matches (same as ``match(doc) is not None``)."""
-        return self._plan.evaluate(doc) is not None
+        """Whether ``doc`` matches (same as ``match(doc) is not None``, but builds no evidence and stops at
+        the first operand of an OR that holds)."""
+        return self._plan.test(doc)
 
     def required_terms(self) -> frozenset[str] | None:
         """Folded literals, one of which any match contains (module docstring)."""

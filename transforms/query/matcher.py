@@ -24,8 +24,8 @@ a token is -- notably every Han/Kana/Thai... character is its own token).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple, Protocol
 
 from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, fold_with_offsets, spaced_text
 
@@ -36,6 +36,7 @@ __all__ = [
     "Evidence",
     "FieldIndex",
     "HitField",
+    "LazyTopics",
     "ScanInfo",
     "finalize_evidence",
     "near_occurrences",
@@ -497,7 +498,8 @@ class Document:
 
     ``fields``: any of ``title``, ``body``, ``source``, ``url`` (missing =
     empty; other keys are a ``ValueError``).  ``lang``: ISO 639-1 code or
-    ``None``.  ``topics``: tag id -> the evidence that produced the tag.
+    ``None``.  ``topics``: tag id -> the evidence that produced the tag (a
+    :class:`LazyTopics` is kept as is: evidence computed when asked for).
 
     A field is tokenized on first use (``field(name)``), so a document that
     a presearcher rules out for every query costs only its folding
@@ -528,7 +530,7 @@ class Document:
         self._folded: dict[str, FoldedText] = {}
         self._fields_init(fast)
         self.lang: str | None = lang.lower() if lang else None
-        self.topics: dict[str, tuple[Evidence, ...]] = _topics(topics)
+        self.topics: Mapping[str, tuple[Evidence, ...]] = _topics(topics)
 
     def _fields_init(self, fast: bool) -> None:
         self._fields: dict[str, FieldIndex | HitField] = {}
@@ -620,7 +622,64 @@ class Document:
         return ft.folded
 
 
-def _topics(topics: Mapping[str, Sequence[Evidence]] | None) -> dict[str, tuple[Evidence, ...]]:
+class _TopicQuery(Protocol):
+    topics: frozenset[str]
+
+    def match(self, doc: Document) -> list[Evidence] | None: ...
+
+
+class LazyTopics(Mapping[str, tuple[Evidence, ...]]):
+    """Tag id -> the evidence that produced the tag, each computed on first access.
+
+    Tagging needs only to know WHICH topics match (``CompiledQuery.matches``: stops at the first operand of
+    an OR that holds, builds no evidence); the evidence of a topic is needed only by a rule with ``topic:``
+    that matches the article.  ``add(id)`` records a tag; ``self[id]`` evaluates ``queries[id]`` on ``doc``
+    (with these topics, when the query refers to topics) once.  ``doc`` is the document WITHOUT these
+    topics, so that nothing refers back here: no reference cycle, freed as soon as unused (a cycle per
+    article made the garbage collector run all the time).  Pickles as a plain dict with every evidence
+    computed."""
+
+    __slots__ = ("_doc", "_evidence", "_ids", "_queries")
+
+    def __init__(self, doc: Document, queries: Mapping[str, _TopicQuery]) -> None:
+        self._doc = doc
+        self._queries = queries
+        self._ids: dict[str, None] = {}
+        self._evidence: dict[str, tuple[Evidence, ...]] = {}
+
+    def add(self, tag: str) -> None:
+        self._ids[tag] = None
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._ids
+
+    def __getitem__(self, tag: str) -> tuple[Evidence, ...]:
+        ev = self._evidence.get(tag)
+        if ev is None:
+            if tag not in self._ids:
+                raise KeyError(tag)
+            q = self._queries[tag]
+            found = q.match(self._doc.with_topics(self) if q.topics else self._doc)
+            # never None: the tag was added because the query matches (``matches``, hypothesis-tested)
+            ev = self._evidence[tag] = tuple(found or ())
+        return ev
+
+    def get(self, tag: str, default: object = None) -> tuple[Evidence, ...] | None:  # type: ignore[override]
+        return self[tag] if tag in self._ids else default  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __reduce__(self) -> tuple[type[dict[str, tuple[Evidence, ...]]], tuple[list[tuple[str, tuple[Evidence, ...]]]]]:
+        return (dict, ([(tag, self[tag]) for tag in self._ids],))
+
+
+def _topics(topics: Mapping[str, Sequence[Evidence]] | None) -> Mapping[str, tuple[Evidence, ...]]:
+    if isinstance(topics, LazyTopics):   # shared, even while empty: tagging adds to it
+        return topics
     if not topics:
         return {}
     return {k: tuple(v) for k, v in topics.items()}
