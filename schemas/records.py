@@ -13,6 +13,7 @@ datetimes as ISO-8601 UTC (``2026-03-02T08:15:03Z``).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -37,9 +38,17 @@ def _utc(value: datetime | None) -> datetime | None:
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
+_NOW: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
+
+
 def utc_now() -> datetime:
-    """Now, in UTC, to the second (records carry no sub-second noise)."""
-    return datetime.now(UTC).replace(microsecond=0)
+    """Now, in UTC, to the second (records carry no sub-second noise); built once per second (the matcher
+    asks for every article)."""
+    global _NOW
+    t = int(time.time())
+    if t != _NOW[0]:
+        _NOW = (t, datetime.fromtimestamp(t, UTC))
+    return _NOW[1]
 
 
 class _Record(BaseModel):

@@ -456,12 +456,23 @@ class HitField:
             count = self._binary().count
             lu: list[tuple[int, int]] = []
             used: set[tuple[int, int]] = set()
+            # a gap longer than ``span`` characters is first counted in its first ``span`` characters: more
+            # than ``distance`` token starts there rule the pair out without counting the whole gap
+            span = 8 * (distance + 1)
             for a, b in left:
                 hit = False
                 for c, d in right:
                     # spans are padded offsets: a token starts right after a space; the tokens strictly
                     # between two disjoint spans are the token starts (" a" in the binary copy) between them
-                    if (d < a and count(" a", d, a) <= distance) or (c > b and count(" a", b, c) <= distance):
+                    if d < a:
+                        lo, hi = d, a
+                    elif c > b:
+                        lo, hi = b, c
+                    else:
+                        continue
+                    if hi - lo > span and count(" a", lo, lo + span) > distance:
+                        continue
+                    if count(" a", lo, hi) <= distance:
                         hit = True
                         used.add((c, d))
                 if hit:
