@@ -89,6 +89,23 @@ def test_document_folding_equals_fold(text: str) -> None:
         assert ev.start < ev.end
 
 
+@settings(max_examples=1000, deadline=None, database=None)
+@given(st.lists(st.sampled_from(["Straße", "ß", "ẞ", "ﬁ", "ﬂ", "İ", "ǅ", "Σ", "ς", "Grüße", "é", "e\u0301", "ᄀ", "ᅡ",
+                                 "華為", "’", " ", "  ", "-", ".", "Trade", "x", "Ⅻ", "Ａ", "\u212a", "ŉ", "ǰ"]),
+                max_size=25))
+def test_expanding_fold_offsets_equal_the_general_path(parts: list[str]) -> None:
+    """Text where a few characters fold to several (German ß): the sparse offset map gives exactly the
+    lists of the character-by-character path."""
+    from transforms.query.analysis import _fold_with_offsets_slow
+
+    text = "".join(parts)
+    ft, ref = fold_with_offsets(text), _fold_with_offsets_slow(text)
+    assert ft.folded == ref.folded == fold(text)
+    n = len(ref.folded)
+    assert list(ft.orig_start if ft.orig_start is not None else range(n)) == ref.orig_start
+    assert list(ft.orig_end if ft.orig_end is not None else range(1, n + 1)) == ref.orig_end
+
+
 # -- random valid queries over a small vocabulary -----------------------------
 
 VOCAB = ["trade", "tariff", "tariffs", "war", "china", "huawei", "us", "華為", "公司", "résumé", "e-mail"]

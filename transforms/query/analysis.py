@@ -35,6 +35,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -265,8 +267,8 @@ class FoldedText:
     """
 
     folded: str
-    orig_start: list[int] | None
-    orig_end: list[int] | None
+    orig_start: Sequence[int] | None
+    orig_end: Sequence[int] | None
 
 
 class _SimpleTable(dict[int, "str | None"]):
@@ -298,7 +300,7 @@ def _non_ascii_chars(text: str) -> set[str]:
     return set(rest.decode("utf-8", "surrogatepass"))
 
 
-def _fold_by_replace(text: str) -> str | None:
+def _fold_by_replace(text: str, chars: set[str] | None = None) -> str | None:
     """``fold(text)`` for text whose non-ASCII characters are few and simple (curly quotes, dashes, accented
     letters: English news), built with C-speed ``lower`` and one ``replace`` per distinct character that
     ``lower`` folds differently; ``None`` when that is not exact (a character that is not simple, lowers to
@@ -308,7 +310,8 @@ def _fold_by_replace(text: str) -> str | None:
     if len(low) != len(text):
         return None
     target: dict[str, str] = {}
-    chars = _non_ascii_chars(text)
+    if chars is None:
+        chars = _non_ascii_chars(text)
     if "\u03a3" in chars:   # str.lower makes a word-final capital sigma "ς" (context-sensitive): no shortcut
         return None
     for c in chars:
@@ -348,11 +351,114 @@ def fold_with_offsets(text: str) -> FoldedText:
     """Fold ``text`` keeping a map from folded characters to original spans."""
     if text.isascii():
         return FoldedText(text.lower(), None, None)
-    quick = _fold_by_replace(text)
-    if quick is None:
-        quick = _fold_simple(text)
-    if quick is not None:
-        return FoldedText(quick, None, None)
+    chars = _non_ascii_chars(text)
+    simple = _SIMPLE
+    if all(simple[ord(c)] is not None for c in chars):
+        quick = _fold_by_replace(text, chars)
+        if quick is None:
+            quick = _fold_simple(text)
+        if quick is not None:
+            return FoldedText(quick, None, None)
+    else:   # a character that is not simple: neither shortcut applies
+        expanded = _fold_expanding(text, chars)
+        if expanded is not None:
+            return expanded
+    return _fold_with_offsets_slow(text)
+
+
+class OffsetMap(Sequence[int]):
+    """``FoldedText.orig_start``/``orig_end`` for text where a few characters fold to a different number of
+    characters (``ß`` -> ``ss``) and every other one to one: only those characters are stored, a lookup
+    bisects them.  Same values as the list the general path builds (hypothesis-tested)."""
+
+    __slots__ = ("_cum", "_end", "_ks", "_n", "_ps", "_qs")
+
+    def __init__(self, qs: list[int], ks: list[int], ps: list[int], n: int, end: bool) -> None:
+        #: per changed character: its folded offset, how many folded characters it became, its offset
+        self._qs, self._ks, self._ps = qs, ks, ps
+        cum = [0]
+        for k in ks:
+            cum.append(cum[-1] + k - 1)
+        self._cum = cum
+        self._n = n
+        self._end = end
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> int:  # type: ignore[override]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        j = bisect_right(self._qs, i) - 1
+        o = self._ps[j] if j >= 0 and i < self._qs[j] + self._ks[j] else i - self._cum[j + 1]
+        return o + 1 if self._end else o
+
+
+#: character -> (whether it is an extender, its fold if it folds on its own to other than one character
+#: (``ß`` -> ``ss``, a ligature) that folds to itself, else ``None``)
+_EXPANDING: dict[str, tuple[bool, str | None]] = {}
+_EXPANDING_RX: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def _expanding(c: str) -> str | None:
+    f = _fold_chunk(c)
+    if len(f) == 1 or _is_extender(c) or any(_is_extender(x) or _fold_slow(x) != x for x in f):
+        return None
+    return f
+
+
+def _fold_expanding(text: str, chars: set[str]) -> FoldedText | None:
+    """``fold_with_offsets(text)`` for text with no extender (combining mark, Hangul jamo) where some
+    characters fold to several characters (German ``ß``): those are replaced by their folds first (with no
+    extender anywhere, folding is character by character), the rest folds on a fast path, and the offset
+    map stores only the replaced characters.  ``None`` when that does not apply.  ``chars``: the distinct
+    non-ASCII characters of ``text``."""
+    exp: dict[str, str] = {}
+    for c in chars:
+        info = _EXPANDING.get(c)
+        if info is None:
+            info = (_is_extender(c), _expanding(c))
+            if len(_EXPANDING) < _CHUNK_CACHE_MAX:
+                _EXPANDING[c] = info
+        if info[0]:
+            return None
+        if info[1] is not None:
+            exp[c] = info[1]
+    if not exp:
+        return None
+    pre = text
+    for c, f in exp.items():
+        pre = pre.replace(c, f)
+    folded = _fold_by_replace(pre)
+    if folded is None:
+        folded = _fold_simple(pre)
+    if folded is None:
+        return None
+    key = frozenset(exp)
+    rx = _EXPANDING_RX.get(key)
+    if rx is None:
+        if len(_EXPANDING_RX) > 1024:
+            _EXPANDING_RX.clear()
+        rx = _EXPANDING_RX[key] = re.compile("|".join(re.escape(c) for c in sorted(exp)))
+    qs: list[int] = []
+    ks: list[int] = []
+    ps: list[int] = []
+    shift = 0
+    for m in rx.finditer(text):
+        p = m.start()
+        k = len(exp[m.group()])
+        qs.append(p + shift)
+        ks.append(k)
+        ps.append(p)
+        shift += k - 1
+    n = len(folded)
+    return FoldedText(folded, OffsetMap(qs, ks, ps, n, False), OffsetMap(qs, ks, ps, n, True))
+
+
+def _fold_with_offsets_slow(text: str) -> FoldedText:
+    """The general path of ``fold_with_offsets``: chunk by chunk (a character with its extenders)."""
     parts: list[str] = []
     ostart: list[int] = []
     oend: list[int] = []
