@@ -382,3 +382,22 @@ def test_word_and_prefix_keys_of_one_stem_stay_apart() -> None:
     for q in queries:
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
     assert [compile_query(q).match(fast) is not None for q in queries] == [False, True, False, True, True]
+
+
+def test_fields_with_cjk_scan_ascii_keys_as_tokens() -> None:
+    """A field that is not all ASCII is scanned like an ASCII one for the ASCII keys (whole tokens, token
+    starts, with their hits) and by substring for the others: ``ip`` inside ``shipping`` is not a hit,
+    华为 is found, and every query gives the tokenizing path's evidence."""
+    text = "华为 shipping equipment to Europe; IP theft charges against 华为公司, ships impounded."
+    queries = ("ip", "华为", "ship*", '"ip theft"', "europe NEAR/3 ip")
+    ps = Presearcher([compile_query(q) for q in queries])
+    doc = Document({"body": text}, fast=True)
+    presence = ps.scan(doc)
+    doc.set_scan(presence, ps.scanner.literal_set)
+    hf = doc.field("body")
+    assert isinstance(hf, HitField) and not hf._ascii and hf._hits is not None
+    assert hf._hits[1] == ps.scanner.ascii_keys and "华为" not in hf._hits[1]
+    assert presence["ip"] and presence["ship*"] and presence["华为"]
+    assert hf._hits[2]["ip"] and len(hf._hits[2]["ip"]) == 1            # the token, not "sh-ip-ping"/"equ-ip-ment"
+    for q in queries:
+        assert compile_query(q).match(doc) == compile_query(q).match(Document({"body": text})), q

@@ -253,14 +253,16 @@ class HitField:
         self._bin: str | None = None
         #: from the presearch scan of this (all-ASCII) field: (the scanner's key set, key -> the padded offsets
         #: where its pattern " word " / " stem" ends), see ``set_hits``
-        self._hits: tuple[frozenset[str], dict[str, list[int]]] | None = None
+        self._hits: tuple[frozenset[str], frozenset[str], dict[str, list[int]]] | None = None
 
-    def set_hits(self, scanned: frozenset[str], hits: dict[str, list[int]]) -> None:
+    def set_hits(self, scanned: frozenset[str], hits: dict[str, list[int]],
+                 covered: frozenset[str] | None = None) -> None:
         """Where a scanner found its keys in ``padded``: ``hits[key]`` lists the offsets of the last character
         of each occurrence of ``" word "`` (a whole-word key) or ``" stem"`` (``stem*``), in order; a key of
-        ``scanned`` absent from ``hits`` does not occur.  Used when the document's scan has the same key
-        set (``Document.set_scan``)."""
-        self._hits = (scanned, hits)
+        ``covered`` (default: all of ``scanned``; the ASCII keys for a field with other text) absent from
+        ``hits`` does not occur.  Used when the document's scan has the key set ``scanned``
+        (``Document.set_scan``)."""
+        self._hits = (scanned, scanned if covered is None else covered, hits)
 
     @property
     def tokens(self) -> list[str]:
@@ -283,8 +285,8 @@ class HitField:
             presence, scanned = scan
             key = elem_key(lit, prefix)
             hits = self._hits
-            if hits is not None and hits[0] is scanned and key in scanned:
-                ends = hits[1].get(key)
+            if hits is not None and hits[0] is scanned and key in hits[1]:
+                ends = hits[2].get(key)
                 if ends is None:
                     return _NO_SPANS
                 n = len(lit)

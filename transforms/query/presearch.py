@@ -42,7 +42,7 @@ from typing import Literal, TypeAlias
 
 from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_keys
 from .compiler import _UNSET, CompiledQuery
-from .matcher import FIELD_BITS, Document
+from .matcher import FIELD_BITS, Document, HitField
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
 
 __all__ = [
@@ -330,12 +330,14 @@ class Scanner:
     """Finds which presearch keys (``analysis.term_keys``) are present in which field.
 
     ``scan`` treats every key as a substring of the folded texts it is given (a key's ``key_base``):
-    conservative, for plain ``Document``s and mappings of folded texts.  ``scan_document`` does the same
-    for the non-ASCII fields of a fast ``Document``; in its all-ASCII fields (tokens separated by spaces) one
-    automaton finds whole-word keys as ``" word "`` and prefix keys as ``" " + stem`` (a stem at the start
-    of a token), and (pyahocorasick) records where each occurs for the field (``HitField.set_hits``).
-    Either way a key absent from a field's result cannot occur there: no token of the field is that word,
-    starts with that stem, or contains that substring."""
+    conservative, for plain ``Document``s and mappings of folded texts.  ``scan_document`` scans the fields
+    of a fast ``Document`` in their spaced text (tokens separated by spaces, ``HitField.padded``): one
+    automaton finds the ASCII whole-word keys as ``" word "`` and prefix keys as ``" " + stem`` (a stem at
+    the start of a token), and (pyahocorasick) records where each occurs for the field
+    (``HitField.set_hits``); in a field that is not all ASCII the other keys are then looked up as
+    substrings of its folded text (with hyperscan: every key as a substring there).  Either way a key absent
+    from a field's result cannot occur there: no token of the field is that word, starts with that stem, or
+    contains that substring."""
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick") -> None:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
@@ -349,6 +351,11 @@ class Scanner:
         # all-ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start); with
         # pyahocorasick its raw iterator, (end offset, key), also tells where each key occurs
         ascii_keys = [k for k in self.literals if k.isascii()]
+        self.ascii_keys: frozenset[str] = frozenset(ascii_keys)
+        # the other keys, as substrings: for the fields of a fast document that are not all ASCII, whose
+        # ASCII keys the token automaton finds (their tokens are space-separated there too)
+        other = [b for b in bases if not b.isascii()]
+        self._other_impl = self._build(other, [tuple(by_base[b]) for b in other])
         token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
         self._token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
         self._token_impl: Callable[[str], list[tuple[str, ...]]] = lambda text: []
@@ -438,7 +445,25 @@ class Scanner:
                         ends.append(end)
                 doc.field(name).set_hits(self.literal_set, hits)   # type: ignore[union-attr]
             elif text:
-                for keys in self._impl(text):
+                token_iter = self._token_iter
+                fi = doc.field(name) if doc.fast and token_iter is not None else None
+                if type(fi) is not HitField:
+                    for keys in self._impl(text):
+                        for key in keys:
+                            out[key] = get(key, 0) | bit
+                    continue
+                # not all ASCII (CJK, Cyrillic, ...): the ASCII keys as tokens in the spaced text, exactly as
+                # in an ASCII field (no hit for every "ip" inside a word), the others as substrings
+                hits = {}
+                for end, key in token_iter(fi.padded):   # type: ignore[misc]
+                    ends = hits.get(key)
+                    if ends is None:
+                        hits[key] = [end]
+                        out[key] = get(key, 0) | bit
+                    else:
+                        ends.append(end)
+                fi.set_hits(self.literal_set, hits, self.ascii_keys)
+                for keys in self._other_impl(text):
                     for key in keys:
                         out[key] = get(key, 0) | bit
         return out
