@@ -89,21 +89,42 @@ def test_document_folding_equals_fold(text: str) -> None:
         assert ev.start < ev.end
 
 
+def _dense_fold_offsets(text: str) -> tuple[str, list[int], list[int]]:
+    """Reference: fold chunk by chunk (a character with its extenders) with an offset list entry per folded
+    character, what the sparse ``OffsetMap`` must equal."""
+    from transforms.query.analysis import _fold_slow, _is_extender
+
+    parts: list[str] = []
+    ostart: list[int] = []
+    oend: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and _is_extender(text[j]):
+            j += 1
+        f = _fold_slow(text[i:j])
+        parts.append(f)
+        ostart.extend([i] * len(f))
+        oend.extend([j] * len(f))
+        i = j
+    return "".join(parts), ostart, oend
+
+
 @settings(max_examples=1000, deadline=None, database=None)
 @given(st.lists(st.sampled_from(["Straße", "ß", "ẞ", "ﬁ", "ﬂ", "İ", "ǅ", "Σ", "ς", "Grüße", "é", "e\u0301", "ᄀ", "ᅡ",
-                                 "華為", "’", " ", "  ", "-", ".", "Trade", "x", "Ⅻ", "Ａ", "\u212a", "ŉ", "ǰ"]),
+                                 "華為", "’", " ", "  ", "-", ".", "Trade", "x", "Ⅻ", "Ａ", "\u212a", "ŉ", "ǰ",
+                                 "\u0301", "a\u0308\u0301", "\ufe0f", "\u200d", "가", "ᆨ"]),
                 max_size=25))
-def test_expanding_fold_offsets_equal_the_general_path(parts: list[str]) -> None:
-    """Text where a few characters fold to several (German ß): the sparse offset map gives exactly the
-    lists of the character-by-character path."""
-    from transforms.query.analysis import _fold_with_offsets_slow
-
+def test_fold_offsets_equal_the_dense_reference(parts: list[str]) -> None:
+    """Every folding path (ASCII, replace, simple, expanding ``ß``, chunk by chunk with extenders) gives the
+    folded text and the offsets of folding chunk by chunk with an offset per folded character."""
     text = "".join(parts)
-    ft, ref = fold_with_offsets(text), _fold_with_offsets_slow(text)
-    assert ft.folded == ref.folded == fold(text)
-    n = len(ref.folded)
-    assert list(ft.orig_start if ft.orig_start is not None else range(n)) == ref.orig_start
-    assert list(ft.orig_end if ft.orig_end is not None else range(1, n + 1)) == ref.orig_end
+    ft = fold_with_offsets(text)
+    folded, ostart, oend = _dense_fold_offsets(text)
+    assert ft.folded == folded == fold(text)
+    n = len(folded)
+    assert list(ft.orig_start if ft.orig_start is not None else range(n)) == ostart
+    assert list(ft.orig_end if ft.orig_end is not None else range(1, n + 1)) == oend
 
 
 # -- random valid queries over a small vocabulary -----------------------------

@@ -163,6 +163,10 @@ def spaced_ascii(folded: str) -> str:
     return " " + folded.encode("ascii").translate(_SPACED).decode("ascii") + " "
 
 
+#: ``_SPACED`` for the bytes of UTF-8 text: bytes >= 0x80 (of non-ASCII characters) stay
+_SPACED_UTF8 = bytes(c if c >= 128 else _SPACED[c] for c in range(256))
+#: ``spaced_text`` replaces up to this many distinct non-ASCII characters one by one
+_REPLACE_MAX = 24
 _WORD_RE = re.compile(r"\w")
 
 
@@ -196,8 +200,18 @@ def spaced_text(folded: str) -> str:
         for c in chars:
             folded = folded.replace(c, " ")
         return spaced_ascii(folded)
-    # mostly-ASCII text (curly quotes, dashes, a few accented names) is the rule: the ASCII runs go through
-    # the byte table at C speed, only the non-ASCII runs through the per-character table
+    # mostly-ASCII text (curly quotes, dashes, a few accented names) is the rule: the few distinct
+    # non-ASCII characters that change are replaced one by one, then the ASCII bytes of the UTF-8 go through
+    # the byte table at C speed (bytes >= 0x80, the other characters, stay)
+    table = _SPACED_TABLE
+    changes = [(c, v) for c, v in ((c, table[ord(c)]) for c in chars) if v != c]
+    if len(changes) <= _REPLACE_MAX:
+        for c, v in changes:
+            folded = folded.replace(c, v)
+        return " " + folded.encode("utf-8", "surrogatepass").translate(_SPACED_UTF8).decode(
+            "utf-8", "surrogatepass") + " "
+    # many distinct characters to change (CJK text): the ASCII runs through the byte table, the non-ASCII
+    # runs through the per-character table
     parts = [" "]
     pos = 0
     for m in _NON_ASCII_RE.finditer(folded):
@@ -244,8 +258,20 @@ def _fold_chunk(chunk: str) -> str:
     return f
 
 
+_EXTENDERS: dict[str, bool] = {}
+
+
 def _is_extender(c: str) -> bool:
-    """Characters that must be folded together with the preceding character."""
+    """Characters that must be folded together with the preceding character (memoized)."""
+    r = _EXTENDERS.get(c)
+    if r is None:
+        r = _extender(c)
+        if len(_EXTENDERS) < _CHUNK_CACHE_MAX:
+            _EXTENDERS[c] = r
+    return r
+
+
+def _extender(c: str) -> bool:
     o = ord(c)
     if o < 0x80:
         return False
@@ -298,6 +324,33 @@ def _non_ascii_chars(text: str) -> set[str]:
     regex scan for them costs ~10 ns per character)."""
     rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
     return set(rest.decode("utf-8", "surrogatepass"))
+
+
+def _non_ascii_runs(text: str, chars: set[str]) -> list[tuple[int, int]]:
+    """The spans of the maximal runs of non-ASCII characters of ``text`` (``chars``: its distinct non-ASCII
+    characters).  A regex scan costs ~10 ns a character; when such characters are sparse (a few names or
+    emoji in English or German text) they are found with ``str.find`` per distinct character instead."""
+    if (len(text) - len(text.encode("ascii", "ignore"))) * 8 > len(text) or len(chars) > 64:
+        return [m.span() for m in _NON_ASCII_RE.finditer(text)]
+    positions: list[int] = []
+    find = text.find
+    for c in chars:
+        i = find(c)
+        while i >= 0:
+            positions.append(i)
+            i = find(c, i + 1)
+    positions.sort()
+    runs: list[tuple[int, int]] = []
+    start = end = -1
+    for p in positions:
+        if p != end:
+            if end >= 0:
+                runs.append((start, end))
+            start = p
+        end = p + 1
+    if end >= 0:
+        runs.append((start, end))
+    return runs
 
 
 def _fold_by_replace(text: str, chars: set[str] | None = None) -> str | None:
@@ -354,8 +407,12 @@ def fold_with_offsets(text: str) -> FoldedText:
     chars = _non_ascii_chars(text)
     simple = _SIMPLE
     if all(simple[ord(c)] is not None for c in chars):
-        quick = _fold_by_replace(text, chars)
-        if quick is None:
+        # few distinct characters (Latin text): one replace each; many (CJK): one table lookup per character
+        if len(chars) <= 64:
+            quick = _fold_by_replace(text, chars)
+            if quick is None:
+                quick = _fold_simple(text)
+        else:
             quick = _fold_simple(text)
         if quick is not None:
             return FoldedText(quick, None, None)
@@ -363,22 +420,24 @@ def fold_with_offsets(text: str) -> FoldedText:
         expanded = _fold_expanding(text, chars)
         if expanded is not None:
             return expanded
-    return _fold_with_offsets_slow(text)
+    return _fold_with_offsets_slow(text, chars)
 
 
 class OffsetMap(Sequence[int]):
-    """``FoldedText.orig_start``/``orig_end`` for text where a few characters fold to a different number of
-    characters (``ß`` -> ``ss``) and every other one to one: only those characters are stored, a lookup
-    bisects them.  Same values as the list the general path builds (hypothesis-tested)."""
+    """``FoldedText.orig_start``/``orig_end`` stored sparsely: only the chunks of the original text that do
+    not fold one character to one character (``ß`` -> ``ss``, ``e`` + combining accent -> ``e``, a deleted
+    mark) are kept, a lookup bisects them; every other folded character maps to the one original character
+    it came from.  Same values as building a list entry per folded character (hypothesis-tested)."""
 
-    __slots__ = ("_cum", "_end", "_ks", "_n", "_ps", "_qs")
+    __slots__ = ("_cum", "_end", "_ks", "_n", "_pes", "_ps", "_qs")
 
-    def __init__(self, qs: list[int], ks: list[int], ps: list[int], n: int, end: bool) -> None:
-        #: per changed character: its folded offset, how many folded characters it became, its offset
-        self._qs, self._ks, self._ps = qs, ks, ps
+    def __init__(self, qs: list[int], ks: list[int], ps: list[int], pes: list[int], n: int, end: bool) -> None:
+        #: per such chunk: its folded offset, how many folded characters it became (0: deleted), and its
+        #: original span
+        self._qs, self._ks, self._ps, self._pes = qs, ks, ps, pes
         cum = [0]
-        for k in ks:
-            cum.append(cum[-1] + k - 1)
+        for k, p, pe in zip(ks, ps, pes, strict=True):
+            cum.append(cum[-1] + k - (pe - p))
         self._cum = cum
         self._n = n
         self._end = end
@@ -392,7 +451,9 @@ class OffsetMap(Sequence[int]):
         if not 0 <= i < self._n:
             raise IndexError(i)
         j = bisect_right(self._qs, i) - 1
-        o = self._ps[j] if j >= 0 and i < self._qs[j] + self._ks[j] else i - self._cum[j + 1]
+        if j >= 0 and i < self._qs[j] + self._ks[j]:
+            return self._pes[j] if self._end else self._ps[j]
+        o = i - self._cum[j + 1]
         return o + 1 if self._end else o
 
 
@@ -454,42 +515,51 @@ def _fold_expanding(text: str, chars: set[str]) -> FoldedText | None:
         ps.append(p)
         shift += k - 1
     n = len(folded)
-    return FoldedText(folded, OffsetMap(qs, ks, ps, n, False), OffsetMap(qs, ks, ps, n, True))
+    pes = [p + 1 for p in ps]
+    return FoldedText(folded, OffsetMap(qs, ks, ps, pes, n, False), OffsetMap(qs, ks, ps, pes, n, True))
 
 
-def _fold_with_offsets_slow(text: str) -> FoldedText:
-    """The general path of ``fold_with_offsets``: chunk by chunk (a character with its extenders)."""
+def _fold_with_offsets_slow(text: str, chars: set[str] | None = None) -> FoldedText:
+    """The general path of ``fold_with_offsets``: chunk by chunk (a character with its extenders), ASCII runs
+    lower-cased whole; the offset map keeps only the chunks that do not fold one character to one."""
     parts: list[str] = []
-    ostart: list[int] = []
-    oend: list[int] = []
+    qs: list[int] = []
+    ks: list[int] = []
+    ps: list[int] = []
+    pes: list[int] = []
     pos = 0
+    q = 0   # folded length so far
     n = len(text)
-    for m in _NON_ASCII_RE.finditer(text):
-        a, b = m.span()
+    for a, b in _non_ascii_runs(text, _non_ascii_chars(text) if chars is None else chars):
         if a > pos and _is_extender(text[a]):
             a -= 1  # the preceding ASCII base character belongs to this chunk
         if a > pos:
             parts.append(text[pos:a].lower())
-            ostart.extend(range(pos, a))
-            oend.extend(range(pos + 1, a + 1))
+            q += a - pos
         i = a
         while i < b:
             j = i + 1
             while j < n and _is_extender(text[j]):
                 j += 1
             f = _fold_chunk(text[i:j])
+            k = len(f)
+            if k != 1 or j - i != 1:
+                qs.append(q)
+                ks.append(k)
+                ps.append(i)
+                pes.append(j)
             if f:
                 parts.append(f)
-                k = len(f)
-                ostart.extend([i] * k)
-                oend.extend([j] * k)
+            q += k
             i = j
         pos = max(b, i)
     if pos < n:
         parts.append(text[pos:].lower())
-        ostart.extend(range(pos, n))
-        oend.extend(range(pos + 1, n + 1))
-    return FoldedText("".join(parts), ostart, oend)
+        q += n - pos
+    folded = "".join(parts)
+    if not qs:
+        return FoldedText(folded, None, None)
+    return FoldedText(folded, OffsetMap(qs, ks, ps, pes, q, False), OffsetMap(qs, ks, ps, pes, q, True))
 
 
 def tokenize_folded(folded: str) -> list[tuple[str, int, int]]:
