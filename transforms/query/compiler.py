@@ -110,17 +110,30 @@ class _TermPlan:
     #: a sloppy phrase's pretest (see above), or None
     rx: str | None = None
 
+    #: the term (its elements and slop) as a string: the key of its evidence in a ``HitField``
+    key: str = ""
+
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] = []
         for name in self.fields:
             fi = doc.field(name)
-            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
+            if type(fi) is HitField:
+                found = fi.evidence_of.get(self.key)
+                if found is None:
+                    found = fi.evidence_of[self.key] = self._field_evidence(fi)
+                ev.extend(found)
                 continue
             occ = fi.occurrences(self.pattern, self.slop)
             if occ:
                 evidence = fi.evidence
                 ev.extend([evidence(a, b) for a, b in occ])
         return ev or None
+
+    def _field_evidence(self, fi: HitField) -> list[Evidence]:
+        if self.rx is not None and fi._ascii and not _rx_search(self.rx, fi.padded):
+            return []
+        evidence = fi.evidence
+        return [evidence(a, b) for a, b in fi.occurrences(self.pattern, self.slop)]
 
     def test(self, doc: Document) -> bool:
         for name in self.fields:
@@ -284,7 +297,8 @@ def _plan(n: Node) -> _Plan:
     if isinstance(n, (Word, Phrase)):
         pat, slop = _atom_pattern(n)
         rx = _atom_rx(pat, slop) if slop and len(pat) > 1 else None
-        return _TermPlan(_FIELD_MAP[n.field], pat, slop, None if rx is None else f" {rx}(?= )")
+        key = "\x1f".join(f"{e.text}\x1e{e.prefix:d}{e.glued:d}" for e in pat) + f"\x1d{slop}"
+        return _TermPlan(_FIELD_MAP[n.field], pat, slop, None if rx is None else f" {rx}(?= )", key)
     if isinstance(n, Near):
         left, right = _atom_pattern(n.left), _atom_pattern(n.right)
         return _NearPlan(_FIELD_MAP[n.left.field], left, right, n.distance, _near_rx(left, right, n.distance))

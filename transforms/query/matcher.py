@@ -232,8 +232,8 @@ class HitField:
     this field is known to have no occurrence without searching.
     """
 
-    __slots__ = ("_ascii", "_bin", "_cache", "_hits", "_ns", "_oend", "_ostart", "_scan", "bit", "folded",
-                 "name", "padded", "text")
+    __slots__ = ("_ascii", "_bin", "_cache", "_hits", "_ns", "_oend", "_ostart", "_scan", "bit", "evidence_of",
+                 "folded", "name", "padded", "text")
 
     def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None]) -> None:
         self.name = name
@@ -250,6 +250,9 @@ class HitField:
         self._scan = scan
         self.bit = FIELD_BITS[name]
         self._cache: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+        #: a term's evidence in this field, by the term's key (``compiler._TermPlan``): the rules about one
+        #: name share it
+        self.evidence_of: dict[str, list[Evidence]] = {}
         self._bin: str | None = None
         #: from the presearch scan of this (all-ASCII) field: (the scanner's key set, key -> the padded offsets
         #: where its pattern " word " / " stem" ends), see ``set_hits``
