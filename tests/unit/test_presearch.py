@@ -364,3 +364,30 @@ def test_presearcher_checks_are_its_filters(qs: list[str]) -> None:
         for tags, lang in ((frozenset(), "de"), (frozenset({"t1"}), None)):
             assert [bool(c(presence.get, tags, lang)) for c in ps.checks] == [
                 holds(f, presence, tags, lang) for f in ps.filters]
+
+
+def test_fields_no_query_looks_in_are_neither_folded_nor_scanned() -> None:
+    """The shared scanner scans only the fields the topics and rules look in; a rule on ``source:`` adds
+    that field (and changes the scanner's fingerprint, so a tagged document is scanned again)."""
+    from transforms.tag import Tagger, presearchers
+
+    plain = compile_settings(parse_settings("""
+topics:
+  - {id: t, terms: [acme]}
+rules:
+  - {id: r, query: 'title:beta OR acme'}
+"""))
+    with_source = compile_settings(parse_settings("""
+topics:
+  - {id: t, terms: [acme]}
+rules:
+  - {id: r, query: 'source:reuters AND acme'}
+"""))
+    assert presearchers(plain)[0].scanner.fields == ("title", "body")
+    assert presearchers(with_source)[0].scanner.fields == ("title", "body", "source")
+    art = article("Beta news", "Acme recalls", source="Reuters")
+    tagged = Tagger(plain).tag(art)
+    assert "source" not in tagged.document._fields and "url" not in tagged.document._fields
+    assert presearchers(plain)[2] != presearchers(with_source)[2]
+    assert [a.rule_id for a in RuleMatcher(with_source).match(tagged)] == ["r"] == list(reference(with_source, art)[1])
+    assert fast(plain, art) == reference(plain, art)

@@ -415,6 +415,18 @@ def _all_literals(n: Node, acc: set[str]) -> None:
         _all_literals(n.child, acc)
 
 
+def _doc_fields(n: Node, acc: set[str]) -> None:
+    if isinstance(n, (Word, Phrase)):
+        acc.update(_FIELD_MAP[n.field])
+    elif isinstance(n, Near):
+        acc.update(_FIELD_MAP[n.left.field])
+    elif isinstance(n, (And, Or)):
+        for c in n.children:
+            _doc_fields(c, acc)
+    elif isinstance(n, Not):
+        _doc_fields(n.child, acc)
+
+
 def _topic_ids(n: Node, acc: set[str]) -> None:
     if isinstance(n, Topic):
         acc.add(n.id)
@@ -434,7 +446,7 @@ _UNSET = object()
 class CompiledQuery:
     """A validated, compiled query.  Pickles as its source text."""
 
-    __slots__ = ("_plan", "_required", "ast", "literals", "presearch_filter", "source", "topics")
+    __slots__ = ("_plan", "_required", "ast", "fields", "literals", "presearch_filter", "source", "topics")
 
     def __init__(self, source: str, ast: Node) -> None:
         self.source = source
@@ -443,6 +455,10 @@ class CompiledQuery:
         acc: set[str] = set()
         _topic_ids(ast, acc)
         self.topics: frozenset[str] = frozenset(acc)
+        #: the document fields its terms are looked up in (``text`` is title and body)
+        used: set[str] = set()
+        _doc_fields(ast, used)
+        self.fields: frozenset[str] = frozenset(used)
         self._plan: _Plan = _plan(ast)
         self._required = _required(ast)
         #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT): what a

@@ -592,7 +592,9 @@ class Document:
     def set_scan(self, presence: Mapping[str, int], scanned: frozenset[str] | set[str]) -> None:
         """Attach a presearch scan of THIS document's text (shared with every copy): ``presence[lit]``
         has the bit of every field where literal ``lit`` of ``scanned`` may occur (as a substring of the
-        folded text, or -- ASCII fields of a fast document -- at the start of a token)."""
+        folded text, or -- fields of a fast document -- as a token or at the start of one).  Queries
+        evaluated with the scan attached must look only in fields the scan covered (a ``Presearcher``'s
+        scanner covers every field of its queries)."""
         self._scan[0] = (presence, scanned)
 
     def field(self, name: str) -> FieldIndex | HitField:

@@ -339,8 +339,13 @@ class Scanner:
     from a field's result cannot occur there: no token of the field is that word, starts with that stem, or
     contains that substring."""
 
-    def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick") -> None:
+    def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick",
+                 fields: Iterable[str] = SCAN_FIELDS) -> None:
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
+        #: the fields ``scan_document`` scans: those some query looks in (``Presearcher.fields_of``); a field
+        #: no query uses is neither folded nor scanned (no filter or evaluation asks about it)
+        wanted = set(fields)
+        self.fields: tuple[str, ...] = tuple(f for f in SCAN_FIELDS if f in wanted)
         self.literal_set: frozenset[str] = frozenset(self.literals)
         self.backend: Backend = backend
         by_base: dict[str, list[str]] = {}
@@ -423,7 +428,7 @@ class Scanner:
         fast document."""
         out: Presence = {}
         get = out.get
-        for name in SCAN_FIELDS:
+        for name in self.fields:
             text, tokens = doc.scan_text(name)
             bit = FIELD_BITS[name]
             if tokens:
@@ -468,8 +473,8 @@ class Scanner:
                         out[key] = get(key, 0) | bit
         return out
 
-    def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend]]:
-        return (Scanner, (self.literals, self.backend))
+    def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend, tuple[str, ...]]]:
+        return (Scanner, (self.literals, self.backend, self.fields))
 
 
 # -- the rule set --------------------------------------------------------
@@ -500,7 +505,8 @@ class Presearcher:
                 shared[lit] = shared.get(lit, 0) + 1
         self.anchors: tuple[frozenset[Key] | None, ...] = tuple(
             anchor_of(f, lambda lit: shared.get(lit, 0)) for f in self.filters)
-        self.scanner = scanner if scanner is not None else Scanner(self.literals_of(self.queries), backend)
+        self.scanner = scanner if scanner is not None else Scanner(self.literals_of(self.queries), backend,
+                                                                   self.fields_of(self.queries))
         missing = lits - self.scanner.literal_set
         if missing:
             raise ValueError(f"scanner lacks literals: {sorted(missing)[:5]}")
@@ -515,6 +521,14 @@ class Presearcher:
                 continue
             for kind, value in sorted(anchor):
                 index[kind].setdefault(value, []).append(i)
+
+    @staticmethod
+    def fields_of(queries: Iterable[CompiledQuery]) -> set[str]:
+        """The document fields any of ``queries`` looks in: what a shared :class:`Scanner` must scan."""
+        out: set[str] = set()
+        for q in queries:
+            out |= q.fields
+        return out
 
     @staticmethod
     def literals_of(queries: Iterable[CompiledQuery]) -> set[str]:
