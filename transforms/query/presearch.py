@@ -542,9 +542,9 @@ class Presearcher:
 
     def scan(self, doc_or_folded_fields: Document | Mapping[str, str]) -> Presence:
         """Present literals of a ``Document`` or of a mapping of folded field texts (``Scanner.scan``)."""
-        if isinstance(doc_or_folded_fields, Mapping):
-            return self.scanner.scan(doc_or_folded_fields)
-        return self.scanner.scan_document(doc_or_folded_fields)
+        if isinstance(doc_or_folded_fields, Document):   # (a Mapping isinstance check is an ABC's: slow)
+            return self.scanner.scan_document(doc_or_folded_fields)
+        return self.scanner.scan(doc_or_folded_fields)
 
     def _anchored(self, presence: Mapping[str, int], tags: Iterable[str], lang: str | None) -> set[int]:
         ids: set[int] = set(self.always)
@@ -569,7 +569,7 @@ class Presearcher:
         """
         if presence is None:
             presence = self.scan(doc_or_folded_fields)
-        if lang is None and not isinstance(doc_or_folded_fields, Mapping):
+        if lang is None and isinstance(doc_or_folded_fields, Document):
             lang = getattr(doc_or_folded_fields, "lang", None)
         tagset = frozenset(tags)
         checks = self.checks
