@@ -49,7 +49,7 @@ from typing import TypeAlias
 
 from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
-from .matcher import _DIRECT_PAIRS, Document, Evidence, HitField, finalize_evidence
+from .matcher import _DIRECT_PAIRS, Document, Evidence, FieldIndex, HitField, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
 
 __all__ = ["CompiledQuery", "compile_query"]
@@ -154,37 +154,34 @@ class _NearPlan:
     #: the pretest (see above), or None
     rx: str | None = None
 
+    def _pairs(self, fi: FieldIndex | HitField) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
+        """The occurrences of the two atoms in ``fi`` that take part in a pair, or None (no pair)."""
+        lo = fi.occurrences(*self.left)
+        if not lo:
+            return None
+        ro = fi.occurrences(*self.right)
+        if not ro:
+            return None
+        if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
+                and not _rx_search(self.rx, fi.padded)):
+            return None   # many occurrences: one regex search before counting tokens
+        return fi.near(lo, ro, self.distance)
+
     def evaluate(self, doc: Document) -> Result:
         ev: list[Evidence] = []
         for name in self.fields:
             fi = doc.field(name)
-            lo = fi.occurrences(*self.left)
-            if not lo:
-                continue
-            ro = fi.occurrences(*self.right)
-            if not ro:
-                continue
-            if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
-                    and not _rx_search(self.rx, fi.padded)):
-                continue   # many occurrences: one regex search before counting tokens
-            lu, ru = fi.near(lo, ro, self.distance)
-            ev.extend(fi.evidence(a, b) for a, b in lu)
-            ev.extend(fi.evidence(a, b) for a, b in ru)
+            pairs = self._pairs(fi)
+            if pairs is not None:
+                lu, ru = pairs
+                ev.extend(fi.evidence(a, b) for a, b in lu)
+                ev.extend(fi.evidence(a, b) for a, b in ru)
         return ev or None
 
     def test(self, doc: Document) -> bool:
         for name in self.fields:
-            fi = doc.field(name)
-            lo = fi.occurrences(*self.left)
-            if not lo:
-                continue
-            ro = fi.occurrences(*self.right)
-            if not ro:
-                continue
-            if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
-                    and not _rx_search(self.rx, fi.padded)):
-                continue
-            if fi.near(lo, ro, self.distance)[0]:
+            pairs = self._pairs(doc.field(name))
+            if pairs is not None and pairs[0]:
                 return True
         return False
 

@@ -440,34 +440,19 @@ class Scanner:
                         out[key] = get(key, 0) | bit
                     continue
                 # also keep where each key ends: the field then finds a scanned word without searching
-                hits: dict[str, list[int]] = {}
-                for end, key in token_iter(text):
-                    ends = hits.get(key)
-                    if ends is None:
-                        hits[key] = [end]
-                        out[key] = get(key, 0) | bit
-                    else:
-                        ends.append(end)
+                hits = _token_hits(token_iter, text, bit, out)
                 doc.field(name).set_hits(self.literal_set, hits)   # type: ignore[union-attr]
             elif text:
                 token_iter = self._token_iter
                 fi = doc.field(name) if doc.fast and token_iter is not None else None
-                if type(fi) is not HitField:
+                if token_iter is None or not isinstance(fi, HitField):
                     for keys in self._impl(text):
                         for key in keys:
                             out[key] = get(key, 0) | bit
                     continue
                 # not all ASCII (CJK, Cyrillic, ...): the ASCII keys as tokens in the spaced text, exactly as
                 # in an ASCII field (no hit for every "ip" inside a word), the others as substrings
-                hits = {}
-                for end, key in token_iter(fi.padded):   # type: ignore[misc]
-                    ends = hits.get(key)
-                    if ends is None:
-                        hits[key] = [end]
-                        out[key] = get(key, 0) | bit
-                    else:
-                        ends.append(end)
-                fi.set_hits(self.literal_set, hits, self.ascii_keys)
+                fi.set_hits(self.literal_set, _token_hits(token_iter, fi.padded, bit, out), self.ascii_keys)
                 for keys in self._other_impl(text):
                     for key in keys:
                         out[key] = get(key, 0) | bit
@@ -475,6 +460,22 @@ class Scanner:
 
     def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend, tuple[str, ...]]]:
         return (Scanner, (self.literals, self.backend, self.fields))
+
+
+def _token_hits(token_iter: Callable[[str], Iterable[tuple[int, str]]], padded: str, bit: int,
+                out: Presence) -> dict[str, list[int]]:
+    """Scan ``padded`` with the token automaton: add ``bit`` to the presence of every key found, and return
+    where each occurs (key -> the end offsets of its pattern, in order)."""
+    get = out.get
+    hits: dict[str, list[int]] = {}
+    for end, key in token_iter(padded):
+        ends = hits.get(key)
+        if ends is None:
+            hits[key] = [end]
+            out[key] = get(key, 0) | bit
+        else:
+            ends.append(end)
+    return hits
 
 
 # -- the rule set --------------------------------------------------------
