@@ -245,33 +245,19 @@ def fold(s: str) -> str:
     return _fold_slow(s)
 
 
-_CHUNK_CACHE: dict[str, str] = {}
+#: size of the per-character memos (folds, extenders, translate tables)
 _CHUNK_CACHE_MAX = 50_000
 
 
+@functools.lru_cache(maxsize=_CHUNK_CACHE_MAX)
 def _fold_chunk(chunk: str) -> str:
-    f = _CHUNK_CACHE.get(chunk)
-    if f is None:
-        f = _fold_slow(chunk)
-        if len(_CHUNK_CACHE) < _CHUNK_CACHE_MAX:
-            _CHUNK_CACHE[chunk] = f
-    return f
+    """``_fold_slow`` of a character with its extenders (memoized)."""
+    return _fold_slow(chunk)
 
 
-_EXTENDERS: dict[str, bool] = {}
-
-
+@functools.lru_cache(maxsize=_CHUNK_CACHE_MAX)
 def _is_extender(c: str) -> bool:
     """Characters that must be folded together with the preceding character (memoized)."""
-    r = _EXTENDERS.get(c)
-    if r is None:
-        r = _extender(c)
-        if len(_EXTENDERS) < _CHUNK_CACHE_MAX:
-            _EXTENDERS[c] = r
-    return r
-
-
-def _extender(c: str) -> bool:
     o = ord(c)
     if o < 0x80:
         return False
@@ -457,13 +443,13 @@ class OffsetMap(Sequence[int]):
         return o + 1 if self._end else o
 
 
-#: character -> (whether it is an extender, its fold if it folds on its own to other than one character
-#: (``ß`` -> ``ss``, a ligature) that folds to itself, else ``None``)
-_EXPANDING: dict[str, tuple[bool, str | None]] = {}
 _EXPANDING_RX: dict[frozenset[str], re.Pattern[str]] = {}
 
 
+@functools.lru_cache(maxsize=_CHUNK_CACHE_MAX)
 def _expanding(c: str) -> str | None:
+    """The fold of ``c`` when it folds on its own to other than one character (``ß`` -> ``ss``, a
+    ligature) that folds to itself and ``c`` is not an extender, else ``None`` (memoized)."""
     f = _fold_chunk(c)
     if len(f) == 1 or _is_extender(c) or any(_is_extender(x) or _fold_slow(x) != x for x in f):
         return None
@@ -478,15 +464,11 @@ def _fold_expanding(text: str, chars: set[str]) -> FoldedText | None:
     non-ASCII characters of ``text``."""
     exp: dict[str, str] = {}
     for c in chars:
-        info = _EXPANDING.get(c)
-        if info is None:
-            info = (_is_extender(c), _expanding(c))
-            if len(_EXPANDING) < _CHUNK_CACHE_MAX:
-                _EXPANDING[c] = info
-        if info[0]:
+        if _is_extender(c):
             return None
-        if info[1] is not None:
-            exp[c] = info[1]
+        f = _expanding(c)
+        if f is not None:
+            exp[c] = f
     if not exp:
         return None
     pre = text
