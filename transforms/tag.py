@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
 from schemas.records import Article
-from transforms.query import Document, Evidence
+from transforms.query import Document
 from transforms.query.matcher import LazyTopics
 from transforms.query.presearch import Presearcher, Scanner
 from transforms.rules import CompiledSettings, compile_settings, paused_gc
@@ -107,10 +107,6 @@ class Tagger:
 
         self.presearch.run_ordered(presence, doc.lang, self._provides, evaluate)
         return found
-
-    def evidence(self, doc: Document, presence: Mapping[str, int] | None = None) -> dict[str, list[Evidence]]:
-        """Tag id -> evidence, for the topics that match ``doc`` (every evidence computed)."""
-        return {tag: list(ev) for tag, ev in self.topics_of(doc, presence).items()}
 
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)

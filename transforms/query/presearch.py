@@ -444,7 +444,7 @@ class Scanner:
                 doc.field(name).set_hits(self.literal_set, hits)   # type: ignore[union-attr]
             elif text:
                 token_iter = self._token_iter
-                fi = doc.field(name) if doc.fast and token_iter is not None else None
+                fi = doc.field(name) if doc.fast else None
                 if token_iter is None or not isinstance(fi, HitField):
                     for keys in self._impl(text):
                         for key in keys:
