@@ -9,10 +9,25 @@
 
 All are frozen and forbid unknown fields; sinks serialize with ``model_dump(mode="json")``, which writes
 datetimes as ISO-8601 UTC (``2026-03-02T08:15:03Z``).
+
+Unencodable text. A Python ``str`` may hold lone surrogates (U+D800-U+DFFF): a JSON ``"\\ud800"`` escape decodes to
+one, and a file name that is not UTF-8 reaches us surrogate-escaped (``os.fsdecode``). UTF-8 cannot encode them,
+so a record holding one could not be written. Every validated record therefore carries them safely:
+
+* prose (titles, bodies, URLs, sources, authors, snippets, match texts, languages, dates as written): each lone
+  surrogate becomes U+FFFD, the decoding fallback of SPEC §6 -- one code point for one, so character offsets
+  into the text stay valid (``Text``);
+* names and diagnostics (``Origin.location``/``entry_id``, ids, rule ids, topics, dead-letter errors and
+  excerpts): escaped, so that nothing is lost -- a surrogate-escaped byte ``\\udcff`` becomes the four
+  characters ``\\xff``, any other surrogate ``\\ud800`` becomes ``\\ud800`` as six characters (``Label``).
+
+An ``Origin`` that skipped validation (``model_copy(update=...)``) is checked again where a record takes it.
+Records built by ``trusted`` are not validated: their parts must come from validated records.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -36,6 +51,42 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogates(value: str) -> bool:
+    """True when ``value`` holds a lone surrogate (a code point UTF-8 cannot encode). O(1) for ASCII; else one
+    UTF-8 encoding pass, which is several times faster than a regex scan."""
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def scrub(value: str) -> str:
+    """``value`` with every lone surrogate replaced by U+FFFD (same length: offsets stay valid)."""
+    return _SURROGATE.sub("\ufffd", value) if has_surrogates(value) else value
+
+
+def _escape_one(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def escape_surrogates(value: str) -> str:
+    """``value`` with every lone surrogate escaped: ``\\udcNN`` (NN >= 80, a byte that ``surrogateescape``
+    could not decode, as in non-UTF-8 file names) -> ``\\xNN``; any other -> ``\\uXXXX``."""
+    return _SURROGATE.sub(_escape_one, value) if has_surrogates(value) else value
+
+
+#: prose: lone surrogates become U+FFFD
+Text = Annotated[str, AfterValidator(scrub)]
+#: names, ids and diagnostics: lone surrogates are escaped
+Label = Annotated[str, AfterValidator(escape_surrogates)]
 
 
 _NOW: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
@@ -88,22 +139,34 @@ class Origin(_Record):
     """Where an article came from: the kind of input, its path or URL, and the entry id inside it."""
 
     kind: OriginKind
-    location: str
-    entry_id: str | None = None
+    location: Label
+    entry_id: Label | None = None
+
+
+def _safe_origin(origin: Origin) -> Origin:
+    """An ``Origin`` made by ``model_copy(update=...)`` was not validated: escape what it holds if need be."""
+    if origin.location.isascii() and (origin.entry_id is None or origin.entry_id.isascii()):
+        return origin
+    if not has_surrogates(origin.location) and not (origin.entry_id and has_surrogates(origin.entry_id)):
+        return origin
+    return Origin(kind=origin.kind, location=origin.location, entry_id=origin.entry_id)
+
+
+SafeOrigin = Annotated[Origin, AfterValidator(_safe_origin)]
 
 
 class RawArticle(_Record):
     """One item as a reader found it. Text may still hold HTML, odd whitespace or un-normalized Unicode."""
 
-    origin: Origin
-    guid: str | None = None             # the item's own id (feed guid, archive id), if it has one
-    title: str | None = None
-    body: str | None = None
-    url: str | None = None
-    source: str | None = None
-    published: str | None = None        # as written in the input; parsed during normalization
-    language: str | None = None         # as declared by the input, if it declares one
-    authors: tuple[str, ...] = ()
+    origin: SafeOrigin
+    guid: Text | None = None            # the item's own id (feed guid, archive id), if it has one
+    title: Text | None = None
+    body: Text | None = None
+    url: Text | None = None
+    source: Text | None = None
+    published: Text | None = None       # as written in the input; parsed during normalization
+    language: Text | None = None        # as declared by the input, if it declares one
+    authors: tuple[Text, ...] = ()
     body_is_html: bool = False          # True when body is known to be markup (feeds, pages)
     fetched_at: UtcDatetime | None = None
 
@@ -112,30 +175,30 @@ class Article(_Record):
     """A normalized article: NFKC text, no markup, UTC dates, a stable id, a detected language."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    id: str
-    title: str
-    body: str
-    url: str | None = None
-    source: str | None = None
+    id: Label
+    title: Text
+    body: Text
+    url: Text | None = None
+    source: Text | None = None
     published_at: UtcDatetime | None = None
     fetched_at: UtcDatetime
-    language: str | None = None
-    authors: tuple[str, ...] = ()
-    origin: Origin
-    topics: tuple[str, ...] = ()
-    story_id: str | None = None
+    language: Text | None = None
+    authors: tuple[Text, ...] = ()
+    origin: SafeOrigin
+    topics: tuple[Label, ...] = ()
+    story_id: Label | None = None
 
 
 class AlertArticle(_Record):
     """The part of an article that an alert carries."""
 
-    id: str
-    title: str
-    url: str | None = None
-    source: str | None = None
+    id: Label
+    title: Text
+    url: Text | None = None
+    source: Text | None = None
     published_at: UtcDatetime | None = None
-    language: str | None = None
-    origin: Origin
+    language: Text | None = None
+    origin: SafeOrigin
 
 
 class MatchEvidence(_Record):
@@ -144,22 +207,22 @@ class MatchEvidence(_Record):
     field: Literal["title", "body", "source", "url"]
     start: Annotated[int, Field(ge=0)]
     end: Annotated[int, Field(ge=0)]
-    text: str
+    text: Text
 
 
 class Alert(_Record):
     """A rule matched an article. ``alert_id`` depends only on the rule id and the article id."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    alert_id: str
-    rule_id: str
+    alert_id: Label
+    rule_id: Label
     severity: Severity
     created_at: UtcDatetime
     article: AlertArticle
-    topics: tuple[str, ...]
+    topics: tuple[Label, ...]
     matches: tuple[MatchEvidence, ...]
-    snippet: str
-    story_id: str | None = None
+    snippet: Text
+    story_id: Label | None = None
 
 
 class SuppressedAlert(Alert):
@@ -183,15 +246,15 @@ class Story(_Record):
     alert of the story passes, so the line with the latest ``updated_at`` is the current one."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    story_id: str
-    first_article_id: str
-    first_title: str
-    first_url: str | None = None
-    first_source: str | None = None
+    story_id: Label
+    first_article_id: Label
+    first_title: Text
+    first_url: Text | None = None
+    first_source: Text | None = None
     first_published_at: UtcDatetime | None = None
-    outlets: tuple[str, ...] = ()
-    article_ids: tuple[str, ...] = ()
-    rules_alerted: tuple[str, ...] = ()
+    outlets: tuple[Text, ...] = ()
+    article_ids: tuple[Label, ...] = ()
+    rules_alerted: tuple[Label, ...] = ()
     alerts_suppressed: int = 0
     updated_at: UtcDatetime = Field(default_factory=utc_now)
 
@@ -201,9 +264,9 @@ class DeadLetter(_Record):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     stage: Stage
-    error: str
-    origin: Origin
-    excerpt: str = ""
+    error: Label
+    origin: SafeOrigin
+    excerpt: Label = ""
     at: UtcDatetime = Field(default_factory=utc_now)
 
     @classmethod
@@ -211,8 +274,17 @@ class DeadLetter(_Record):
            data: bytes | str | None = None, limit: int = 200) -> DeadLetter:
         """A dead letter with an escaped excerpt of the first ``limit`` bytes/characters of ``data``."""
         if isinstance(error, BaseException):
-            error = f"{type(error).__name__}: {error}"
+            error = describe(error)
         return cls(stage=stage, error=str(error)[:2000], origin=origin, excerpt=excerpt(data, limit))
+
+
+def describe(exc: BaseException) -> str:
+    """``"Type: message"`` for an exception, also one whose ``str()`` itself fails."""
+    try:
+        message = str(exc)
+    except Exception:   # a broken __str__ must not turn one bad item into a crash
+        message = f"<unprintable {type(exc).__name__}>"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def excerpt(data: bytes | str | None, limit: int = 200) -> str:
