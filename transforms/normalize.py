@@ -12,13 +12,22 @@
 * Language: the ISO 639-1 code the input declares, else CLD2's answer when it is sure, else py3langid's guess
   over the first 600 bytes of title + body (None for
   texts under 20 letters, where a guess would be noise).
-* Size: a body over ``MAX_BODY_CHARS`` is refused (a dead letter says so) rather than silently cut.
+* Size: a body over ``MAX_BODY_CHARS`` is refused (a dead letter says so) rather than silently cut; a raw body
+  over ``MAX_RAW_BODY_CHARS`` is refused before it is cleaned (cleaning cannot shrink it enough, and NFKC may
+  grow it).
+* Unencodable text: lone surrogates in any text field became U+FFFD when the ``RawArticle`` was validated
+  (``schemas.records``); ids hash the UTF-8 of the text with ``surrogatepass``, so even text that skipped
+  validation hashes to a stable id instead of raising.
+* Per-item boundary: ``NormalizeArticles`` turns *any* exception raised while normalizing one item into a dead
+  letter (stage ``normalize``) naming the item's origin and the exception's type and message -- for an
+  unexpected one (a bug rather than bad data) also where it was raised -- and the run goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,12 +39,13 @@ from apache_beam.metrics import Metrics
 from dateutil import parser as dateparser
 from pydantic import ValidationError
 
-from schemas.records import Article, DeadLetter, RawArticle, utc_now
+from schemas.records import Article, DeadLetter, Origin, RawArticle, describe, utc_now
 from transforms.textutil import clean, first_sentence
 
 DEAD_LETTERS = "dead_letters"
 NAMESPACE = "newswatch"
 MAX_BODY_CHARS = 2_000_000
+MAX_RAW_BODY_CHARS = 4 * MAX_BODY_CHARS
 ID_HEX = 20
 
 
@@ -66,7 +76,8 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:ID_HEX]
+    # surrogatepass: the same bytes as plain UTF-8 for any encodable text, and no exception for a lone surrogate
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:ID_HEX]
 
 
 def article_id(url: str | None, entry_id: str | None, source: str | None, title: str, body: str) -> str:
@@ -105,16 +116,18 @@ def parse_date(value: str | None) -> datetime | None:
     if not value or not value.strip():
         return None
     value = value.strip()
+    if len(value) > 200:   # no date is written this long; dateutil's cost grows with the text
+        return None
     try:
         if _EPOCH.match(value):
             seconds = float(value)
             return datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
         parsed = _fast_date(value) or dateparser.parse(value, tzinfos=_TZINFOS)
-    except (ValueError, OverflowError, TypeError):
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)   # year 1 at +05:00 or year 9999 at -05:00 overflows here
+    except Exception:   # dateutil raises many kinds for odd text; any of them means "unparseable": null
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 _NON_LETTERS = re.compile(r"[\W\d_]+")
@@ -165,6 +178,9 @@ def detect_language(declared: str | None, text: str) -> str | None:
 
 def normalize(raw: RawArticle, now: datetime | None = None) -> Article:
     """The article the rules see; raises ``NormalizeError`` when there is nothing to see."""
+    if raw.body and len(raw.body) > MAX_RAW_BODY_CHARS:
+        raise NormalizeError(f"raw body of {len(raw.body)} characters exceeds the {MAX_RAW_BODY_CHARS}-character "
+                             "limit")
     body = clean(raw.body, markup=raw.body_is_html)
     if len(body) > MAX_BODY_CHARS:
         raise NormalizeError(f"body of {len(body)} characters exceeds the {MAX_BODY_CHARS}-character limit")
@@ -189,7 +205,33 @@ class Outputs(NamedTuple):
     dead_letters: beam.PCollection
 
 
+def _where(exc: BaseException) -> str:
+    """``file:line in function`` of the innermost frame that raised ``exc``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
+
+
+def failure(raw: RawArticle, exc: BaseException) -> DeadLetter:
+    """The dead letter (stage ``normalize``) for an item whose normalization raised ``exc``: the exception's type
+    and message, and for an unexpected exception also where it was raised."""
+    error = describe(exc)
+    if not isinstance(exc, NormalizeError | ValidationError):
+        where = _where(exc)
+        error = f"unexpected {error}" + (f" (at {where})" if where else "")
+    try:
+        origin = raw.origin
+        data = (raw.title or "") + "\n" + (raw.body or "")[:400]
+        return DeadLetter.of("normalize", error, origin, data)
+    except Exception:   # a raw item too broken even to describe still leaves a trace
+        return DeadLetter.of("normalize", error, Origin(kind="file", location="<unknown>"))
+
+
 class _NormalizeFn(beam.DoFn):
+    """The per-item boundary: whatever one item raises becomes its dead letter; the bundle goes on."""
+
     def __init__(self) -> None:
         self.ok = Metrics.counter(NAMESPACE, "normalize_articles")
         self.dead = Metrics.counter(NAMESPACE, "normalize_dead_letters")
@@ -197,10 +239,9 @@ class _NormalizeFn(beam.DoFn):
     def process(self, raw: RawArticle) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         try:
             article = normalize(raw)
-        except (NormalizeError, ValidationError) as exc:
+        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
             self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter.of(
-                "normalize", exc, raw.origin, (raw.title or "") + "\n" + (raw.body or "")))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, failure(raw, exc))
             return
         self.ok.inc()
         yield article
