@@ -19,6 +19,13 @@ Entry -> ``RawArticle``:
 Malformed documents (feedparser's ``bozo``): the entries feedparser recovered flow on, and one dead letter
 (stage ``parse``) names the exception; a document with nothing usable is one dead letter. A wrong HTTP
 ``Content-Type`` (``NonXMLContentType``) on a document that parsed is not reported: nothing was lost.
+
+Hostile entries. Each entry is mapped on its own: whatever one raises becomes a dead letter (stage ``parse``)
+naming the entry (``entry 3``, its id when it has one) and the exception, and the other entries still flow.
+A JSON Feed nested deeper than Python's JSON decoder can go (``RecursionError``; e.g. an item holding 100,000
+``[``) is split at the top level instead: each item is decoded on its own, an item too deep to decode is one
+dead letter naming it, and members that are not ``items`` and too deep are ignored. JSON Feed fields of the
+wrong type (a list for a title, an object for a URL) are ignored, not refused; numbers become text.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +41,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from schemas.records import DeadLetter, Origin, RawArticle
+from schemas.records import DeadLetter, Origin, RawArticle, describe
 from transforms.textutil import DecodeError, decode_bytes
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -42,7 +50,10 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 def _absolute(url: str | None) -> bool:
     if not url:
         return False
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:   # "http://[::1" and other unsplittable URLs are not absolute ones
+        return False
     return bool(parts.scheme and parts.netloc)
 
 
@@ -55,7 +66,10 @@ def resolve_link(link: str | None, *bases: str | None) -> str | None:
         return link
     for base in bases:
         if _absolute(base):
-            return urljoin(base, link)  # type: ignore[type-var]
+            try:
+                return urljoin(base, link)  # type: ignore[type-var]
+            except ValueError:
+                return link
     return link
 
 
@@ -119,37 +133,174 @@ def _is_json_feed(data: bytes) -> bool:
     return head.startswith(b"{") and b"jsonfeed.org/version" in head
 
 
+_WS = re.compile(r"[ \t\n\r]*")
+_JSON_SYNTAX = re.compile(r'["\[\]{}]')
+_DECODER = json.JSONDecoder()
+
+
+class _TooDeep:
+    """Stands for a JSON value nested too deeply to decode: where it was and what the decoder said."""
+
+    def __init__(self, start: int, end: int, error: BaseException) -> None:
+        self.start, self.end, self.error = start, end, error
+
+
+def _skip_value(text: str, pos: int) -> int:
+    """The end of the JSON array or object that opens at ``text[pos]``, found without recursion (strings are
+    skipped whole, brackets counted). Raises ``ValueError`` when it never closes."""
+    depth = 0
+    while True:
+        m = _JSON_SYNTAX.search(text, pos)
+        if m is None:
+            raise ValueError(f"unterminated array or object opened at character {pos}")
+        c = m.group()
+        if c == '"':
+            pos = json.decoder.scanstring(text, m.end())[1]   # type: ignore[attr-defined]
+            continue
+        depth += 1 if c in "[{" else -1
+        pos = m.end()
+        if depth == 0:
+            return pos
+
+
+def _value(text: str, pos: int) -> tuple[Any, int]:
+    """One JSON value at ``pos``: decoded, or a ``_TooDeep`` for an array/object too deep to decode."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except RecursionError as exc:
+        if text[pos:pos + 1] not in ("[", "{"):
+            raise ValueError(f"undecodable value at character {pos}") from exc
+        end = _skip_value(text, pos)
+        return _TooDeep(pos, end, exc), end
+
+
+def _expect(text: str, pos: int, chars: str) -> tuple[str, int]:
+    pos = _WS.match(text, pos).end()   # type: ignore[union-attr]
+    c = text[pos:pos + 1]
+    if not c or c not in chars:
+        raise ValueError(f"expected one of {chars!r} at character {pos}, found {c or 'the end'!r}")
+    return c, pos + 1
+
+
+def _shallow_load(text: str) -> dict[str, Any]:
+    """A JSON Feed object decoded member by member, and its ``items`` array element by element, so that one
+    value nested too deeply for ``json.loads`` (``RecursionError``) becomes a ``_TooDeep`` instead of losing the
+    whole document. Raises ``ValueError`` for a document that is not a JSON object."""
+    doc: dict[str, Any] = {}
+    _, pos = _expect(text, 0, "{")
+    c, pos = _expect(text, pos, '"}')
+    if c == "}":
+        return doc
+    while True:
+        key, pos = json.decoder.scanstring(text, pos)   # type: ignore[attr-defined]
+        _, pos = _expect(text, pos, ":")
+        pos = _WS.match(text, pos).end()   # type: ignore[union-attr]
+        if key == "items" and text[pos:pos + 1] == "[":
+            items: list[Any] = []
+            pos = _WS.match(text, pos + 1).end()   # type: ignore[union-attr]
+            if text[pos:pos + 1] == "]":
+                pos += 1
+            else:
+                while True:
+                    item, pos = _value(text, _WS.match(text, pos).end())   # type: ignore[union-attr]
+                    items.append(item)
+                    c, pos = _expect(text, pos, ",]")
+                    if c == "]":
+                        break
+            doc[key] = items
+        else:
+            value, pos = _value(text, pos)
+            if not isinstance(value, _TooDeep):
+                doc[key] = value
+        c, pos = _expect(text, pos, ",}")
+        if c == "}":
+            return doc
+        _, pos = _expect(text, pos, '"')
+
+
+def _str(value: Any) -> str | None:
+    """A JSON Feed text field: a string as is, a number as text, anything else (list, object, bool) ignored."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value) if isinstance(value, float) or abs(value) < 10**100 else None
+    return None
+
+
+def _json_excerpt(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)[:200]
+    except (ValueError, TypeError, RecursionError):
+        return type(value).__name__
+
+
+def _json_feed_entry(item: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Feed item as the feedparser-shaped entry ``entry_to_raw`` maps."""
+    html = _str(item.get("content_html"))
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item["author"]] if isinstance(item.get("author"), dict) else []
+    return {
+        "title": _str(item.get("title")), "link": _str(item.get("url")) or _str(item.get("external_url")),
+        "id": _str(item.get("id")),
+        "content": [{"value": html, "type": "text/html"}] if html else
+                   [{"value": _str(item.get("content_text")) or _str(item.get("summary")), "type": "text/plain"}],
+        "published": _str(item.get("date_published")) or _str(item.get("date_modified")),
+        "authors": [{"name": _str(a.get("name"))} for a in authors if isinstance(a, dict)],
+    }
+
+
+def _entry_failure(exc: BaseException, i: int, entry_id: Any, origin: Origin, data: Any) -> DeadLetter:
+    """The dead letter of one feed entry (``i``: 1 for the first) that could not be mapped: it names the entry
+    and the exception."""
+    eid = entry_id if isinstance(entry_id, str) and entry_id.strip() else None
+    name = f"entry {i}" + (f" ({eid.strip()[:200]})" if eid else "")
+    where = origin.model_copy(update={"entry_id": eid.strip()[:2000] if eid else f"entry:{i}"})
+    return DeadLetter.of("parse", f"feed {name}: {describe(exc)}", where, data)
+
+
 def parse_json_feed(data: bytes, origin: Origin, *, source: str | None = None, base_url: str | None = None,
                     fetched_at: datetime | None = None) -> Iterator[RawArticle | DeadLetter]:
-    """A JSON Feed (jsonfeed.org v1/v1.1) -> raw articles; unreadable JSON is one dead letter."""
+    """A JSON Feed (jsonfeed.org v1/v1.1) -> raw articles; unreadable JSON is one dead letter, and so is each
+    item that cannot be mapped (too deeply nested, or raising anything) -- the other items still flow."""
     try:
         text, _ = decode_bytes(data)
+    except DecodeError as exc:
+        yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
+        return
+    try:
         doc = json.loads(text)
-    except (DecodeError, ValueError) as exc:
-        yield DeadLetter.of("parse", f"JSON Feed: {type(exc).__name__}: {exc}", origin, data)
+    except RecursionError:
+        try:
+            doc = _shallow_load(text)
+        except (ValueError, RecursionError) as exc:
+            yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
+            return
+    except ValueError as exc:
+        yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
         return
     items = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         yield DeadLetter.of("parse", "JSON Feed without an 'items' list", origin, data)
         return
-    feed = {"title": doc.get("title"), "link": doc.get("home_page_url") or doc.get("feed_url"),
-            "language": doc.get("language")}
-    for i, item in enumerate(items):
+    feed = {"title": _str(doc.get("title")), "link": _str(doc.get("home_page_url")) or _str(doc.get("feed_url")),
+            "language": _str(doc.get("language"))}
+    for i, item in enumerate(items, 1):
+        if isinstance(item, _TooDeep):
+            yield _entry_failure(ValueError(f"nested too deeply to decode ({describe(item.error)})"), i, None,
+                                 origin, text[item.start:item.start + 200])
+            continue
         if not isinstance(item, dict):
             yield DeadLetter.of("parse", f"JSON Feed item {i} is a {type(item).__name__}, not an object",
-                                origin, json.dumps(item)[:200])
+                                origin.model_copy(update={"entry_id": f"entry:{i}"}), _json_excerpt(item))
             continue
-        html = item.get("content_html")
-        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-        entry = {
-            "title": item.get("title"), "link": item.get("url") or item.get("external_url"),
-            "id": str(item["id"]) if item.get("id") is not None else None,
-            "content": [{"value": html, "type": "text/html"}] if html else
-                       [{"value": item.get("content_text") or item.get("summary"), "type": "text/plain"}],
-            "published": item.get("date_published") or item.get("date_modified"),
-            "authors": [a for a in authors if isinstance(a, dict)],
-        }
-        yield entry_to_raw(entry, feed, origin, source=source, base_url=base_url, fetched_at=fetched_at)
+        try:
+            entry = _json_feed_entry(item)
+            raw = entry_to_raw(entry, feed, origin, source=source, base_url=base_url, fetched_at=fetched_at)
+        except Exception as exc:   # one item's failure is its own dead letter (SPEC §6)
+            yield _entry_failure(exc, i, _str(item.get("id")), origin, _json_excerpt(item))
+            continue
+        yield raw
 
 
 def parse_feed(data: bytes, origin: Origin, *, source: str | None = None, base_url: str | None = None,
@@ -174,9 +325,9 @@ def parse_feed(data: bytes, origin: Origin, *, source: str | None = None, base_u
     try:
         parsed = feedparser.parse(data, response_headers=response_headers, sanitize_html=True,
                                   resolve_relative_uris=True)
-    except (ValueError, TypeError, LookupError, UnicodeError, AttributeError, IndexError) as exc:
+    except Exception as exc:
         # feedparser recovers from almost everything itself; what it lets through is a broken document.
-        yield DeadLetter.of("parse", f"feed parser failed: {type(exc).__name__}: {exc}", origin, data)
+        yield DeadLetter.of("parse", f"feed parser failed: {describe(exc)}", origin, data)
         return
     entries = parsed.get("entries") or []
     feed = parsed.get("feed") or {}
@@ -184,11 +335,17 @@ def parse_feed(data: bytes, origin: Origin, *, source: str | None = None, base_u
     if isinstance(bozo, feedparser.NonXMLContentType) and entries:
         bozo = None   # a server's wrong Content-Type; the document itself parsed: nothing was lost
     count = 0
-    for entry in entries:
-        yield entry_to_raw(entry, feed, origin, source=source, base_url=base_url, fetched_at=fetched_at)
+    for i, entry in enumerate(entries, 1):
+        try:
+            raw = entry_to_raw(entry, feed, origin, source=source, base_url=base_url, fetched_at=fetched_at)
+        except Exception as exc:   # one entry's failure is its own dead letter (SPEC §6)
+            yield _entry_failure(exc, i, entry.get("id") if isinstance(entry, Mapping) else None, origin,
+                                 str(entry.get("title") or "") if isinstance(entry, Mapping) else None)
+            continue
+        yield raw
         count += 1
     if bozo is not None:
-        what = f"{type(bozo).__name__}: {bozo}"
+        what = describe(bozo)
         if count:
             yield DeadLetter.of("parse", f"malformed feed, {count} entries recovered: {what}", origin, data)
         else:

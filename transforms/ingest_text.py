@@ -9,6 +9,9 @@ Two layouts are understood:
 
 Anything else is all body. A missing title is derived from the body's first sentence during
 normalization. The entry id is the file's path relative to the input it was found under.
+
+Whatever parsing one file raises becomes its dead letter (stage ``parse``, with the exception's type and
+message), never an exception out of the reader.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from schemas.records import DeadLetter, Origin, RawArticle
+from schemas.records import DeadLetter, Origin, RawArticle, describe
 from transforms.textutil import DecodeError, decode_bytes
 
 _HEADER = re.compile(r"^(title|headline|source|publisher|date|published|url|link|authors?|language|lang)"
@@ -67,4 +70,9 @@ def read_text(data: bytes, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
     if not text.strip():
         yield DeadLetter.of("read", "empty file: no text", origin, data)
         return
-    yield parse_text_article(text, origin)
+    try:
+        raw = parse_text_article(text, origin)
+    except Exception as exc:   # SPEC §6: one file's failure is its own dead letter
+        yield DeadLetter.of("parse", f"text article: {describe(exc)}", origin, data)
+        return
+    yield raw
