@@ -50,7 +50,8 @@ def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransfor
 
 
 def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
-                  emit_articles: bool, *, throttle: beam.PTransform | None = None) -> None:
+                  emit_articles: bool, *, throttle: beam.PTransform | None = None,
+                  state_path: str | None = None) -> None:
     """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``. ``throttle``
     (``ThrottleAlerts`` / ``ThrottleAlertsLive``) decides which alerts are delivered; the others go to
     ``suppressed/``, story records to ``stories/``."""
@@ -68,7 +69,8 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
                                                               prefix="suppressed", counter="sink_suppressed")
         throttled.stories | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
                                                          counter="sink_stories")
-    alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
+    # state_path (watch): sinks deliver crash-safely against the state store (transforms.sinks)
+    alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir, state_path=state_path)
     # One writer per dead-letter collection, not a Flatten: on the streaming FnApiRunner a Flatten of
     # several inputs runs only at shutdown (measured), and dead letters must show up while watch runs.
     for i, dead in enumerate([analyzed.dead_letters, *other_dead]):

@@ -1,7 +1,8 @@
 """The ``newswatch`` command: parse, validate the configuration once, call the runner.
 
     newswatch batch INPUT... [--config PATH] [--out DIR] [--emit-articles] [BEAM OPTIONS...]
-    newswatch watch          [--config PATH] [--out DIR] [--state PATH] [--duration SECONDS] [BEAM OPTIONS...]
+    newswatch watch          [--config PATH] [--out DIR] [--state PATH] [--duration SECONDS] [--reset-state]
+                             [BEAM OPTIONS...]
     newswatch check          [--config PATH]
     newswatch explain FILE   [--config PATH] [--json]
 
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--state", default=None, help="state store (default OUT/state.sqlite)")
     w.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
     w.add_argument("--emit-articles", action="store_true")
+    w.add_argument("--reset-state", action="store_true",
+                   help="move the state store aside (STATE.reset-<time>) and start with a fresh one")
 
     c = sub.add_parser("check", help="validate the configuration and list topics and rules")
     common(c)
@@ -259,7 +262,7 @@ def cmd_watch(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     settings, _ = load(args.config)
     return run_watch(settings, args.out, beam_args, state=args.state, duration=args.duration,
-                     emit_articles=args.emit_articles)
+                     emit_articles=args.emit_articles, reset_state=args.reset_state)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,9 +9,16 @@ otherwise. Every stage is element-wise, so alerts are written (one file per bund
 while the pipeline runs.
 
 Stopping: the first SIGINT/SIGTERM creates a stop file (``<state>.stop-<random>``) that the tick source
-checks every 0.2 s; the source then ends, the bundle in flight finishes (its sinks flush) and the
-pipeline completes: exit code 0. A second signal interrupts at once (exit 130). ``--duration`` sets a
-deadline the source checks the same way. Unlike batch, watch never clears the output folder.
+and the fetch stage check every 0.2 s or less; the source then ends, fetches in flight are cancelled (their
+feeds are due again at the next start), the bundle in flight finishes (its sinks flush) and the pipeline
+completes: exit code 0, within a few seconds whatever a feed or webhook does. A second signal interrupts at
+once (exit 130). ``--duration`` sets a deadline checked the same way. Unlike batch, watch never clears the
+output folder.
+
+Crash safety (``transforms.state``): each tick's state changes commit only once the tick's output is on
+disk; the last tick is committed here after the pipeline has finished. Before starting, a state file that
+SQLite cannot read is moved aside with a warning (``--reset-state`` does the same on request), and feeds
+left in flight by a crash are made due at once.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pipeline.run import make_options, runner_name
 from schemas.config import Settings
 from schemas.errors import UsageError
 from transforms.poll import PollSources
-from transforms.state import DedupeSeen, DropEmittedAlerts, StateStore
+from transforms.state import DedupeSeen, DropEmittedAlerts, SharedDB, StateStore, open_state
 from transforms.stories import AssignStoriesLive
 from transforms.throttle import ThrottleAlertsLive
 
@@ -48,7 +55,7 @@ def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: 
     fresh = analyzed.alerts | "DropEmittedAlerts" >> DropEmittedAlerts(state_path)
     analyzed = analyzed._replace(alerts=fresh)
     write_outputs(analyzed, [source.dead_letters], settings, out_dir, emit_articles,
-                  throttle=ThrottleAlertsLive(settings, state_path))
+                  throttle=ThrottleAlertsLive(settings, state_path), state_path=state_path)
 
 
 class _StopOnSignal:
@@ -80,7 +87,8 @@ class _StopOnSignal:
 
 
 def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: str | None = None,
-              duration: float | None = None, emit_articles: bool = False, tick: float = TICK) -> int:
+              duration: float | None = None, emit_articles: bool = False, tick: float = TICK,
+              reset_state: bool = False) -> int:
     """Run until a signal or ``duration`` seconds; returns the exit code."""
     log = get_logger()
     if not settings.feeds and not settings.watch_paths:
@@ -94,9 +102,14 @@ def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: 
     os.makedirs(out_dir, exist_ok=True)
     state_path = state or os.path.join(out_dir, "state.sqlite")
     try:
-        store = StateStore(state_path)
+        store, warning = open_state(state_path, reset=reset_state)
     except Exception as exc:  # sqlite3.Error or OSError: an unusable --state is a usage problem
         raise UsageError(f"cannot open state store {state_path}: {exc}") from None
+    if warning:
+        log.warning("state store replaced", detail=warning)
+    abandoned = store.release_abandoned()
+    if abandoned:
+        log.info("feeds left in flight by the last run are due now", feeds=abandoned)
     totals_before = store.counters()
     store.close()
     stop_file = f"{state_path}.stop-{uuid.uuid4().hex[:8]}"
@@ -109,8 +122,13 @@ def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: 
         p = beam.Pipeline(runner=runner, options=options)
         build_watch(p, settings, out_dir, state_path, emit_articles=emit_articles, stop_file=stop_file,
                     deadline=deadline, tick=tick)
-        result = p.run()
-        result.wait_until_finish()
+        try:
+            result = p.run()
+            result.wait_until_finish()
+        except BaseException:
+            SharedDB.finish(state_path, commit=False)   # the last tick is replayed at the next start
+            raise
+        SharedDB.finish(state_path, commit=True)         # the last tick's output is on disk
     store = StateStore(state_path)
     after = store.counters()
     sizes = store.sizes()

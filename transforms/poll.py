@@ -16,7 +16,19 @@ re-invokes a deferred residual immediately (a busy loop: about half a core, meas
 bundle, so the per-bundle sinks write their files after every tick.
 
 Nothing here groups or windows: on the FnApiRunner in streaming mode the watermark is held until the end,
-so a GroupByKey would fire only at shutdown. Feeds are fetched one after another within a tick.
+so a GroupByKey would fire only at shutdown.
+
+Ticks are transactions. ``DueWork`` begins each tick by committing the previous one
+(``StateStore.begin_tick``: the previous bundle has finished, its sinks' files are on disk), so a crash
+loses no state change whose output is missing, and repeats none whose output exists (``transforms.state``).
+
+Fetching never blocks the tick. ``FetchFeeds`` submits every due URL feed to an ``AsyncFetcher``
+(concurrent, per-host limits, whole-request deadlines) and answers the tick's last task, ``PollTask(
+collect=True)``, by waiting up to ``COLLECT_WAIT`` seconds for the fetches submitted in this tick, then
+passing on every answer that has arrived (from this tick or earlier ones). A feed still in flight stays
+leased and is collected by a later tick: a slow or stuck feed delays only itself, never the others' polls.
+On stop (stop file or deadline) the collect step cancels what is in flight and makes those feeds due again;
+a run that died mid-fetch leaves them marked ``in_flight``, and the next start makes them due at once.
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
 synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
@@ -28,6 +40,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -40,10 +53,10 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from schemas.config import Feed
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
-from transforms.fetch import FeedPoller, FetchResult, feed_key, make_client
+from transforms.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.ingest import read_path, route_dead_letters
 from transforms.ingest_feed import parse_feed
-from transforms.state import StateStore
+from transforms.state import FeedState, StateStore
 
 NAMESPACE = "newswatch"
 DEAD_LETTERS = "dead_letters"
@@ -51,6 +64,7 @@ NAP = 0.2                     # seconds between stop checks while waiting for th
 FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
 SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
 PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this often
+COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted before passing on
 
 
 class Outputs(NamedTuple):
@@ -153,6 +167,7 @@ class _DueFn(beam.DoFn):
             self.store.close()
 
     def process(self, tick: Timestamp) -> Iterator[PollTask]:
+        self.store.begin_tick()          # the previous tick's output is on disk: commit its state changes
         now = time.time()
         if now - self.last_prune >= PRUNE_EVERY:
             removed = self.store.prune(feed_keys={feed_key(f) for f in self.feeds})
@@ -177,9 +192,10 @@ class _DueFn(beam.DoFn):
                     work += 1
                     self.store.bump("files_read")
                     yield PollTask(path=path)
-        if work:
+        yield PollTask(collect=True)     # the fetches that have answered (this tick's and earlier ones)
+        after = self.store.counters()
+        if work or after.get("feeds_polled", 0) != before.get("feeds_polled", 0):
             self.cycle += 1
-            after = self.store.counters()
             delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
             self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
                           feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
@@ -190,10 +206,12 @@ class _DueFn(beam.DoFn):
 
 
 class PollTask(NamedTuple):
-    """One unit of polling work: a due feed, or a new file of a watch folder."""
+    """One unit of polling work: a due feed, a new file of a watch folder, or the tick's last task
+    (``collect``: pass on the fetches that have answered)."""
 
     feed: Feed | None = None
     path: str | None = None
+    collect: bool = False
 
 
 class Fetched(NamedTuple):
@@ -206,11 +224,14 @@ class Fetched(NamedTuple):
 
 
 class _FetchFn(beam.DoFn):
-    """PollTask -> ``Fetched``: the feed's new body, its failure (turned into a dead letter by the next
-    stage), or nothing (304). File tasks pass through: their reader opens them."""
+    """PollTask -> ``Fetched``: a feed's new body, its failure (turned into a dead letter by the next stage),
+    or nothing (304). URL feeds are fetched in the background and passed on by the tick's collect task
+    (see the module docstring); local feeds are read at once; file tasks pass through to their reader."""
 
-    def __init__(self, state_path: str) -> None:
+    def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None) -> None:
         self.state_path = state_path
+        self.stop_file = stop_file
+        self.deadline = deadline
         self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
         self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
         self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
@@ -222,18 +243,56 @@ class _FetchFn(beam.DoFn):
         self.client = make_client()
         self.poller = FeedPoller(self.store, self.client)
         self.log = structlog.get_logger("newswatch")
+        self.in_flight: dict[str, tuple[Feed, FeedState, Future[FetchResult]]] = {}
+        self.submitted: list[str] = []
 
     def teardown(self) -> None:
+        for _, _, future in self.in_flight.values():
+            future.cancel()
         self.client.close()
         self.store.close()
 
     def process(self, task: PollTask) -> Iterator[Fetched]:
+        if task.collect:
+            yield from self._collect()
+            return
         if task.feed is None:
             yield Fetched(task)
             return
         feed = task.feed
-        outcome = self.poller.poll(feed)
-        result = outcome.result
+        key = feed_key(feed)
+        before = self.store.feed(key)
+        if not is_url(feed.url):
+            outcome = self.poller.record(feed, before, fetch_local(feed.url, before, max_bytes=feed.max_bytes))
+            yield from self._outcome(task, outcome)
+            return
+        if key not in self.in_flight:
+            self.in_flight[key] = (feed, before, self.client.submit(feed.url, before, timeout=feed.timeout,
+                                                                    max_bytes=feed.max_bytes))
+            self.submitted.append(key)
+
+    def _collect(self) -> Iterator[Fetched]:
+        waited_for, self.submitted = self.submitted, []
+        until = time.monotonic() + COLLECT_WAIT
+        while (any(not self.in_flight[k][2].done() for k in waited_for if k in self.in_flight)
+               and time.monotonic() < until and not stop_requested(self.stop_file, self.deadline)):
+            time.sleep(0.02)
+        for key in [k for k, (_, _, f) in self.in_flight.items() if f.done()]:
+            feed, before, future = self.in_flight.pop(key)
+            if future.cancelled():
+                continue
+            outcome = self.poller.record(feed, before, future.result())
+            yield from self._outcome(PollTask(feed=feed), outcome)
+        if stop_requested(self.stop_file, self.deadline) and self.in_flight:
+            now = time.time()
+            for key, (feed, _, future) in self.in_flight.items():
+                future.cancel()
+                self.store.release_feed(key, now)
+                self.log.info("fetch abandoned at stop", feed=feed.url)
+            self.in_flight.clear()
+
+    def _outcome(self, task: PollTask, outcome: PollOutcome) -> Iterator[Fetched]:
+        feed, result = outcome.feed, outcome.result
         if result.status == "ok":
             self.ok.inc()
             self.log.debug("feed fetched", feed=feed.url, bytes=len(result.body),
@@ -299,6 +358,6 @@ class PollSources(beam.PTransform):
         parsed = (pbegin
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
                   | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path))
-                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path))
+                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline))
                   | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
         return Outputs(parsed.raw, parsed[DEAD_LETTERS])

@@ -8,6 +8,12 @@ streaming, and every runner (it needs no windowing and no GroupByKey).
 
 Routing. ``WriteAlerts`` sends each alert to the sinks its rule names (``rules[].sinks``; none named means
 every sink).
+
+Watch mode (``state_path`` given). A tick's state commits only after its bundle, so after a ``kill -9`` the
+last tick is analysed again (``transforms.state``). Each JSONL alert sink therefore starts by reading the
+alert ids of its own files written since the last commit (``emitted_since``) and drops those ids when they
+come again: a crash neither loses nor repeats a line. The webhook sink queues alerts in the state store's
+outbox and delivers them beside the JSONL sink, never in front of it (``transforms.webhook``).
 """
 
 from __future__ import annotations
@@ -52,15 +58,31 @@ def write_lines_atomically(folder: str, lines: Sequence[str], prefix: str = "par
 
 
 class _JsonlWriterFn(beam.DoFn):
-    def __init__(self, folder: str, prefix: str, counter: str) -> None:
+    def __init__(self, folder: str, prefix: str, counter: str, state_path: str | None = None) -> None:
         self.folder = folder
         self.prefix = prefix
+        self.state_path = state_path
         self.written = Metrics.counter(NAMESPACE, counter)
+        self.skipped = Metrics.counter(NAMESPACE, "sink_alerts_already_written")
+
+    def setup(self) -> None:
+        self.already: set[str] = set()
+        if self.state_path is not None:
+            from transforms.state import StateStore, emitted_since
+
+            store = StateStore(self.state_path)
+            try:
+                self.already = emitted_since(self.folder, store.committed_at())
+            finally:
+                store.close()
 
     def start_bundle(self) -> None:
         self.lines: list[str] = []
 
     def process(self, record: BaseModel) -> Iterator[str]:
+        if self.already and getattr(record, "alert_id", None) in self.already:
+            self.skipped.inc()            # written before a crash, in a tick the state did not commit
+            return iter(())
         self.lines.append(to_json_line(record))
         self.written.inc()
         return iter(())
@@ -72,16 +94,21 @@ class _JsonlWriterFn(beam.DoFn):
 
 
 class WriteJsonl(beam.PTransform):
-    """pydantic records -> JSON lines in new files under ``folder`` (atomic, one file per bundle)."""
+    """pydantic records -> JSON lines in new files under ``folder`` (atomic, one file per bundle). With
+    ``state_path`` (watch alert sinks): alert ids already in the folder's files since the state's last
+    commit are not written again."""
 
-    def __init__(self, folder: str, prefix: str = "part", counter: str = "sink_records") -> None:
+    def __init__(self, folder: str, prefix: str = "part", counter: str = "sink_records",
+                 state_path: str | None = None) -> None:
         super().__init__()
         self.folder = folder
         self.prefix = prefix
         self.counter = counter
+        self.state_path = state_path
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return records | "Write" >> beam.ParDo(_JsonlWriterFn(self.folder, self.prefix, self.counter))
+        return records | "Write" >> beam.ParDo(_JsonlWriterFn(self.folder, self.prefix, self.counter,
+                                                              self.state_path))
 
 
 class _StdoutFn(beam.DoFn):
@@ -108,28 +135,30 @@ class _RouteFn(beam.DoFn):
             yield alert
 
 
-def sink_transform(sink: Sink, out_dir: str) -> beam.PTransform:
-    """The PTransform that delivers records to one configured sink."""
+def sink_transform(sink: Sink, out_dir: str, state_path: str | None = None) -> beam.PTransform:
+    """The PTransform that delivers records to one configured sink (``state_path``: watch mode)."""
     if sink.type == "jsonl":
-        return WriteJsonl(os.path.join(out_dir, sink.path or "alerts"), prefix="alerts", counter="sink_alerts")
+        return WriteJsonl(os.path.join(out_dir, sink.path or "alerts"), prefix="alerts", counter="sink_alerts",
+                          state_path=state_path)
     if sink.type == "stdout":
         return beam.ParDo(_StdoutFn())
     from transforms.webhook import PostToWebhook
 
-    return PostToWebhook(sink, out_dir)
+    return PostToWebhook(sink, out_dir, state_path=state_path)
 
 
 class WriteAlerts(beam.PTransform):
     """Alert -> every sink its rule routes to. Returns nothing useful (sinks are terminal)."""
 
-    def __init__(self, settings: Settings, out_dir: str) -> None:
+    def __init__(self, settings: Settings, out_dir: str, state_path: str | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.out_dir = out_dir
+        self.state_path = state_path
 
     def expand(self, alerts: beam.PCollection) -> None:
         routes = _routes(self.settings)
         for sink in self.settings.sinks:
             (alerts
              | f"Route[{sink.id}]" >> beam.ParDo(_RouteFn(routes, sink.id))
-             | f"Sink[{sink.id}]" >> sink_transform(sink, self.out_dir))
+             | f"Sink[{sink.id}]" >> sink_transform(sink, self.out_dir, self.state_path))

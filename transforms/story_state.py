@@ -1,7 +1,8 @@
 """Watch-mode memory of stories and throttles, in the watch state file (``--state``, SQLite).
 
-Own tables beside ``transforms.state``'s (same file, same WAL mode, every change one short
-``BEGIN IMMEDIATE`` transaction, so several DoFn instances and the poller can share the file):
+Own tables beside ``transforms.state``'s, on the same shared connection (``transforms.state.SharedDB``):
+every change is atomic, and in a watch run it belongs to its tick's transaction (committed once the tick's
+output is on disk; see ``transforms.state``):
 
 * ``story_articles``: article id -> story id, its MinHash signature (1 KiB) and when it was seen;
 * ``story_bands``: LSH band key -> article id (the index that finds candidates);
@@ -17,8 +18,6 @@ and then every ``PRUNE_EVERY`` seconds.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ import numpy as np
 
 from schemas.records import Alert, Article, Story
 from transforms import stories as st
+from transforms.state import SharedDB
 
 STORY_RETENTION = 7 * 86400.0
 MAX_STORY_ARTICLES = 200_000
@@ -58,16 +58,21 @@ class StoryStore:
     """Stories and throttle state in SQLite. ``clock`` (seconds since the epoch) is injectable for tests."""
 
     def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.clock = clock
-        self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.shared = SharedDB.acquire(path)
+        self.db = self.shared.conn
+        try:
+            self.shared.ensure_schema(_SCHEMA)
+        except BaseException:
+            self.shared.release()
+            raise
         self.last_prune = 0.0
+        self.closed = False
 
     def close(self) -> None:
-        self.db.close()
+        if not self.closed:
+            self.closed = True
+            self.shared.release()
 
     # -- stories -----------------------------------------------------------------------------------------
     def assign(self, article: Article, sig: np.ndarray | None) -> str:
@@ -75,8 +80,7 @@ class StoryStore:
         article as a member. The same article seen again keeps its story."""
         now = self.clock()
         self.maybe_prune()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self.shared.txn():
             row = self.db.execute("SELECT story_id FROM story_articles WHERE article_id = ?",
                                   (article.id,)).fetchone()
             if row is not None:
@@ -131,8 +135,7 @@ class StoryStore:
         Returns the reason and the story record after the update (None when the story is unknown)."""
         now = self.clock()
         story_id = alert.story_id or alert.article.id
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self.shared.txn():
             reason = None
             if once_per_story and self.db.execute("SELECT 1 FROM story_rules WHERE story_id = ? AND rule_id = ?",
                                                   (story_id, alert.rule_id)).fetchone():
@@ -178,8 +181,7 @@ class StoryStore:
         self.last_prune = now
         cutoff = now - retention
         removed: dict[str, int] = {}
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self.shared.txn():
             old = [s for (s,) in self.db.execute("SELECT story_id FROM stories WHERE updated_at < ?", (cutoff,))]
             self.db.executemany("DELETE FROM stories WHERE story_id = ?", [(s,) for s in old])
             self.db.executemany("DELETE FROM story_rules WHERE story_id = ?", [(s,) for s in old])

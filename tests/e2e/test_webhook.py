@@ -6,11 +6,10 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 
 from schemas.config import Sink
-from transforms.webhook import batch_key, deliver, deliver_batch
+from transforms.webhook import WebhookClient, batch_key, deliver, deliver_batch
 
 from ..unit.test_throttle import alert
 from .cli import newswatch, read_jsonl
@@ -59,7 +58,7 @@ def receiver(request):
 def test_retry_after_503_then_accepted(receiver):
     sink = Sink(id="hook", type="webhook", url=receiver.url, retries=2, timeout=5)
     a = alert(1, 0, "s")
-    with httpx.Client() as client:
+    with WebhookClient() as client:
         assert deliver(client, sink, a, sleep=lambda s: None) is None
     assert len(receiver.requests) == 2                      # the 503, then the retry
     for headers, body in receiver.requests:
@@ -72,7 +71,7 @@ def test_retry_after_503_then_accepted(receiver):
 def test_batch_is_a_json_array(receiver):
     sink = Sink(id="hook", type="webhook", url=receiver.url, retries=1, batch_size=2)
     alerts = [alert(1, 0), alert(2, 1)]
-    with httpx.Client() as client:
+    with WebhookClient() as client:
         assert deliver_batch(client, sink, alerts, sleep=lambda s: None) is None
     headers, body = receiver.requests[-1]
     assert len(receiver.requests) == 2 and headers["idempotency-key"] == batch_key(alerts)
