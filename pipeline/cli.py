@@ -26,7 +26,7 @@ from typing import Any
 from pipeline import logs
 
 OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output"}
-OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help"}
+OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state"}
 
 
 def default_config() -> str:

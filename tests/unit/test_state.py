@@ -66,3 +66,108 @@ def test_prune_drops_vanished_files_and_unconfigured_feeds(tmp_path):
     removed = store.prune(feed_keys={"feed"})
     assert removed["files"] == 1 and removed["feeds"] == 1
     assert store.sizes()["files"] == 1 and store.sizes()["feeds"] == 1
+
+
+def _crash_after_tick(path: str, article_id: str) -> None:
+    """In a child process: a committed tick that saw ``committed``, then a tick that saw ``article_id`` and
+    died without committing (os._exit: no cleanup, as a kill -9)."""
+    import os
+
+    store = StateStore(path)
+    store.begin_tick()
+    store.mark_seen("committed")
+    store.begin_tick()                          # commits the first tick
+    store.mark_seen(article_id)
+    store.mark_alert("alert-of-" + article_id)
+    store.enqueue("hook", "alert-of-" + article_id, "{}")
+    os._exit(0)
+
+
+def test_a_tick_that_did_not_commit_is_rolled_back_after_a_crash(tmp_path):
+    import multiprocessing
+
+    path = str(tmp_path / "s.sqlite")
+    child = multiprocessing.get_context("fork").Process(target=_crash_after_tick, args=(path, "lost"))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    store = StateStore(path)
+    assert not store.mark_seen("committed")          # the committed tick survived
+    assert store.mark_seen("lost")                   # the crashed tick is analysed again
+    assert store.mark_alert("alert-of-lost") and store.outbox("hook", now=1e12, limit=10) == []
+    assert store.committed_at() is not None
+
+
+def test_within_a_tick_changes_are_visible_and_a_failed_change_is_undone_alone(tmp_path):
+    import sqlite3
+
+    import pytest
+
+    path = str(tmp_path / "s.sqlite")
+    store = StateStore(path)
+    store.begin_tick()
+    assert store.mark_seen("a") and not store.mark_seen("a")
+    with pytest.raises(sqlite3.OperationalError), store.shared.txn() as db:
+        db.execute("INSERT INTO seen (id, first_seen, last_seen) VALUES ('b', 1, 1)")
+        db.execute("INSERT INTO no_such_table VALUES (1)")
+    other = sqlite3.connect(path)                    # another process's view: nothing committed yet
+    assert other.execute("SELECT COUNT(*) FROM seen").fetchone()[0] == 0
+    store.begin_tick()
+    assert other.execute("SELECT id FROM seen").fetchall() == [("a",)]   # 'b' went with its failed change
+    other.close()
+
+
+def test_outbox_queues_retries_and_delivers(tmp_path):
+    store = StateStore(str(tmp_path / "s.sqlite"))
+    for i in range(3):
+        store.enqueue("hook", f"a{i}", f'{{"n": {i}}}')
+    store.enqueue("hook", "a0", "again")             # an alert is queued once
+    assert [r[0] for r in store.outbox("hook", now=1e12, limit=10)] == ["a0", "a1", "a2"]
+    assert [r[0] for r in store.outbox("hook", now=1e12, limit=2, exclude={"a0"})] == ["a1", "a2"]
+    store.retry_later("hook", ["a1"], next_try=2e12, error="HTTP 503")
+    assert [r[0] for r in store.outbox("hook", now=1e12, limit=10)] == ["a0", "a2"]
+    assert store.outbox("hook", now=3e12, limit=10)[1] == ("a1", '{"n": 1}', 1)
+    store.delivered("hook", ["a0", "a1", "a2"])
+    assert store.outbox("hook", now=3e12, limit=10) == [] and store.outbox("other", now=3e12, limit=10) == []
+
+
+def test_feeds_left_in_flight_are_due_at_the_next_start(tmp_path):
+    store = StateStore(str(tmp_path / "s.sqlite"))
+    assert store.claim_due("stuck", now=100.0, lease=1000)
+    assert store.claim_due("done", now=100.0, lease=1000)
+    store.save_feed("done", FeedState(next_due=160.0))
+    assert store.release_abandoned() == 1
+    assert store.claim_due("stuck", now=101.0, lease=50) and not store.claim_due("done", now=101.0, lease=50)
+
+
+def test_emitted_since_reads_the_alert_ids_of_recent_sink_files(tmp_path):
+    import os
+
+    from transforms.state import emitted_since
+
+    folder = tmp_path / "alerts"
+    folder.mkdir()
+    (folder / "old.jsonl").write_text('{"alert_id": "old"}\n')
+    os.utime(folder / "old.jsonl", (1000.0, 1000.0))
+    (folder / "new.jsonl").write_text('{"alert_id": "n1"}\nnot json\n{"alert_id": "n2"}\n')
+    assert emitted_since(str(folder), since=2000.0) == {"n1", "n2"}
+    assert emitted_since(str(folder), since=None) == {"old", "n1", "n2"}
+    assert emitted_since(str(tmp_path / "missing"), since=None) == set()
+
+
+def test_an_unreadable_state_file_is_moved_aside_and_replaced(tmp_path):
+    from transforms.state import open_state
+
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    store, warning = open_state(str(path))
+    assert warning and "moved to" in warning
+    assert store.mark_seen("fresh")
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("state.sqlite.corrupt-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == b"this is not a database" * 100
+    store.close()
+    again, warning = open_state(str(path))              # a sound store is kept as it is
+    assert warning is None and not again.mark_seen("fresh")
+    again.close()
+    reset, warning = open_state(str(path), reset=True)
+    assert warning and "reset" in warning and reset.mark_seen("fresh")
