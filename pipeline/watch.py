@@ -50,7 +50,7 @@ def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: 
                 tick: float = TICK) -> None:
     """The watch job: poll sources -> the shared stages -> sinks under ``out_dir``."""
     source = p | "PollSources" >> PollSources(settings.feeds, settings.watch_paths, state_path, tick=tick,
-                                               stop_file=stop_file, deadline=deadline)
+                                               stop_file=stop_file, deadline=deadline, fetching=settings.fetch)
     analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path), stories=AssignStoriesLive(state_path))
     fresh = analyzed.alerts | "DropEmittedAlerts" >> DropEmittedAlerts(state_path)
     analyzed = analyzed._replace(alerts=fresh)

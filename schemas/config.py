@@ -100,6 +100,14 @@ class Feed(_Config):
     max_bytes: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024          # size cap of one fetched body
 
 
+class Fetching(_Config):
+    """How watch mode fetches feeds: at most ``concurrency`` requests in flight, ``per_host`` to one host
+    (politeness: feeds of one site are not fetched all at once)."""
+
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
+    per_host: Annotated[int, Field(ge=1, le=100)] = 4
+
+
 def _default_sinks() -> tuple[Sink, ...]:
     return (Sink(id="default", type="jsonl", path="alerts"),)
 
@@ -113,6 +121,7 @@ class Settings(_Config):
     sinks: tuple[Sink, ...] = Field(default_factory=_default_sinks)
     feeds: tuple[Feed, ...] = ()
     watch_paths: tuple[str, ...] = ()
+    fetch: Fetching = Field(default_factory=Fetching)
     source_file: str = Field(default="<memory>", exclude=True)
 
     @model_validator(mode="after")

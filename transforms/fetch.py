@@ -8,7 +8,7 @@
   that sends its headers one byte a second is cut off at the deadline like one that never answers;
 * the watch source submits every due feed at once and collects the answers as they come
   (``transforms.poll``): at most ``MAX_CONCURRENCY`` requests at a time and ``PER_HOST`` per host
-  (politeness), and a slow feed delays only itself;
+  (politeness; both set by the config's ``fetch:`` section), and a slow feed delays only itself;
 * a stage that stops (SIGTERM, ``--duration``) cancels what is in flight instead of waiting for it.
 
 * Conditional GET: ``If-None-Match`` / ``If-Modified-Since`` from the validators of the last 200; a 304
@@ -55,8 +55,8 @@ USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monit
 MAX_BACKOFF = 6 * 3600.0
 MAX_RETRY_AFTER = 86400.0
 MAX_REDIRECTS = 5
-MAX_CONCURRENCY = 64      # requests in flight at once (all hosts)
-PER_HOST = 2              # requests in flight at once to one host
+MAX_CONCURRENCY = 64      # requests in flight at once (all hosts); config ``fetch.concurrency``
+PER_HOST = 4              # requests in flight at once to one host; config ``fetch.per_host``
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.9, */*;q=0.5")
 
@@ -203,9 +203,9 @@ class AsyncFetcher:
         self.close()
 
 
-def make_client() -> AsyncFetcher:
+def make_client(concurrency: int = MAX_CONCURRENCY, per_host: int = PER_HOST) -> AsyncFetcher:
     """The HTTP client of a fetching DoFn (built in ``setup()``)."""
-    return AsyncFetcher()
+    return AsyncFetcher(concurrency, per_host)
 
 
 def fetch_local(path: str, state: FeedState, *, max_bytes: int) -> FetchResult:

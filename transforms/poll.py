@@ -51,7 +51,7 @@ from apache_beam.transforms.periodicsequence import ImpulseSeqGenRestrictionProv
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from schemas.config import Feed
+from schemas.config import Feed, Fetching
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
 from transforms.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.ingest import read_path, route_dead_letters
@@ -228,10 +228,12 @@ class _FetchFn(beam.DoFn):
     or nothing (304). URL feeds are fetched in the background and passed on by the tick's collect task
     (see the module docstring); local feeds are read at once; file tasks pass through to their reader."""
 
-    def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None) -> None:
+    def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None,
+                 fetching: Fetching | None = None) -> None:
         self.state_path = state_path
         self.stop_file = stop_file
         self.deadline = deadline
+        self.fetching = fetching or Fetching()
         self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
         self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
         self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
@@ -240,7 +242,7 @@ class _FetchFn(beam.DoFn):
         import structlog
 
         self.store = StateStore(self.state_path)
-        self.client = make_client()
+        self.client = make_client(self.fetching.concurrency, self.fetching.per_host)
         self.poller = FeedPoller(self.store, self.client)
         self.log = structlog.get_logger("newswatch")
         self.in_flight: dict[str, tuple[Feed, FeedState, Future[FetchResult]]] = {}
@@ -345,8 +347,10 @@ class PollSources(beam.PTransform):
     the stages instead of being merged."""
 
     def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str, *,
-                 tick: float = 1.0, stop_file: str | None = None, deadline: float | None = None) -> None:
+                 tick: float = 1.0, stop_file: str | None = None, deadline: float | None = None,
+                 fetching: Fetching | None = None) -> None:
         super().__init__()
+        self.fetching = fetching
         self.feeds = feeds
         self.watch_paths = watch_paths
         self.state_path = state_path
@@ -358,6 +362,7 @@ class PollSources(beam.PTransform):
         parsed = (pbegin
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
                   | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path))
-                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline))
+                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
+                                                            self.fetching))
                   | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
         return Outputs(parsed.raw, parsed[DEAD_LETTERS])
