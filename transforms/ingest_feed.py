@@ -24,7 +24,9 @@ Hostile entries. Each entry is mapped on its own: whatever one raises becomes a 
 naming the entry (``entry 3``, its id when it has one) and the exception, and the other entries still flow.
 A JSON Feed nested deeper than Python's JSON decoder can go (``RecursionError``; e.g. an item holding 100,000
 ``[``) is split at the top level instead: each item is decoded on its own, an item too deep to decode is one
-dead letter naming it, and members that are not ``items`` and too deep are ignored. JSON Feed fields of the
+dead letter naming it, and members that are not ``items`` and too deep are ignored. A JSON Feed broken part
+way (truncated, a bad value) yields the items before the damage plus one dead letter, like a malformed XML
+feed. JSON Feed fields of the
 wrong type (a list for a title, an object for a URL) are ignored, not refused; numbers become text.
 """
 
@@ -182,40 +184,44 @@ def _expect(text: str, pos: int, chars: str) -> tuple[str, int]:
     return c, pos + 1
 
 
-def _shallow_load(text: str) -> dict[str, Any]:
-    """A JSON Feed object decoded member by member, and its ``items`` array element by element, so that one
-    value nested too deeply for ``json.loads`` (``RecursionError``) becomes a ``_TooDeep`` instead of losing the
-    whole document. Raises ``ValueError`` for a document that is not a JSON object."""
+def _shallow_load(text: str) -> tuple[dict[str, Any], BaseException | None]:
+    """A JSON Feed object decoded member by member, and its ``items`` array element by element, so that a value
+    nested too deeply for ``json.loads`` (``RecursionError``) becomes a ``_TooDeep`` instead of losing the whole
+    document, and a document broken part way (truncated, a bad value) keeps what came before the damage.
+    Returns the members decoded and the error that stopped decoding (None when the document is whole)."""
     doc: dict[str, Any] = {}
-    _, pos = _expect(text, 0, "{")
-    c, pos = _expect(text, pos, '"}')
-    if c == "}":
-        return doc
-    while True:
-        key, pos = json.decoder.scanstring(text, pos)   # type: ignore[attr-defined]
-        _, pos = _expect(text, pos, ":")
-        pos = _WS.match(text, pos).end()   # type: ignore[union-attr]
-        if key == "items" and text[pos:pos + 1] == "[":
-            items: list[Any] = []
-            pos = _WS.match(text, pos + 1).end()   # type: ignore[union-attr]
-            if text[pos:pos + 1] == "]":
-                pos += 1
-            else:
-                while True:
-                    item, pos = _value(text, _WS.match(text, pos).end())   # type: ignore[union-attr]
-                    items.append(item)
-                    c, pos = _expect(text, pos, ",]")
-                    if c == "]":
-                        break
-            doc[key] = items
-        else:
-            value, pos = _value(text, pos)
-            if not isinstance(value, _TooDeep):
-                doc[key] = value
-        c, pos = _expect(text, pos, ",}")
+    try:
+        _, pos = _expect(text, 0, "{")
+        c, pos = _expect(text, pos, '"}')
         if c == "}":
-            return doc
-        _, pos = _expect(text, pos, '"')
+            return doc, None
+        while True:
+            key, pos = json.decoder.scanstring(text, pos)   # type: ignore[attr-defined]
+            _, pos = _expect(text, pos, ":")
+            pos = _WS.match(text, pos).end()   # type: ignore[union-attr]
+            if key == "items" and text[pos:pos + 1] == "[":
+                items: list[Any] = []
+                doc[key] = items   # filled as decoded: a break part way keeps the items before it
+                pos = _WS.match(text, pos + 1).end()   # type: ignore[union-attr]
+                if text[pos:pos + 1] == "]":
+                    pos += 1
+                else:
+                    while True:
+                        item, pos = _value(text, _WS.match(text, pos).end())   # type: ignore[union-attr]
+                        items.append(item)
+                        c, pos = _expect(text, pos, ",]")
+                        if c == "]":
+                            break
+            else:
+                value, pos = _value(text, pos)
+                if not isinstance(value, _TooDeep):
+                    doc[key] = value
+            c, pos = _expect(text, pos, ",}")
+            if c == "}":
+                return doc, None
+            _, pos = _expect(text, pos, '"')
+    except (ValueError, RecursionError, IndexError) as exc:
+        return doc, exc
 
 
 def _str(value: Any) -> str | None:
@@ -268,23 +274,24 @@ def parse_json_feed(data: bytes, origin: Origin, *, source: str | None = None, b
     except DecodeError as exc:
         yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
         return
+    broken: BaseException | None = None
     try:
         doc = json.loads(text)
-    except RecursionError:
-        try:
-            doc = _shallow_load(text)
-        except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # too deep somewhere, or broken part way: decode item by item and keep what can be kept
+        doc, broken = _shallow_load(text)
+        if broken is None and not isinstance(exc, RecursionError):
+            broken = exc   # whole up to its end, then more ("Extra data"): still a malformed document
+        if broken is not None and not isinstance(doc.get("items"), list):
             yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
             return
-    except ValueError as exc:
-        yield DeadLetter.of("parse", f"JSON Feed: {describe(exc)}", origin, data)
-        return
     items = doc.get("items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         yield DeadLetter.of("parse", "JSON Feed without an 'items' list", origin, data)
         return
     feed = {"title": _str(doc.get("title")), "link": _str(doc.get("home_page_url")) or _str(doc.get("feed_url")),
             "language": _str(doc.get("language"))}
+    count = 0
     for i, item in enumerate(items, 1):
         if isinstance(item, _TooDeep):
             yield _entry_failure(ValueError(f"nested too deeply to decode ({describe(item.error)})"), i, None,
@@ -301,6 +308,9 @@ def parse_json_feed(data: bytes, origin: Origin, *, source: str | None = None, b
             yield _entry_failure(exc, i, _str(item.get("id")), origin, _json_excerpt(item))
             continue
         yield raw
+        count += 1
+    if broken is not None:
+        yield DeadLetter.of("parse", f"malformed JSON Feed, {count} items recovered: {describe(broken)}", origin, data)
 
 
 def parse_feed(data: bytes, origin: Origin, *, source: str | None = None, base_url: str | None = None,
