@@ -29,6 +29,8 @@ class Analyzed(NamedTuple):
     #: (article id, story id) beside the articles (``story_ids=``): then the articles, the tagged articles and
     #: the alerts of ``alerts`` do not carry their story id yet; ``write_outputs`` joins it on
     story_ids: beam.PCollection | None = None
+    tag_dead_letters: beam.PCollection | None = None    # DeadLetter (tag stage)
+    match_dead_letters: beam.PCollection | None = None  # DeadLetter (match stage)
 
 
 def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None,
@@ -45,8 +47,9 @@ def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransfor
         articles = articles | "AssignStories" >> stories
     ids = articles | "StoryIds" >> story_ids if story_ids is not None else None
     tagged = articles | "TagTopics" >> TagTopics(settings)
-    alerts = tagged | "MatchRules" >> MatchRules(settings)
-    return Analyzed(tagged, alerts, normalized.dead_letters, ids)
+    matched = tagged.tagged | "MatchRules" >> MatchRules(settings)
+    return Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, ids, tagged.dead_letters,
+                    matched.dead_letters)
 
 
 def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
@@ -73,9 +76,12 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
     alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir, state_path=state_path)
     # One writer per dead-letter collection, not a Flatten: on the streaming FnApiRunner a Flatten of
     # several inputs runs only at shutdown (measured), and dead letters must show up while watch runs.
-    for i, dead in enumerate([analyzed.dead_letters, *other_dead]):
-        dead | f"WriteDeadLetters{'' if i == 0 else f'[{i}]'}" >> WriteJsonl(
-            os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
+    labelled = [("", analyzed.dead_letters), ("[tag]", analyzed.tag_dead_letters),
+                ("[match]", analyzed.match_dead_letters), *((f"[{i}]", d) for i, d in enumerate(other_dead, 1))]
+    for suffix, dead in labelled:
+        if dead is not None:
+            dead | f"WriteDeadLetters{suffix}" >> WriteJsonl(
+                os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
     if emit_articles:
         articles = analyzed.tagged | "Articles" >> beam.Map(lambda t: t.article)
         if analyzed.story_ids is not None:   # only when asked for: this ships every article through a join

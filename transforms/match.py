@@ -5,13 +5,17 @@ the same id in every run, on every runner, after every restart. ``matches`` hold
 positive term that matched (at most ``MAX_MATCHES``, in field then offset order); the snippet is the
 sentence around the first body match (or the title when only the title matched), cut to ~240
 characters at word boundaries.
+
+Per-item boundary: ``MatchRules`` turns any exception raised while matching one article into a dead letter
+(stage ``match``, ``tag.item_failure``); that article then has no alerts (all or none) and the run goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -20,7 +24,7 @@ from schemas.config import Settings
 from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
 from transforms.query import Evidence
 from transforms.rules import CompiledSettings, compile_settings
-from transforms.tag import Tagged, presearchers
+from transforms.tag import DEAD_LETTERS, Tagged, counter, item_failure, presearchers
 
 NAMESPACE = "newswatch"
 MAX_MATCHES = 100
@@ -142,31 +146,62 @@ class RuleMatcher:
         return alerts
 
 
+def count_matched(alerts: Iterable[Alert], n: int = 1) -> None:
+    """Count one article given to the matcher and its alerts; ``n=-1`` takes them back, for a copy that
+    batch's dedupe drops after matching (``transforms.dedupe``)."""
+    counter("match_articles").inc(n)
+    count_alerts(alerts, n)
+
+
+def count_alerts(alerts: Iterable[Alert], n: int = 1) -> None:
+    """Count alerts by rule and topic (the summary's ``alerts``, ``alerts_by_rule``, ``alerts_by_topic``)."""
+    for alert in alerts:
+        counter("match_alerts").inc(n)
+        counter(f"alerts_rule_{alert.rule_id}").inc(n)
+        for topic in alert.topics:
+            counter(f"alerts_topic_{topic}").inc(n)
+
+
+class Outputs(NamedTuple):
+    alerts: beam.PCollection        # Alert
+    dead_letters: beam.PCollection  # DeadLetter (stage match)
+
+
 class _MatchFn(beam.DoFn):
-    def __init__(self, settings: Settings) -> None:
+    """The per-item boundary: whatever matching one article raises becomes its dead letter."""
+
+    def __init__(self, settings: Settings, matcher: Callable[[CompiledSettings], RuleMatcher]) -> None:
         self.settings = settings
+        self.make_matcher = matcher
         self.articles = Metrics.counter(NAMESPACE, "match_articles")
-        self.alerts = Metrics.counter(NAMESPACE, "match_alerts")
+        self.dead = Metrics.counter(NAMESPACE, "match_dead_letters")
 
     def setup(self) -> None:
-        self.matcher = RuleMatcher(compile_settings(self.settings))
+        self.matcher = self.make_matcher(compile_settings(self.settings))
 
-    def process(self, tagged: Tagged) -> Iterator[Alert]:
-        self.articles.inc()
-        for alert in self.matcher.match(tagged):
-            self.alerts.inc()
-            Metrics.counter(NAMESPACE, f"alerts_rule_{alert.rule_id}").inc()
-            for topic in alert.topics:
-                Metrics.counter(NAMESPACE, f"alerts_topic_{topic}").inc()
-            yield alert
+    def process(self, tagged: Tagged) -> Iterator[Alert | beam.pvalue.TaggedOutput]:
+        self.articles.inc()   # articles given to the matcher (``match_dead_letters`` of them failed)
+        try:
+            alerts = self.matcher.match(tagged)
+        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+            self.dead.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item_failure("match", exc, getattr(tagged, "article", None)))
+            return
+        count_alerts(alerts)
+        yield from alerts
 
 
 class MatchRules(beam.PTransform):
-    """Tagged -> Alert."""
+    """Tagged -> ``Outputs(alerts: Alert, dead_letters: DeadLetter)``. ``matcher`` builds the matcher from the
+    compiled settings (default ``RuleMatcher``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *,
+                 matcher: Callable[[CompiledSettings], RuleMatcher] = RuleMatcher) -> None:
         super().__init__()
         self.settings = settings
+        self.matcher = matcher
 
-    def expand(self, tagged: beam.PCollection) -> beam.PCollection:
-        return tagged | "Match" >> beam.ParDo(_MatchFn(self.settings))
+    def expand(self, tagged: beam.PCollection) -> Outputs:
+        results = tagged | "Match" >> beam.ParDo(_MatchFn(self.settings, self.matcher)).with_outputs(
+            DEAD_LETTERS, main="alerts")
+        return Outputs(results.alerts, results[DEAD_LETTERS])

@@ -11,25 +11,32 @@ query scans each folded field once (``Tagged.presence`` carries the result to ru
 topics whose filter holds (a compiled check) are evaluated, in dependency order, and no field is tokenized
 (``Document(fast=True)``: string searches in the spaced folded text). The result equals evaluating every
 topic (tested against that reference).
+
+Per-item boundary: ``TagTopics`` turns any exception raised while tagging one article into a dead letter
+(``item_failure``: stage ``tag``, the exception's type, message and where it was raised) and the run goes on;
+``MatchRules`` does the same for rule matching (stage ``match``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, NamedTuple, get_args
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
-from schemas.records import Article
+from schemas.records import Article, DeadLetter, Origin, Stage, describe
 from transforms.query import Document
 from transforms.query.matcher import LazyTopics
 from transforms.query.presearch import Presearcher, Scanner
 from transforms.rules import CompiledSettings, compile_settings, paused_gc
 
 NAMESPACE = "newswatch"
+DEAD_LETTERS = "dead_letters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,29 +124,88 @@ class Tagger:
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
 
 
+_COUNTERS: dict[str, Any] = {}
+
+
+def counter(name: str) -> Any:
+    """The ``newswatch`` counter ``name`` (a Beam counter looks up the running step's metrics when it is
+    incremented, so one object per name serves every step; names come from the configuration: bounded)."""
+    c = _COUNTERS.get(name)
+    if c is None:
+        c = _COUNTERS[name] = Metrics.counter(NAMESPACE, name)
+    return c
+
+
+def count_tagged(topics: Iterable[str], n: int = 1) -> None:
+    """Count one tagged article and its topics (the summary's ``articles_by_topic``); ``n=-1`` takes them
+    back, for a copy that batch's dedupe drops after tagging (``transforms.dedupe``)."""
+    topics = tuple(topics)
+    counter("tag_articles" if topics else "tag_untagged").inc(n)
+    for topic in topics:
+        counter(f"topic_{topic}").inc(n)
+
+
+_STAGES = frozenset(get_args(Stage))
+
+
+def item_failure(stage: str, exc: BaseException, article: Article | None) -> DeadLetter:
+    """The dead letter of an article whose ``stage`` (``tag``, ``match``) raised ``exc``: the exception's type,
+    message and where it was raised, the article's origin, the start of its text. A stage that
+    ``schemas.records.Stage`` does not list yet is written as ``normalize`` (the closest: analysis of one
+    article) with the real stage at the front of the error."""
+    error = f"unexpected {describe(exc)}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        f = frames[-1]
+        error += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    recorded = stage if stage in _STAGES else "normalize"
+    if recorded != stage:
+        error = f"{stage}: {error}"
+    origin = getattr(article, "origin", None)
+    try:   # the article may be broken in any way (it skipped validation): describe what there is
+        data = f"{getattr(article, 'title', '') or ''}\n{getattr(article, 'body', '') or ''}"[:600]
+        return DeadLetter.of(recorded, error, origin, data)  # type: ignore[arg-type]
+    except Exception:   # no usable origin: the dead letter still leaves a trace
+        return DeadLetter.of(recorded, error, Origin(kind="file", location="<unknown>"))  # type: ignore[arg-type]
+
+
+class Outputs(NamedTuple):
+    tagged: beam.PCollection        # Tagged
+    dead_letters: beam.PCollection  # DeadLetter (stage tag)
+
+
 class _TagFn(beam.DoFn):
-    def __init__(self, settings: Settings) -> None:
+    """The per-item boundary: whatever tagging one article raises becomes its dead letter."""
+
+    def __init__(self, settings: Settings, tagger: Callable[[CompiledSettings], Tagger]) -> None:
         self.settings = settings
-        self.tagged = Metrics.counter(NAMESPACE, "tag_articles")
-        self.untagged = Metrics.counter(NAMESPACE, "tag_untagged")
+        self.make_tagger = tagger
+        self.dead = Metrics.counter(NAMESPACE, "tag_dead_letters")
 
     def setup(self) -> None:
-        self.tagger = Tagger(compile_settings(self.settings))
+        self.tagger = self.make_tagger(compile_settings(self.settings))
 
-    def process(self, article: Article) -> Iterator[Tagged]:
-        result = self.tagger.tag(article)
-        (self.tagged if result.article.topics else self.untagged).inc()
-        for topic in result.article.topics:
-            Metrics.counter(NAMESPACE, f"topic_{topic}").inc()
+    def process(self, article: Article) -> Iterator[Tagged | beam.pvalue.TaggedOutput]:
+        try:
+            result = self.tagger.tag(article)
+        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+            self.dead.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item_failure("tag", exc, article))
+            return
+        count_tagged(result.article.topics)
         yield result
 
 
 class TagTopics(beam.PTransform):
-    """Article -> Tagged (article with ``topics`` set, plus its prepared document)."""
+    """Article -> ``Outputs(tagged: Tagged, dead_letters: DeadLetter)``: the article with ``topics`` set, plus
+    its prepared document. ``tagger`` builds the tagger from the compiled settings (default ``Tagger``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, tagger: Callable[[CompiledSettings], Tagger] = Tagger) -> None:
         super().__init__()
         self.settings = settings
+        self.tagger = tagger
 
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return articles | "Tag" >> beam.ParDo(_TagFn(self.settings))
+    def expand(self, articles: beam.PCollection) -> Outputs:
+        results = articles | "Tag" >> beam.ParDo(_TagFn(self.settings, self.tagger)).with_outputs(
+            DEAD_LETTERS, main="tagged")
+        return Outputs(results.tagged, results[DEAD_LETTERS])

@@ -12,11 +12,12 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline.build import Analyzed, write_outputs
 from schemas.config import parse_settings
-from schemas.records import Alert, DeadLetter, Origin, RawArticle
+from schemas.records import Alert, Article, DeadLetter, Origin, RawArticle
 from transforms.dedupe import DedupeArticles
 from transforms.ingest import ReadArticles
-from transforms.match import MatchRules
+from transforms.match import MatchRules, RuleMatcher
 from transforms.normalize import NormalizeArticles, normalize
 from transforms.sinks import WriteAlerts, WriteJsonl
 from transforms.tag import TagTopics
@@ -68,13 +69,81 @@ def test_tag_and_match(settings):
     plain = RawArticle(origin=Origin(kind="file", location="p.txt"), title="Weather", body="Sunny all week.")
     with pipeline() as p:
         tagged = p | beam.Create([normalize(raw), normalize(plain)]) | TagTopics(settings)
-        alerts = tagged | MatchRules(settings)
-        assert_that(tagged | "Topics" >> beam.Map(lambda t: (t.article.title, "huawei" in t.article.topics,
-                                                              "ip" in t.article.topics)),
+        matched = tagged.tagged | MatchRules(settings)
+        assert_that(tagged.tagged | "Topics" >> beam.Map(lambda t: (t.article.title, "huawei" in t.article.topics,
+                                                                     "ip" in t.article.topics)),
                     equal_to([("Huawei accused of IP theft", True, True), ("Weather", False, False)]),
                     label="tagged")
-        assert_that(alerts | "Rules" >> beam.Map(lambda a: (a.rule_id, a.article.title)),
+        assert_that(matched.alerts | "Rules" >> beam.Map(lambda a: (a.rule_id, a.article.title)),
                     equal_to([("huawei-ip", "Huawei accused of IP theft")]), label="alerts")
+        assert_that(tagged.dead_letters, equal_to([]), label="tag-dead")
+        assert_that(matched.dead_letters, equal_to([]), label="match-dead")
+
+
+def _stage_of(dead: DeadLetter, stage: str) -> bool:
+    """``stage`` as recorded: itself once ``schemas.records.Stage`` lists it, until then ``normalize`` with the
+    stage named at the front of the error (``tag.item_failure``)."""
+    return dead.stage == stage or (dead.stage == "normalize" and dead.error.startswith(f"{stage}: "))
+
+
+class _RaisingMatcher(RuleMatcher):
+    """Rule evaluation that raises on one article (``title`` "Boom")."""
+
+    def match(self, tagged):
+        if tagged.article.title == "Boom":
+            raise RuntimeError("rule evaluation failed")
+        return super().match(tagged)
+
+
+def test_tag_and_match_turn_what_one_article_raises_into_its_dead_letter(settings):
+    """Tagging an article that skipped validation (bytes for a body) raises; a matcher raises on another:
+    each becomes a dead letter naming the article and the exception, and the other articles flow."""
+    good = normalize(RawArticle(origin=Origin(kind="file", location="g.txt"), title="Huawei accused of IP theft",
+                                body="Prosecutors said Huawei stole trade secrets and intellectual property."))
+    boom = good.model_copy(update={"id": "boom", "title": "Boom", "origin": Origin(kind="file", location="m.txt")})
+    broken = Article.model_construct(id="bad", title="Tariffs", body=b"tariffs", fetched_at=good.fetched_at,
+                                     origin=Origin(kind="jsonl", location="t.jsonl", entry_id="line:3"))
+    with pipeline() as p:
+        tagged = p | beam.Create([good, broken, boom]) | TagTopics(settings)
+        matched = tagged.tagged | MatchRules(settings, matcher=_RaisingMatcher)
+        assert_that(tagged.tagged | "Tagged" >> beam.Map(lambda t: t.article.id), equal_to([good.id, "boom"]),
+                    label="tagged")
+        assert_that(tagged.dead_letters | "TagDead" >> beam.Map(
+                        lambda d: (_stage_of(d, "tag"), d.origin.location, d.origin.entry_id,
+                                   "AttributeError" in d.error, "tariffs" in d.excerpt)),
+                    equal_to([(True, "t.jsonl", "line:3", True, True)]), label="tag-dead")
+        assert_that(matched.alerts | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
+                    equal_to([("huawei-ip", good.id)]), label="alerts")
+        assert_that(matched.dead_letters | "MatchDead" >> beam.Map(
+                        lambda d: (_stage_of(d, "match"), d.origin.location,
+                                   "RuntimeError: rule evaluation failed" in d.error, "Boom" in d.excerpt)),
+                    equal_to([(True, "m.txt", True, True)]), label="match-dead")
+
+
+def test_write_outputs_writes_tag_and_match_dead_letters(settings, tmp_path):
+    """``write_outputs`` writes the tag and match stages' dead letters to ``dead_letters/`` beside the others
+    (one writer each, no Flatten)."""
+    good = normalize(RawArticle(origin=Origin(kind="file", location="g.txt"), title="Huawei accused of IP theft",
+                                body="Prosecutors said Huawei stole trade secrets and intellectual property."))
+    boom = good.model_copy(update={"id": "boom", "title": "Boom", "origin": Origin(kind="file", location="m.txt")})
+    broken = Article.model_construct(id="bad", title="Tariffs", body=b"tariffs", fetched_at=good.fetched_at,
+                                     origin=Origin(kind="jsonl", location="t.jsonl"))
+    with pipeline() as p:
+        normalized = p | "Raw" >> beam.Create([RawArticle(origin=Origin(kind="file", location="e.txt"))]) | (
+            NormalizeArticles())
+        tagged = p | beam.Create([good, broken, boom]) | TagTopics(settings)
+        matched = tagged.tagged | MatchRules(settings, matcher=_RaisingMatcher)
+        read_dead = p | "ReadDead" >> beam.Create([DeadLetter.of("read", "unreadable", Origin(kind="file",
+                                                                                             location="r.bin"))])
+        analyzed = Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, None, tagged.dead_letters,
+                            matched.dead_letters)
+        write_outputs(analyzed, [read_dead], settings, str(tmp_path), False)
+    dead = {d["origin"]["location"]: d for d in _read_jsonl(tmp_path / "dead_letters")}
+    assert set(dead) == {"e.txt", "t.jsonl", "m.txt", "r.bin"}
+    assert (dead["e.txt"]["stage"], dead["r.bin"]["stage"]) == ("normalize", "read")
+    assert _stage_of(DeadLetter.model_validate(dead["t.jsonl"]), "tag")
+    assert _stage_of(DeadLetter.model_validate(dead["m.txt"]), "match")
+    assert [a["article"]["id"] for a in _read_jsonl(tmp_path / "alerts")] == [good.id]
 
 
 def _read_jsonl(folder):
@@ -104,7 +173,7 @@ sinks:
     art = normalize(RawArticle(origin=Origin(kind="file", location="x"), title="tariff news", body="tariff"))
     with pipeline() as p:
         tagged = p | beam.Create([art]) | TagTopics(settings)
-        tagged | MatchRules(settings) | WriteAlerts(settings, str(tmp_path))
+        (tagged.tagged | MatchRules(settings)).alerts | WriteAlerts(settings, str(tmp_path))
     a = _read_jsonl(tmp_path / "sink-a")
     b = _read_jsonl(tmp_path / "sink-b")
     assert sorted(r["rule_id"] for r in a) == ["to-a", "to-all"]
