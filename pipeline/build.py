@@ -1,23 +1,27 @@
 """Wiring only: sources -> normalize -> (dedupe) -> tag -> match -> sinks, dead letters beside.
 
-``analyze`` is the part batch and watch share; ``build_batch`` adds the file source, exact-duplicate
-removal and the output folders. Sources are injectable (``source=``) so tests can feed a ``Create``.
+``analyze`` is the part batch and watch share; ``build_batch`` adds the file source, the story stage and the
+output folders. Sources are injectable (``source=``) so tests can feed a ``Create``.
+
+Batch removes exact duplicates without grouping whole articles (``transforms.dedupe``): every copy is tagged
+and matched, and the one join by article id (``SetStoryIds``, which sets the story ids on the alerts and story
+members) keeps the first copy's alerts and member and writes a ``duplicates/`` record for each other copy.
 """
 
 from __future__ import annotations
 
 import os
+from operator import attrgetter
 from typing import NamedTuple
 
 import apache_beam as beam
 
 from schemas.config import Settings
-from transforms.dedupe import DedupeArticles
 from transforms.ingest import ReadArticles
 from transforms.match import MatchRules
 from transforms.normalize import NormalizeArticles
 from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.stories import MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
+from transforms.stories import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
 from transforms.tag import TagTopics
 from transforms.throttle import ThrottleAlerts
 
@@ -27,7 +31,8 @@ class Analyzed(NamedTuple):
     alerts: beam.PCollection        # schemas.records.Alert
     dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
     #: (article id, story id) beside the articles (``story_ids=``): then the articles, the tagged articles and
-    #: the alerts of ``alerts`` do not carry their story id yet; ``write_outputs`` joins it on
+    #: the alerts of ``alerts`` do not carry their story id yet, and may hold several copies of an id;
+    #: ``write_outputs`` joins the story ids on and keeps one copy per id
     story_ids: beam.PCollection | None = None
     tag_dead_letters: beam.PCollection | None = None    # DeadLetter (tag stage)
     match_dead_letters: beam.PCollection | None = None  # DeadLetter (match stage)
@@ -35,19 +40,20 @@ class Analyzed(NamedTuple):
 
 def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None,
             stories: beam.PTransform | None = None, story_ids: beam.PTransform | None = None) -> Analyzed:
-    """RawArticle -> tagged articles and alerts (the stages every mode shares). ``stories`` sets
-    ``story_id`` on each article before tagging (watch: ``AssignStoriesLive``; batch could use
-    ``AssignStories``); ``story_ids`` (batch: ``StoryIds``) computes the story ids beside the articles
-    instead, for ``write_outputs`` to join onto the alerts and story members only."""
+    """RawArticle -> tagged articles and alerts (the stages every mode shares). ``dedupe`` drops articles
+    before tagging (watch: ``DedupeSeen``). ``stories`` sets ``story_id`` on each article before tagging
+    (watch: ``AssignStoriesLive``; batch could use ``AssignStories``); ``story_ids`` (batch: ``StoryIds``),
+    applied to the tagged articles, computes the story ids beside them instead, for ``write_outputs`` to join
+    onto the alerts and story members only (keeping one copy per id)."""
     normalized = raw | "NormalizeArticles" >> NormalizeArticles()
     articles = normalized.articles
     if dedupe is not None:
         articles = articles | "DedupeArticles" >> dedupe
     if stories is not None:
         articles = articles | "AssignStories" >> stories
-    ids = articles | "StoryIds" >> story_ids if story_ids is not None else None
     tagged = articles | "TagTopics" >> TagTopics(settings)
     matched = tagged.tagged | "MatchRules" >> MatchRules(settings)
+    ids = tagged.tagged | "StoryIds" >> story_ids if story_ids is not None else None
     return Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, ids, tagged.dead_letters,
                     matched.dead_letters)
 
@@ -65,6 +71,8 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
                   | "SetStoryIds" >> SetStoryIds())
         alerts = joined.alerts
         inputs = {"alerts": alerts, "members": joined[MEMBERS_TAG]}
+        joined[DUPLICATES_TAG] | "WriteDuplicates" >> WriteJsonl(os.path.join(out_dir, "duplicates"),
+                                                                 prefix="duplicates", counter="sink_duplicates")
     if throttle is not None:
         throttled = inputs | "ThrottleAlerts" >> throttle
         alerts = throttled.alerts
@@ -97,7 +105,7 @@ def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir:
     """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
     read = (p | "Inputs" >> beam.Create(paths)
               | "ReadArticles" >> (source or ReadArticles()))
-    analyzed = analyze(read.raw, settings, dedupe=DedupeArticles(), story_ids=StoryIds())
+    analyzed = analyze(read.raw, settings, story_ids=StoryIds(article_of=attrgetter("article")))
     write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles,
                   throttle=ThrottleAlerts(settings))
     return analyzed

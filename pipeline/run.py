@@ -35,7 +35,7 @@ RUNNER_ALIASES = {
     "apache_beam.runners.dask.dask_runner.daskrunner": "pipeline.dask_runner.DaskRunner",
     "portable": "PortableRunner",
 }
-OUTPUT_DIRS = ("alerts", "dead_letters", "articles", "stories", "suppressed")
+OUTPUT_DIRS = ("alerts", "dead_letters", "duplicates", "articles", "stories", "suppressed")
 
 
 def make_options(beam_args: list[str], *, streaming: bool = False) -> tuple[PipelineOptions, Any]:
@@ -128,7 +128,9 @@ def summarize(counters: dict[str, int] | None, out_dir: str, settings: Settings,
         "inputs": inputs,
         "items_read": c.get("read_items"),
         "articles": c.get("dedupe_articles", 0) if counters is not None else None,
-        "duplicates": c.get("dedupe_duplicates", 0) if counters is not None else None,
+        # one record per dropped copy in duplicates/ (transforms/dedupe.py)
+        "duplicates": c.get("dedupe_duplicates", 0) if counters is not None else _count_lines(
+            os.path.join(out_dir, "duplicates"))[0],
         "dead_letters": dead_files,
         "dead_letters_by_stage": {},
         "alerts": c.get("match_alerts", file_alerts) if counters is not None else file_alerts,

@@ -31,8 +31,11 @@ the previous one, is one story.
 Beam (batch: ``StoryIds`` + ``SetStoryIds``, or ``AssignStories``): Create/ParDo/GroupByKey/Flatten only, so
 that it runs on Dask too:
 
-1. ``Sign``: article -> one (bucket id, (sort key, id)) per band (``band_hashes``: a 64-bit mix of the band's
-   values), buffered per bundle and shipped as one pickled list per shard (``SHARDS``); (id, signature) once.
+1. ``Sign``: article -> (id, copy key, sort key, signature) per copy, buffered per bundle and shipped as one
+   pickled list per shard of the id; ``GroupCopies`` + ``PickCopies`` keep one signature per id (the kept
+   copy's, ``transforms.dedupe``: the batch job signs every copy, duplicates included) and emit one
+   (bucket id, (sort key, id)) per band (``band_hashes``: a 64-bit mix of the band's values), buffered per
+   bundle and shipped as one pickled list per shard (``SHARDS``); (id, signature) once.
 2. ``GroupByShard`` (GroupByKey on the shard; each shard's entries regrouped by bucket in memory, ~1/16 of
    32 x 40 bytes per article): each bucket with several members yields
    its candidate pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the
@@ -44,9 +47,10 @@ that it runs on Dask too:
    every article that has a near-duplicate. This single group holds only the pairs (two ids and two sort
    keys each, ~100 bytes), not articles: 10^6 articles with 10^5 syndicated pairs is ~10 MB in one worker.
 4. The batch job (``StoryIds`` beside tagging, then ``SetStoryIds``): one CoGroupByKey by article id of the
-   story ids, the alerts and a small story member per article: alerts and members get the story id, else
-   the article's own id; the articles themselves never go through this join (``--emit-articles`` joins
-   them only when asked, ``JoinStoryIds``). ``AssignStories`` = ``StoryIds`` joined back onto the articles.
+   story ids, the alerts and a small story member per article copy: alerts and members get the story id,
+   else the article's own id, and only the kept copy's alerts and member go on (a ``dedupe.Duplicate`` for
+   each other copy); the articles themselves never go through this join (``--emit-articles`` joins them
+   only when asked, ``JoinStoryIds``). ``AssignStories`` = ``StoryIds`` joined back onto the articles.
 """
 
 from __future__ import annotations
@@ -55,7 +59,9 @@ import hashlib
 import itertools
 import pickle
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -65,7 +71,11 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 from datasketch import MinHash
 
-from schemas.records import Alert, Article, pack_alert, unpack_alert
+from schemas.records import Alert, Article, Origin, pack_alert, unpack_alert
+from transforms import dedupe
+from transforms.dedupe import copy_key
+from transforms.match import count_alerts, count_matched
+from transforms.tag import count_tagged
 
 NAMESPACE = "newswatch"
 SHINGLE = 3
@@ -241,19 +251,68 @@ class StoryIndex:
 
 # -- Beam, batch ---------------------------------------------------------------------------------------------
 
-#: band keys are grouped by shard: a bundle's band entries travel as one list per shard
+#: band keys are grouped by shard: a bundle's band entries travel as one list per shard; likewise the copies'
+#: signatures, by a shard of the article id
 SHARDS = 16
 _FLUSH_AT = 200_000   # buffered band entries per DoFn instance before an early flush
+_FLUSH_COPIES_AT = _FLUSH_AT // BANDS   # buffered signatures (about 1.1 KB each) likewise
+
+Copy = tuple[str, tuple[str, ...], str, bytes]   # (id, copy key, sort key, signature bytes or b"": too short)
+
+
+def _id_shard(article_id: str) -> int:
+    return zlib.crc32(article_id.encode("utf-8", "surrogatepass")) % SHARDS
+
+
+def _windowed(value: object) -> WindowedValue:
+    # what finish_bundle emits: batch inputs are in the global window, where the lists go
+    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+
+
+def _drain(buffer: dict[int, list]) -> list[tuple[int, bytes]]:
+    # each shard's entries as ONE pickled blob: the C pickler (which also writes each article's member
+    # tuple once for its 32 entries) is ~10x cheaper than the runner coding 12,000 tuples one by one
+    out = [(shard, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+           for shard, entries in sorted(buffer.items())]
+    buffer.clear()
+    return out
 
 
 class _SignFn(beam.DoFn):
-    """Article -> (shard, pickled [(bucket id, member), ...]) per shard and bundle on ``BANDS_TAG``, and
-    (id, signature bytes) once on ``SIGS_TAG``.
+    """Article (or ``article_of(element)``) -> (shard of its id, pickled [``Copy``, ...]) per shard and bundle:
+    the signature of every copy, with the copy's key (``transforms.dedupe``). All copies of one id land in
+    one shard, where ``_PickCopiesFn`` keeps one.
 
-    The 32 band entries of every article are buffered and leave in ``finish_bundle`` as a handful of
-    lists: one element per shard instead of 32 per article (each element that crosses a GroupByKey costs
-    the runner microseconds in encoding, buffering and one DoFn call; 6,000 articles made 192,000 of them,
-    measured as a third of a batch run). Batch inputs are in the global window, where the lists go."""
+    Entries are buffered and leave in ``finish_bundle`` as a handful of lists (each element that crosses a
+    GroupByKey costs the runner microseconds in encoding, buffering and one DoFn call)."""
+
+    def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
+        self.article_of = article_of
+
+    def start_bundle(self) -> None:
+        self._copies: dict[int, list[Copy]] = {}
+        self._buffered = 0
+
+    def process(self, element: Any) -> Iterator[tuple[int, bytes]]:
+        article = element if self.article_of is None else self.article_of(element)
+        sig = article_signature(article)
+        self._copies.setdefault(_id_shard(article.id), []).append(
+            (article.id, copy_key(article), sort_key(article), b"" if sig is None else sig.tobytes()))
+        self._buffered += 1
+        if self._buffered >= _FLUSH_COPIES_AT:
+            self._buffered = 0
+            yield from _drain(self._copies)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for entries in _drain(self._copies):
+            yield _windowed(entries)
+
+
+class _PickCopiesFn(beam.DoFn):
+    """(id shard, pickled copies) -> for the kept copy of each id (smallest copy key, ``transforms.dedupe``):
+    its LSH band entries, (bucket id, (sort key, id)), as one pickled list per band shard and bundle on
+    ``BANDS_TAG`` (16 lists per bundle instead of 32 elements per article; each shard's buckets regrouped in
+    memory later), and (id, signature bytes) once on ``SIGS_TAG``."""
 
     def __init__(self) -> None:
         self.compared = Metrics.counter(NAMESPACE, "stories_compared")
@@ -263,34 +322,33 @@ class _SignFn(beam.DoFn):
         self._bands: dict[int, list[tuple[int, Member]]] = {}
         self._buffered = 0
 
-    def process(self, article: Article) -> Iterator[object]:
-        sig = article_signature(article)
-        if sig is None:
-            self.too_short.inc()
-            return
-        self.compared.inc()
-        member = (sort_key(article), article.id)
+    def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[object]:
+        _, blobs = element
+        kept: dict[str, Copy] = {}
+        for blob in blobs:
+            for copy in pickle.loads(blob):
+                seen = kept.get(copy[0])
+                if seen is None or copy[1:] < seen[1:]:
+                    kept[copy[0]] = copy
         bands = self._bands
-        for key in band_hashes(sig):
-            bands.setdefault(key % SHARDS, []).append((key, member))   # bucket ids are uniform
-        self._buffered += BANDS
-        yield beam.pvalue.TaggedOutput(SIGS_TAG, (article.id, sig.tobytes()))
-        if self._buffered >= _FLUSH_AT:
-            for shard_entries in self._drain():
-                yield beam.pvalue.TaggedOutput(BANDS_TAG, shard_entries)
-
-    def _drain(self) -> list[tuple[int, bytes]]:
-        # each shard's entries as ONE pickled blob: the C pickler (which also writes each article's member
-        # tuple once for its 32 entries) is ~10x cheaper than the runner coding 12,000 tuples one by one
-        out = [(shard, pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
-               for shard, entries in sorted(self._bands.items())]
-        self._bands, self._buffered = {}, 0
-        return out
+        for article_id, _, key, sig in kept.values():
+            if not sig:
+                self.too_short.inc()
+                continue
+            self.compared.inc()
+            member = (key, article_id)
+            for bucket in band_hashes(np.frombuffer(sig, dtype=np.uint64)):
+                bands.setdefault(bucket % SHARDS, []).append((bucket, member))   # bucket ids are uniform
+            self._buffered += BANDS
+            yield beam.pvalue.TaggedOutput(SIGS_TAG, (article_id, sig))
+            if self._buffered >= _FLUSH_AT:
+                self._buffered = 0
+                for shard_entries in _drain(bands):
+                    yield beam.pvalue.TaggedOutput(BANDS_TAG, shard_entries)
 
     def finish_bundle(self) -> Iterator[object]:
-        for shard_entries in self._drain():
-            yield beam.pvalue.TaggedOutput(
-                BANDS_TAG, WindowedValue(shard_entries, MIN_TIMESTAMP, [GlobalWindow()]))
+        for shard_entries in _drain(self._bands):
+            yield beam.pvalue.TaggedOutput(BANDS_TAG, _windowed(shard_entries))
 
 
 BANDS_TAG = "bands"
@@ -368,28 +426,39 @@ def _story_ids(signed: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
 
 class StoryIds(beam.PTransform):
     """Article -> (article id, story id) for every article that has a near-duplicate (batch; every runner).
+    One signature per id: of several copies of an id, the kept one's (``transforms.dedupe``). ``article_of``
+    takes the article from each element (the batch job: ``Tagged.article``).
 
     What the batch job uses: the story ids are joined onto the alerts and the story members
     (``SetStoryIds``), which are small, instead of onto every article: a CoGroupByKey of the articles
     themselves wrote each one through the shuffle twice (its Flatten and its GroupByKey) -- half a second per
     6,000 articles, measured."""
 
+    def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
+        super().__init__()
+        self.article_of = article_of
+
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        signed = articles | "Sign" >> beam.ParDo(_SignFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="none")
+        signed = (articles
+                  | "Sign" >> beam.ParDo(_SignFn(self.article_of))
+                  | "GroupCopies" >> beam.GroupByKey()
+                  | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="none"))
         return _story_ids(signed)
 
 
 def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
     article_id, joined = element
+    if not joined["article"]:
+        return
     story_id = joined["story"][0] if joined["story"] else article_id
-    for article in joined["article"]:
-        yield article.model_copy(update={"story_id": story_id})
+    article, _ = dedupe.pick(joined["article"], copy_key)
+    yield article.model_copy(update={"story_id": story_id})
 
 
 class JoinStoryIds(beam.PTransform):
     """``{"articles": Article, "story_ids": (id, story id)}`` -> Article with ``story_id`` (its own id when it
-    has no near-duplicate). Ships every article through a CoGroupByKey: the batch job does this only for
-    ``--emit-articles``."""
+    has no near-duplicate), one per id (the kept copy, ``transforms.dedupe``). Ships every article through a
+    CoGroupByKey: the batch job does this only for ``--emit-articles``."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         return ({"article": inputs["articles"] | "ArticlesById" >> beam.Map(lambda a: (a.id, a)),
@@ -399,8 +468,8 @@ class JoinStoryIds(beam.PTransform):
 
 
 class AssignStories(beam.PTransform):
-    """Article -> Article with ``story_id`` (batch; every runner): ``StoryIds`` joined back onto the articles.
-    See the module docstring."""
+    """Article -> Article with ``story_id``, one per id (batch; every runner): ``StoryIds`` joined back onto the
+    articles. See the module docstring."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         return ({"articles": articles, "story_ids": articles | "StoryIds" >> StoryIds()}
@@ -408,6 +477,7 @@ class AssignStories(beam.PTransform):
 
 
 MEMBERS_TAG = "members"
+DUPLICATES_TAG = "duplicates"
 
 
 def member_info(article: Article) -> tuple:
@@ -415,23 +485,83 @@ def member_info(article: Article) -> tuple:
     return (sort_key(article), article.id, article.title, article.url, article.source, article.published_at)
 
 
+def _copy_member(tagged: Any) -> tuple[str, tuple]:
+    """A tagged article -> (id, (story member, origin, language, topics)): its story member and what tells its
+    copy from other copies of its id (``dedupe.key_of``)."""
+    a = tagged.article
+    o = a.origin
+    return (a.id, (member_info(a), (o.kind, o.location, o.entry_id), a.language, a.topics))
+
+
+def _member_key(member: tuple) -> dedupe.CopyKey:
+    (_, _, title, url, source, published_at), (_, location, entry_id), language, topics = member
+    return dedupe.key_of(location, entry_id, title, url, source, published_at, language, topics)
+
+
+def _origin(o: tuple[str, str, str | None]) -> Origin:
+    return Origin(kind=o[0], location=o[1], entry_id=o[2])  # type: ignore[arg-type]
+
+
 class _SetStoryIdsFn(beam.DoFn):
-    """(article id, {alert (packed), member, story}) -> its alerts with the story id (main), and its story member
-    (``MEMBERS_TAG``); counts the stories and the copies (the summary's ``stories``)."""
+    """(article id, {alert (packed), member, story}) -> the alerts of its kept copy with the story id (main),
+    the kept copy's story member (``MEMBERS_TAG``) and a ``dedupe.Duplicate`` for every other copy
+    (``DUPLICATES_TAG``). Counts the articles and duplicates (``dedupe_articles``, ``dedupe_duplicates``),
+    takes back what tagging and matching counted for the dropped copies, and counts the stories and the
+    copies (the summary's ``stories``)."""
 
     def __init__(self) -> None:
+        self.unique = Metrics.counter(NAMESPACE, "dedupe_articles")
+        self.duplicates = Metrics.counter(NAMESPACE, "dedupe_duplicates")
         self.stories = Metrics.counter(NAMESPACE, "stories_new")
         self.copies = Metrics.counter(NAMESPACE, "stories_copies")
 
     def process(self, element: tuple[str, dict[str, list]]) -> Iterator[object]:
         article_id, joined = element
+        members = joined["member"]
+        if not members:   # story ids and alerts come only from tagged articles, each with its member
+            return
         story_ids = joined["story"]
         story_id = story_ids[0] if story_ids else article_id
-        for member in joined["member"]:
-            (self.stories if story_id == article_id else self.copies).inc()
-            yield beam.pvalue.TaggedOutput(MEMBERS_TAG, (story_id, member))
-        for blob in joined["alert"]:
-            yield unpack_alert(pickle.loads(blob), story_id)
+        self.unique.inc()
+        (self.stories if story_id == article_id else self.copies).inc()
+        alerts = [unpack_alert(pickle.loads(blob), story_id) for blob in joined["alert"]]
+        if len(members) == 1:
+            kept = members[0]
+        else:
+            kept, dropped = dedupe.pick(members, _member_key)
+            alerts = self._keep_alerts(alerts, _member_key(kept))
+            for member in dropped:
+                self.duplicates.inc()
+                count_tagged(member[3], -1)
+                count_matched((), -1)
+                yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, dedupe.Duplicate(
+                    id=article_id, origin=_origin(member[1]), kept=_origin(kept[1])))
+        yield beam.pvalue.TaggedOutput(MEMBERS_TAG, (story_id, kept[0]))
+        yield from alerts
+
+    @staticmethod
+    def _keep_alerts(alerts: list[Alert], kept: dedupe.CopyKey) -> list[Alert]:
+        """The kept copy's alerts, one per alert id (copies with equal keys match alike but for their text:
+        the smallest snippet and evidence, so every runner keeps the same); the others' counts taken back."""
+        chosen: dict[str, Alert] = {}
+        dropped: list[Alert] = []
+        for alert in alerts:
+            if dedupe.alert_copy_key(alert) != kept:
+                dropped.append(alert)
+                continue
+            other = chosen.get(alert.alert_id)
+            if other is None:
+                chosen[alert.alert_id] = alert
+            else:
+                first, second = sorted((other, alert), key=_evidence)
+                chosen[alert.alert_id] = first
+                dropped.append(second)
+        count_alerts(dropped, -1)
+        return list(chosen.values())
+
+
+def _evidence(alert: Alert) -> tuple:
+    return (alert.snippet, [(m.field, m.start, m.end, m.text) for m in alert.matches])
 
 
 def _packed(alert: Alert) -> tuple[str, bytes]:
@@ -442,15 +572,16 @@ def _packed(alert: Alert) -> tuple[str, bytes]:
 
 class SetStoryIds(beam.PTransform):
     """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> (alerts with their
-    ``story_id``, story members keyed by story id) -- the batch job's one join with the story stage."""
+    ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- the batch job's one join
+    by article id: it sets the story ids and keeps one copy of each id (``transforms.dedupe``)."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(_packed),
-                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(
-                     lambda t: (t.article.id, member_info(t.article))),
+                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(_copy_member),
                  "story": inputs["story_ids"]}
                 | "JoinStoryIds" >> beam.CoGroupByKey()
-                | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(MEMBERS_TAG, main="alerts"))
+                | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(
+                    MEMBERS_TAG, DUPLICATES_TAG, main="alerts"))
 
 
 def first_published(articles: Sequence[Article]) -> Article:

@@ -39,6 +39,9 @@ def test_seed_summary(seed_run):
     summary = json.loads((seed_run / "summary.json").read_text())
     assert summary["inputs"] >= 2
     assert summary["duplicates"] == 1
+    (dup,) = read_jsonl(seed_run / "duplicates")
+    assert dup["origin"]["entry_id"] == "wire-001-copy" and dup["kept"]["entry_id"] == "wire-001"
+    assert summary["articles"] + summary["duplicates"] == summary["items_read"]   # the dead letter is a line
     assert summary["dead_letters"] == 1 and summary["dead_letters_by_stage"] == {"parse": 1}
     assert summary["alerts"] == len(read_jsonl(seed_run / "alerts"))
     assert summary["alerts_by_rule"]["huawei-ip"] >= 1
@@ -79,6 +82,36 @@ def test_garbage_empty_truncated_become_dead_letters(tmp_path):
     assert summary["dead_letters"] == len(dead)
     assert summary["articles"] >= 2
     assert any(a["article"]["origin"]["location"].endswith("seed.txt") for a in read_jsonl(out / "alerts"))
+
+
+def test_duplicates_are_recorded_and_alert_once(tmp_path):
+    """One JSONL archive under two names and a feed that lists every entry twice: each dropped copy is a
+    ``duplicates/`` record naming the copy kept (the first input in sorted order); alerts and articles are
+    one per id; articles + duplicates + item dead letters = items read."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(ROOT / "seeds" / "samples" / "archive.jsonl", inp / "a.jsonl")
+    shutil.copy(ROOT / "seeds" / "samples" / "archive.jsonl", inp / "b.jsonl")
+    feed = (ROOT / "seeds" / "samples" / "feed.xml").read_text(encoding="utf-8")
+    items = feed[feed.index("<item>"):feed.rindex("</item>") + len("</item>")]
+    (inp / "feed.xml").write_text(feed.replace("</channel>", items + "\n</channel>"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = newswatch("batch", str(inp), "--out", str(out), "--emit-articles")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    dups = read_jsonl(out / "duplicates")
+    assert len(dups) == summary["duplicates"] == 6 + 3 + 1    # b.jsonl's 6 articles, the feed's 3, a.jsonl's copy
+    assert all(set(d) == {"schema_version", "id", "origin", "kept", "at"} for d in dups)
+    for d in dups:
+        place, kept = d["origin"]["location"].rsplit("/", 1)[-1], d["kept"]["location"].rsplit("/", 1)[-1]
+        assert (place, kept) in {("b.jsonl", "a.jsonl"), ("a.jsonl", "a.jsonl"), ("feed.xml", "feed.xml")}, d
+    alerts = read_jsonl(out / "alerts")
+    assert alerts and len({a["alert_id"] for a in alerts}) == len(alerts) == summary["alerts"]
+    assert not [a for a in alerts if a["article"]["origin"]["location"].endswith("b.jsonl")]
+    articles = read_jsonl(out / "articles")
+    assert len({a["id"] for a in articles}) == len(articles) == summary["articles"]
+    items = [d for d in read_jsonl(out / "dead_letters") if d["stage"] not in ("read", "parse", "decode")]
+    assert summary["articles"] + summary["duplicates"] + len(items) == summary["items_read"]
 
 
 def test_bad_query_exits_2_naming_rule_and_column(tmp_path):

@@ -15,7 +15,6 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.build import Analyzed, write_outputs
 from schemas.config import parse_settings
 from schemas.records import Alert, Article, DeadLetter, Origin, RawArticle
-from transforms.dedupe import DedupeArticles
 from transforms.ingest import ReadArticles
 from transforms.match import MatchRules, RuleMatcher
 from transforms.normalize import NormalizeArticles, normalize
@@ -52,15 +51,6 @@ def test_normalize_articles_main_and_dead_letters():
         assert_that(out.articles | "T" >> beam.Map(lambda a: a.title), equal_to(["Tariffs up"]), label="articles")
         assert_that(out.dead_letters | "S" >> beam.Map(lambda d: (d.stage, "no text" in d.error)),
                     equal_to([("normalize", True)]), label="dead")
-
-
-def test_dedupe_keeps_first_by_location():
-    arts = [normalize(RawArticle(origin=Origin(kind="jsonl", location=loc), title="Same", body="Same body",
-                                 url="https://x.org/a"))
-            for loc in ("b.jsonl", "a.jsonl", "c.jsonl")]
-    with pipeline() as p:
-        out = p | beam.Create(arts) | DedupeArticles()
-        assert_that(out | beam.Map(lambda a: a.origin.location), equal_to(["a.jsonl"]))
 
 
 def test_tag_and_match(settings):

@@ -1,0 +1,198 @@
+"""Exact duplicates in batch (transforms/dedupe.py): which copy is kept, and the batch stages that apply it
+(StoryIds, SetStoryIds, JoinStoryIds) in real Beam pipelines, on every output."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from operator import attrgetter
+
+import apache_beam as beam
+import pytest
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.build import build_batch
+from schemas.config import parse_settings
+from schemas.records import Article, Origin, RawArticle
+from transforms import dedupe
+from transforms.match import MatchRules
+from transforms.normalize import normalize
+from transforms.stories import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
+from transforms.tag import Tagger, TagTopics
+
+from ..e2e.cli import read_jsonl
+from ..unit.test_stories import COPY, REWRITE, WIRE
+
+CONFIG = """
+topics:
+  - id: tariffs
+    terms: [tariffs]
+rules:
+  - id: tariffs
+    query: topic:tariffs
+  - id: edited
+    query: updated
+"""
+
+
+def pipeline() -> BeamTestPipeline:
+    return BeamTestPipeline(runner=FnApiRunner())
+
+
+def copy_of(aid: str, body: str, location: str, *, entry_id: str | None = None, title: str = "Tariffs",
+            published: str | None = None, source: str = "A") -> Article:
+    """An article with id ``aid`` read from ``location``: several of these with one id are copies."""
+    return Article(id=aid, title=title, body=body, source=source, fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+                   published_at=datetime.fromisoformat(published) if published else None,
+                   origin=Origin(kind="jsonl", location=location, entry_id=entry_id))
+
+
+# -- the policy (plain Python) -------------------------------------------------------------------------------
+
+def test_first_location_then_entry_id_is_kept():
+    copies = [copy_of("x", WIRE, "b.jsonl"), copy_of("x", WIRE, "a.jsonl", entry_id="2"),
+              copy_of("x", WIRE, "a.jsonl", entry_id="1"), copy_of("x", WIRE, "c.jsonl")]
+    kept, dropped = dedupe.pick(copies, dedupe.copy_key)
+    assert (kept.origin.location, kept.origin.entry_id) == ("a.jsonl", "1")
+    assert [(d.origin.location, d.origin.entry_id) for d in dropped] == [("b.jsonl", None), ("a.jsonl", "2"),
+                                                                        ("c.jsonl", None)]
+
+
+def test_copies_from_one_place_are_told_apart_by_what_alerts_carry():
+    older = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs (corrected)")
+    newer = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs")
+    kept, dropped = dedupe.pick([older, newer], dedupe.copy_key)
+    assert kept is newer and dropped == [older]
+    same = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs")
+    kept, dropped = dedupe.pick([newer, same], dedupe.copy_key)
+    assert kept is newer and dropped == [same]       # equal keys: the first
+
+
+def test_an_alert_names_the_copy_it_was_matched_on(compiled):
+    from transforms.match import RuleMatcher
+    from transforms.tag import Tagger
+
+    art = normalize(RawArticle(origin=Origin(kind="feed", location="f.xml", entry_id="g"), title="Huawei IP theft",
+                               body="Huawei stole intellectual property, prosecutors said.", source="S",
+                               published="2026-03-01T08:00:00Z", language="en"))
+    tagged = Tagger(compiled).tag(art)
+    alerts = RuleMatcher(compiled).match(tagged)
+    assert alerts
+    assert {dedupe.alert_copy_key(a) for a in alerts} == {dedupe.copy_key(tagged.article)}
+
+
+def test_duplicate_record_is_strict():
+    o = Origin(kind="jsonl", location="b.jsonl")
+    rec = dedupe.Duplicate(id="x", origin=o, kept=Origin(kind="jsonl", location="a.jsonl"))
+    assert set(json.loads(rec.model_dump_json())) == {"schema_version", "id", "origin", "kept", "at"}
+    with pytest.raises(ValueError):
+        dedupe.Duplicate(id="x", origin=o, kept=o, extra=1)
+    with pytest.raises(ValueError):
+        rec.id = "y"   # frozen
+
+
+# -- the batch stages ----------------------------------------------------------------------------------------
+
+def _batch_join(p, articles, settings):
+    """What the batch job wires: tag and match every copy, story ids beside, then the one join by id."""
+    tagged = p | beam.Create(articles) | TagTopics(settings)
+    alerts = tagged.tagged | MatchRules(settings)
+    ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
+    joined = {"alerts": alerts.alerts, "articles": tagged.tagged, "story_ids": ids} | SetStoryIds()
+    return tagged, ids, joined
+
+
+def test_join_keeps_the_first_copys_alerts_and_records_the_others():
+    settings = parse_settings(CONFIG)
+    edited = WIRE + " Updated on Wednesday."
+    arts = [copy_of("wire", WIRE, "b.jsonl"), copy_of("wire", edited, "a.jsonl"),   # a.jsonl's copy is kept
+            copy_of("wire", WIRE, "c.jsonl"),
+            copy_of("twice", COPY, "feed.xml", entry_id="g"),                     # the same item listed twice
+            copy_of("twice", COPY, "feed.xml", entry_id="g"),
+            copy_of("single", REWRITE, "d.jsonl")]
+    with pipeline() as p:
+        _, _, joined = _batch_join(p, arts, settings)
+        assert_that(joined.alerts | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id,
+                                                                   a.article.origin.location)),
+                    equal_to([("tariffs", "wire", "a.jsonl"), ("edited", "wire", "a.jsonl"),
+                              ("tariffs", "twice", "feed.xml"), ("tariffs", "single", "d.jsonl")]), label="alerts")
+        assert_that(joined[DUPLICATES_TAG] | "Dups" >> beam.Map(
+                        lambda d: (d.id, d.origin.location, d.origin.entry_id, d.kept.location)),
+                    equal_to([("wire", "b.jsonl", None, "a.jsonl"), ("wire", "c.jsonl", None, "a.jsonl"),
+                              ("twice", "feed.xml", "g", "feed.xml")]), label="duplicates")
+        assert_that(joined[MEMBERS_TAG] | "Members" >> beam.Map(lambda m: m[1][1]),
+                    equal_to(["wire", "twice", "single"]), label="members")
+
+
+def test_story_ids_use_the_kept_copy_only():
+    """A dropped copy of ``copy`` dated before the wire story would make it the story's first article; only
+    the kept copy (dated after the wire) counts, so the story is named after the wire."""
+    arts = [copy_of("wire", WIRE, "w.jsonl", published="2026-03-01T08:00:00+00:00", source="Wire"),
+            copy_of("copy", COPY, "a.jsonl", published="2026-03-01T09:00:00+00:00", source="Daily"),
+            copy_of("copy", COPY, "z.jsonl", published="2026-03-01T07:00:00+00:00", source="Daily")]
+    with pipeline() as p:
+        tagged = p | beam.Create(arts) | TagTopics(parse_settings(CONFIG))
+        ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
+        assert_that(ids, equal_to([("wire", "wire"), ("copy", "wire")]), label="ids")
+        emitted = ({"articles": tagged.tagged | beam.Map(lambda t: t.article), "story_ids": ids}
+                   | JoinStoryIds())
+        assert_that(emitted | "Emitted" >> beam.Map(lambda a: (a.id, a.origin.location, a.story_id)),
+                    equal_to([("wire", "w.jsonl", "wire"), ("copy", "a.jsonl", "wire")]), label="articles")
+
+
+class _FailOnFirstTagger(Tagger):
+    """Tagging that raises on the copy read from ``a.jsonl`` (the one the policy would keep)."""
+
+    def tag(self, article):
+        if article.origin.location == "a.jsonl":
+            raise RuntimeError("tagging failed")
+        return super().tag(article)
+
+
+def test_a_copy_that_fails_is_a_dead_letter_and_the_next_copy_is_kept():
+    settings = parse_settings(CONFIG)
+    arts = [copy_of("x", WIRE, "a.jsonl"), copy_of("x", WIRE, "b.jsonl"), copy_of("x", WIRE, "c.jsonl")]
+    with pipeline() as p:
+        tagged = p | beam.Create(arts) | TagTopics(settings, tagger=_FailOnFirstTagger)
+        alerts = tagged.tagged | MatchRules(settings)
+        ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
+        joined = {"alerts": alerts.alerts, "articles": tagged.tagged, "story_ids": ids} | SetStoryIds()
+        assert_that(joined.alerts | "Alerts" >> beam.Map(lambda a: a.article.origin.location),
+                    equal_to(["b.jsonl"]), label="alerts")
+        assert_that(joined[DUPLICATES_TAG] | "Dups" >> beam.Map(lambda d: (d.origin.location, d.kept.location)),
+                    equal_to([("c.jsonl", "b.jsonl")]), label="duplicates")
+        assert_that(tagged.dead_letters | "Dead" >> beam.Map(lambda d: d.origin.location),
+                    equal_to(["a.jsonl"]), label="dead")
+
+
+def test_batch_accounts_for_every_item(tmp_path):
+    """Batch end to end (real files): articles + duplicates + dead letters cover every item read, and the
+    summary's counters agree with the records."""
+    from pipeline.run import read_counters
+
+    rows = [{"id": f"r{i}", "title": f"Tariffs story {i}", "body": f"New tariffs number {i} announced today.",
+             "url": f"https://example.org/{i}"} for i in range(5)]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "a.jsonl").write_text(text + text[: text.index("\n") + 1], encoding="utf-8")  # r0 twice
+    # b.jsonl: all again, then an item without text (a normalize dead letter)
+    (tmp_path / "b.jsonl").write_text(text + '{"title": "<p></p>", "body": "<p></p>"}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    settings = parse_settings(CONFIG)
+    p = beam.Pipeline(runner=FnApiRunner())
+    build_batch(p, sorted(str(f) for f in tmp_path.glob("*.jsonl")), settings, str(out))
+    result = p.run()
+    result.wait_until_finish()
+    counters = read_counters(result)
+    dups = read_jsonl(out / "duplicates")
+    assert len(dups) == 6 == counters["dedupe_duplicates"]
+    dead = read_jsonl(out / "dead_letters")
+    assert [d["stage"] for d in dead] == ["normalize"]
+    assert counters["dedupe_articles"] + len(dups) + len(dead) == counters["read_items"] == 12
+    assert counters["dedupe_articles"] == 5
+    assert {d["kept"]["location"].rsplit("/", 1)[-1] for d in dups} == {"a.jsonl"}
+    assert sorted(a["alert_id"] for a in read_jsonl(out / "alerts")) == sorted(
+        {a["alert_id"] for a in read_jsonl(out / "alerts")})
+    assert counters["match_alerts"] == 5 == counters["alerts_rule_tariffs"] == len(read_jsonl(out / "alerts"))
+    assert counters["topic_tariffs"] == 5 and counters["tag_articles"] == 5
