@@ -66,6 +66,27 @@ def finish(proc: subprocess.Popen[bytes], timeout: float, log: Path, what: str) 
         raise AssertionError(f"watch still running {timeout:g} s after {what}:\n{tail(log)}") from None
 
 
+def wait_started(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> float:
+    """When the ``watch started`` line appeared (``time.monotonic()``): ``--duration``'s deadline is set
+    then, so interpreter and import time (seconds on a loaded machine) is not counted against it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if '"watch started"' in log.read_text(encoding="utf-8", errors="replace"):
+            return time.monotonic()
+        if proc.poll() is not None:
+            raise AssertionError(f"watch exited ({proc.returncode}) before it started:\n{tail(log)}")
+        time.sleep(0.05)
+    kill(proc)
+    raise AssertionError(f"no 'watch started' line within {timeout:g} s:\n{tail(log)}")
+
+
+def until_duration_ends(proc: subprocess.Popen[bytes], log: Path, duration: float) -> int:
+    """The exit code of a ``--duration`` run, which must end within ``GRACE`` s of its duration."""
+    started = wait_started(proc, log)
+    return finish(proc, max(0.0, started + duration + GRACE - time.monotonic()), log,
+                  f"--duration {duration:g} started (+{GRACE:g} s)")
+
+
 def kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -106,16 +127,13 @@ def test_trickling_feed_does_not_block_the_good_one_nor_duration(tmp_path):
         good.set_items([GOOD])
         cfg = tmp_path / "watch.yaml"
         cfg.write_text(feeds_config((slow.url(), 1, None), (good.url("/feed.xml"), 1, None)), encoding="utf-8")
-        started = time.monotonic()
         proc = start(cfg, out, log, "--duration", str(duration))
         try:
-            code = finish(proc, duration + GRACE, log, f"--duration {duration} (+{GRACE:g} s)")
+            code = until_duration_ends(proc, log, duration)
         finally:
             kill(proc)
-        elapsed = time.monotonic() - started
         good_polls, slow_connections = len(good.feed_requests()), slow.connections
     assert code == 0, tail(log)
-    assert elapsed <= duration + GRACE
     assert slow_connections >= 1, "the trickling feed was never requested"
     assert [a["article"]["url"] for a in jsonl(out / "alerts")] == [GOOD["link"]], tail(log)
     assert good_polls >= 2, f"the good feed (interval 1 s) was polled {good_polls} time(s) in {duration} s"
@@ -131,7 +149,7 @@ def test_trickling_feed_times_out_as_a_fetch_dead_letter(tmp_path):
                        encoding="utf-8")
         proc = start(cfg, out, log, "--duration", str(duration))
         try:
-            code = finish(proc, duration + GRACE, log, f"--duration {duration} (+{GRACE:g} s)")
+            code = until_duration_ends(proc, log, duration)
         finally:
             kill(proc)
     assert code == 0, tail(log)
@@ -196,21 +214,20 @@ def test_silent_webhook_delays_only_itself(tmp_path):
 
         # run 1: --duration
         log1 = tmp_path / "run1.err"
-        started = time.monotonic()
         proc = start(cfg, out, log1, "--duration", str(duration))
         try:
-            code = finish(proc, duration + GRACE, log1, f"--duration {duration} (+{GRACE:g} s)")
+            code = until_duration_ends(proc, log1, duration)
         finally:
             kill(proc)
         stopped = time.monotonic()
         assert code == 0, tail(log1)
-        assert stopped - started <= duration + GRACE
         gets = server.request_times("/live.xml")
         assert gets, f"the feed was never polled:\n{tail(log1)}"
         assert hook.connections >= 1, "no alert was ever sent to the webhook"
         window = stopped - gets[0]
         gaps = [b - a for a, b in itertools.pairwise(gets)]
-        assert len(gets) >= 0.6 * window / interval, (
+        # at least half the polls the interval allows (a poll held up by the webhook waits 40 s and more)
+        assert len(gets) >= 0.5 * window / interval, (
             f"{len(gets)} polls in {window:.1f} s at interval {interval} s; gaps {[round(g, 1) for g in gaps]}")
         assert max(gaps, default=0) <= 2 * interval + 2, f"a poll waited {max(gaps):.1f} s (interval {interval} s)"
         assert not missing(), f"served in run 1 but not in the JSONL sink when it ended: {missing()[:8]}"
