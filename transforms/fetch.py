@@ -269,6 +269,7 @@ class FeedPoller:
 
     def poll(self, feed: Feed) -> PollOutcome:
         """Fetch now (waiting for the answer) and record the outcome."""
+        started = self.clock()
         before = self.store.feed(feed_key(feed))
         if is_url(feed.url):
             if self.client is None:
@@ -276,18 +277,22 @@ class FeedPoller:
             result = self.client.fetch(feed.url, before, timeout=feed.timeout, max_bytes=feed.max_bytes)
         else:
             result = fetch_local(feed.url, before, max_bytes=feed.max_bytes)
-        return self.record(feed, before, result)
+        return self.record(feed, before, result, started)
 
-    def record(self, feed: Feed, before: FeedState, result: FetchResult) -> PollOutcome:
-        """Save the validators and the next poll time that ``result`` implies, and count the poll."""
+    def record(self, feed: Feed, before: FeedState, result: FetchResult, started: float | None = None
+               ) -> PollOutcome:
+        """Save the validators and the next poll time that ``result`` implies, and count the poll. The
+        schedule counts from ``started`` (when the poll began; default now), so that a feed with a 60 s
+        interval is polled every 60 s, not every 60 s plus its answer time."""
         now = self.clock()
+        base = now if started is None else started
         if result.status == "error":
             failures = before.failures + 1
             after = replace(before, failures=failures, last_status=result.error, last_polled=now,
-                            next_due=next_poll(now, feed.interval, failures, result.retry_after, self.rng))
+                            next_due=next_poll(base, feed.interval, failures, result.retry_after, self.rng))
         else:
             after = FeedState(etag=result.etag, last_modified=result.last_modified, failures=0,
-                              next_due=next_poll(now, feed.interval, 0), last_polled=now,
+                              next_due=next_poll(base, feed.interval, 0), last_polled=now,
                               last_status=str(result.http_status or result.status))
         self.store.save_feed(feed_key(feed), after)
         self.store.bump("feeds_polled")

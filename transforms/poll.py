@@ -135,6 +135,12 @@ class PollTicks(beam.PTransform):
                 | "GenTicks" >> beam.ParDo(_TickFn(self.stop_file, deadline)))
 
 
+def tick_slack(tick: float) -> float:
+    """How early a feed may be claimed: half a tick, so that a feed due a moment after a tick is not left
+    waiting for the next one (an interval of 60 s is then 60 s apart, not 61)."""
+    return tick / 2
+
+
 def _scan(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -149,10 +155,12 @@ class _DueFn(beam.DoFn):
     HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts",
                  "suppressed")
 
-    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str) -> None:
+    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str,
+                 tick: float = 1.0) -> None:
         self.feeds = feeds
         self.watch_paths = watch_paths
         self.state_path = state_path
+        self.tick = tick
 
     def setup(self) -> None:
         import structlog
@@ -177,7 +185,8 @@ class _DueFn(beam.DoFn):
         before = self.store.counters()
         work = 0
         for feed in self.feeds:
-            if self.store.claim_due(feed_key(feed), now, lease=feed.timeout * 2 + 30):
+            # due within half a tick counts as due now: the ticks fall on whole seconds, polls a little after
+            if self.store.claim_due(feed_key(feed), now + tick_slack(self.tick), lease=feed.timeout * 2 + 30):
                 work += 1
                 yield PollTask(feed=feed)
         for folder in self.watch_paths:
@@ -245,11 +254,11 @@ class _FetchFn(beam.DoFn):
         self.client = make_client(self.fetching.concurrency, self.fetching.per_host)
         self.poller = FeedPoller(self.store, self.client)
         self.log = structlog.get_logger("newswatch")
-        self.in_flight: dict[str, tuple[Feed, FeedState, Future[FetchResult]]] = {}
+        self.in_flight: dict[str, tuple[Feed, FeedState, float, Future[FetchResult]]] = {}
         self.submitted: list[str] = []
 
     def teardown(self) -> None:
-        for _, _, future in self.in_flight.values():
+        for *_, future in self.in_flight.values():
             future.cancel()
         self.client.close()
         self.store.close()
@@ -269,25 +278,25 @@ class _FetchFn(beam.DoFn):
             yield from self._outcome(task, outcome)
             return
         if key not in self.in_flight:
-            self.in_flight[key] = (feed, before, self.client.submit(feed.url, before, timeout=feed.timeout,
-                                                                    max_bytes=feed.max_bytes))
+            self.in_flight[key] = (feed, before, time.time(), self.client.submit(
+                feed.url, before, timeout=feed.timeout, max_bytes=feed.max_bytes))
             self.submitted.append(key)
 
     def _collect(self) -> Iterator[Fetched]:
         waited_for, self.submitted = self.submitted, []
         until = time.monotonic() + COLLECT_WAIT
-        while (any(not self.in_flight[k][2].done() for k in waited_for if k in self.in_flight)
+        while (any(not self.in_flight[k][3].done() for k in waited_for if k in self.in_flight)
                and time.monotonic() < until and not stop_requested(self.stop_file, self.deadline)):
             time.sleep(0.02)
-        for key in [k for k, (_, _, f) in self.in_flight.items() if f.done()]:
-            feed, before, future = self.in_flight.pop(key)
+        for key in [k for k, entry in self.in_flight.items() if entry[3].done()]:
+            feed, before, started, future = self.in_flight.pop(key)
             if future.cancelled():
                 continue
-            outcome = self.poller.record(feed, before, future.result())
+            outcome = self.poller.record(feed, before, future.result(), started)
             yield from self._outcome(PollTask(feed=feed), outcome)
         if stop_requested(self.stop_file, self.deadline) and self.in_flight:
             now = time.time()
-            for key, (feed, _, future) in self.in_flight.items():
+            for key, (feed, _, _, future) in self.in_flight.items():
                 future.cancel()
                 self.store.release_feed(key, now)
                 self.log.info("fetch abandoned at stop", feed=feed.url)
@@ -361,7 +370,7 @@ class PollSources(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> Outputs:
         parsed = (pbegin
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
-                  | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path))
+                  | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
                   | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
                                                             self.fetching))
                   | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
