@@ -1,7 +1,8 @@
 """Reading inputs: expand paths, choose each file's reader by content and extension, emit raw items.
 
 ``ReadArticles`` takes a PCollection of file paths (built with ``beam.Create`` — the shape that every
-runner, Dask included, can execute) and returns ``Outputs(raw, dead_letters)``.
+runner, Dask included, can execute; as ``os.fsencode`` bytes, so that a file name that is not UTF-8 survives
+the coders) and returns ``Outputs(raw, dead_letters)``.
 
 Format choice (``detect_format``): the extension proposes, the content decides.
 
@@ -16,18 +17,41 @@ Format choice (``detect_format``): the extension proposes, the content decides.
 
 A file with no recognised extension whose content is UTF-8 prose is read as a text article; anything
 else (binary, unknown) is a dead letter.
+
+Bounded by construction (README "Input formats and decoding", Limits):
+
+* Only regular files are read. ``open_regular`` opens with ``O_RDONLY | O_NONBLOCK`` (a FIFO without a
+  writer does not block the open), ``fstat``s the descriptor it got and refuses anything that is not a
+  regular file -- FIFO, character or block device (a symlink to ``/dev/zero`` too), socket, directory --
+  with a dead letter saying what it is. Sizes come from that ``fstat``, and every read of the file (the
+  head, the reader, the split points) goes through that descriptor, so what was checked is what is read.
+* Small formats (text, JSON document, feed, HTML) read at most ``MAX_FILE_BYTES``, also after gunzipping
+  (``ingest_jsonl.gunzip_bounded``: capped while it inflates). JSONL and WARC archives stream with their own
+  caps (``transforms.ingest_jsonl``, ``transforms.ingest_warc``).
+* ``read_path`` wraps its reader (``guarded``): ANY exception raised while reading one file becomes one
+  dead letter naming the file and the exception type, after the items already yielded. This is the
+  per-file boundary, beside the per-record boundaries inside the JSONL, JSON and WARC loops.
+* File names that are not UTF-8 (``os.fsdecode`` gives lone surrogates) are opened by their real bytes; the
+  records carry ``display_path``, the name with those bytes escaped (``\\xff``), valid UTF-8.
+
+Spreading. Raw items are not reshuffled: on the in-process FnApiRunner a Reshuffle holds its whole input
+in memory, so the items of one archive stream into the next stages instead. Big files still spread over
+workers: a WARC or a plain JSONL over ``split_min_bytes`` is cut into byte ranges (WARC: at record
+boundaries, ``warc_ranges``; JSONL: at line starts, ``jsonl_ranges``, a range owning the lines that START in
+it and knowing the number of its first line, so entry ids stay ``line:N`` as in the whole read), and only
+those small range descriptors are reshuffled (``SpreadRanges``) and read by ``ReadRanges``. A gzip JSONL
+cannot be split: it is read in one piece, streaming.
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -36,17 +60,24 @@ from schemas.errors import UsageError
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest_feed import parse_feed
 from transforms.ingest_html import read_html_file
-from transforms.ingest_jsonl import open_maybe_gzip, read_json_document, read_jsonl
+from transforms.ingest_jsonl import (
+    InflateLimitError,
+    gunzip_bounded,
+    open_maybe_gzip,
+    read_json_document,
+    read_jsonl,
+)
 from transforms.ingest_text import read_text
 from transforms.ingest_warc import SPLIT_BYTES, SPLIT_MIN_BYTES, read_warc, read_warc_file, split_points
 from transforms.textutil import looks_binary
 
 DEAD_LETTERS = "dead_letters"
-RANGES = "ranges"   # (path, start, end) byte ranges of a big WARC, read by ReadRanges
+RANGES = "ranges"   # (format, path as bytes, start, end, first line) byte ranges of a big file, for ReadRanges
 NAMESPACE = "newswatch"
-MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML file; archives (JSONL, WARC) stream instead
+MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML/JSON file, also once gunzipped; archives stream
+HEAD_BYTES = 8192                     # what format detection looks at
 
-Reader = Callable[[str, Origin], Iterator[RawArticle | DeadLetter]]
+Reader = Callable[[BinaryIO, Origin], Iterator[RawArticle | DeadLetter]]
 
 
 class Outputs(NamedTuple):
@@ -54,10 +85,56 @@ class Outputs(NamedTuple):
     dead_letters: beam.PCollection
 
 
+class NotRegularFile(Exception):
+    """The path names something that is not a regular file (FIFO, device, socket, directory)."""
+
+
+def describe_mode(mode: int) -> str:
+    """What kind of file ``mode`` (``st_mode``) is, in words."""
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a directory"), (stat.S_ISREG, "a regular file")):
+        if test(mode):
+            return what
+    return f"a special file (mode {mode:o})"
+
+
+def open_regular(path: str | bytes | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (after symlinks); raises ``NotRegularFile`` for
+    anything else, without ever blocking (``O_NONBLOCK``: a FIFO's open returns at once), or ``OSError``."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"not a regular file: {describe_mode(mode)}; not read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def display_path(path: str | bytes) -> str:
+    """``path`` as valid UTF-8 text: the bytes of a name that is not UTF-8 escaped (``b"\\xff"`` -> ``\\xff``)."""
+    raw = path if isinstance(path, bytes) else None
+    if raw is None:
+        try:
+            raw = os.fsencode(path)
+        except UnicodeError:  # a lone surrogate that no file-name decoding made: escape it as is
+            return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def as_path(element: str | bytes) -> str:
+    """A path as it travels through the pipeline (``os.fsencode`` bytes, or text) -> the ``str`` to open."""
+    return os.fsdecode(element) if isinstance(element, bytes) else element
+
+
 def expand_inputs(inputs: Iterable[str]) -> list[str]:
     """Files named, found recursively under folders, or matched by globs; sorted, without duplicates.
     Hidden files (``.name``) inside folders are skipped. Raises ``UsageError`` for an input that names
-    nothing."""
+    nothing. Special files (FIFOs, devices) are listed like files: ``read_path`` turns them into dead letters."""
     found: dict[str, None] = {}
     for item in inputs:
         paths = [item] if os.path.exists(item) else sorted(glob.glob(item, recursive=True))
@@ -79,13 +156,23 @@ _FEED_HEAD = re.compile(rb"<(rss|rdf:RDF|feed)[\s>]|<channel[\s>]|\"version\"\s*
 _HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 
 
+def inflated_head(head: bytes) -> bytes | None:
+    """The first bytes of a file as text: ``head`` itself, or, for a gzip file, up to 4 KiB of what it inflates
+    to (None when that does not inflate)."""
+    if not head.startswith(b"\x1f\x8b"):
+        return head
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
+    except zlib.error:
+        return None
+
+
 def sniff(head: bytes) -> str | None:
     """The format the first bytes of a file suggest, or None."""
-    if head.startswith(b"\x1f\x8b"):
-        try:
-            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
-        except zlib.error:
-            return None
+    inflated = inflated_head(head)
+    if inflated is None:
+        return None
+    head = inflated
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith((b"WARC/", b"filedesc://")):
         return "warc"
@@ -117,46 +204,56 @@ def detect_format(path: str, head: bytes) -> str | None:
         return "feed" if sniffed == "feed" else "html"
     if sniffed:
         return sniffed
-    if name.endswith(".txt") or (head and not looks_binary(head)):
+    inflated = inflated_head(head)
+    if name.endswith((".txt", ".txt.gz")) or (inflated and not looks_binary(inflated)):
         return "text"
     return None
 
 
-def _read_small(path: str, origin: Origin, reader: Callable[[bytes, Origin], Iterator[RawArticle | DeadLetter]]
+def _read_small(fh: BinaryIO, origin: Origin, reader: Callable[[bytes, Origin], Iterator[RawArticle | DeadLetter]]
                 ) -> Iterator[RawArticle | DeadLetter]:
-    size = os.path.getsize(path)
+    """At most ``MAX_FILE_BYTES`` of the file (once gunzipped, too) -> ``reader``; more is one dead letter."""
+    size = os.fstat(fh.fileno()).st_size
     if size > MAX_FILE_BYTES:
         yield DeadLetter.of("read", f"file of {size} bytes exceeds the {MAX_FILE_BYTES}-byte limit", origin)
         return
-    data = Path(path).read_bytes()
-    if path.lower().endswith(".gz") or data.startswith(b"\x1f\x8b"):
+    head = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+    if origin.location.lower().endswith(".gz") or head == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield DeadLetter.of("read", f"corrupt gzip: {exc}", origin, data)
+            data = gunzip_bounded(fh, MAX_FILE_BYTES).read(MAX_FILE_BYTES + 1)
+        except InflateLimitError as exc:
+            yield DeadLetter.of("read", f"{exc} (the limit of a single file)", origin)
             return
+        except (OSError, EOFError, zlib.error) as exc:
+            fh.seek(0)
+            yield DeadLetter.of("read", f"corrupt gzip: {exc}", origin, fh.read(200))
+            return
+    else:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:   # the file grew since fstat
+        yield DeadLetter.of("read", f"file of more than {MAX_FILE_BYTES} bytes exceeds the limit", origin, data)
+        return
     yield from reader(data, origin)
 
 
-def _text_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    yield from _read_small(path, origin, read_text)
+def _text_reader(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(fh, origin, read_text)
 
 
-def _jsonl_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    with open(path, "rb") as fh:
-        yield from read_jsonl(open_maybe_gzip(fh), path)
+def _jsonl_reader(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from read_jsonl(open_maybe_gzip(fh), origin.location)
 
 
-def _json_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    yield from _read_small(path, origin, read_json_document)
+def _json_reader(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(fh, origin, read_json_document)
 
 
-def _feed_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    yield from _read_small(path, origin, parse_feed)
+def _feed_reader(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(fh, origin, parse_feed)
 
 
-def _html_reader(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    yield from _read_small(path, origin, read_html_file)
+def _html_reader(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    yield from _read_small(fh, origin, read_html_file)
 
 
 READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader, "json": _json_reader,
@@ -164,15 +261,56 @@ READERS: dict[str, Reader] = {"text": _text_reader, "jsonl": _jsonl_reader, "jso
 KINDS = {"text": "file", "jsonl": "jsonl", "json": "jsonl", "feed": "feed", "html": "html", "warc": "warc"}
 
 
-def read_path(path: str) -> Iterator[RawArticle | DeadLetter]:
-    """Every raw item (and dead letter) of one input file. Never raises for bad content."""
-    origin = Origin(kind="file", location=path)
+def guarded(items: Iterable[RawArticle | DeadLetter], origin: Origin, what: str = "file"
+            ) -> Iterator[RawArticle | DeadLetter]:
+    """``items`` as they come, and, should producing them raise, one dead letter naming ``what`` was being
+    read and the exception: the per-file boundary (the items already yielded stay)."""
+    it = iter(items)
+    n = 0
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:  # the per-file boundary: whatever a reader raises is this file's dead letter
+            text = " ".join(str(exc).split())[:500]
+            label = "I/O error" if isinstance(exc, OSError) else "reading failed"
+            yield DeadLetter.of("read", f"{what}: {label} after {n} items: {type(exc).__name__}: {text}", origin)
+            return
+        n += 1
+        yield item
+
+
+def _cannot_open(path: str, exc: OSError) -> str:
+    """Why ``path`` could not be opened; a socket (which ``open`` refuses with ENXIO) is named as such."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-    except OSError as exc:
-        yield DeadLetter.of("read", f"cannot open: {exc.strerror or exc}", origin)
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        return f"not a regular file: {describe_mode(mode)}; not read"
+    return f"cannot open: {exc.strerror or exc}"
+
+
+def read_path(path: str | bytes) -> Iterator[RawArticle | DeadLetter]:
+    """Every raw item (and dead letter) of one input file. Never raises."""
+    path = as_path(path)
+    origin = Origin(kind="file", location=display_path(path))
+    try:
+        fh = open_regular(path)
+    except NotRegularFile as exc:
+        yield DeadLetter.of("read", str(exc), origin)
         return
+    except OSError as exc:
+        yield DeadLetter.of("read", _cannot_open(path, exc), origin)
+        return
+    with fh:
+        yield from guarded(_read_open(path, fh, origin), origin)
+
+
+def _read_open(path: str, fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    head = fh.read(HEAD_BYTES)
+    fh.seek(0)
     if not head:
         yield DeadLetter.of("read", "empty file", origin, head)
         return
@@ -182,28 +320,103 @@ def read_path(path: str) -> Iterator[RawArticle | DeadLetter]:
         why = "binary or unrecognised content" if fmt is None else f"no reader installed for format {fmt!r}"
         yield DeadLetter.of("read", f"unknown input format: {why}", origin, head)
         return
-    origin = Origin(kind=KINDS[fmt or "text"], location=path)  # type: ignore[arg-type]
+    yield from reader(fh, Origin(kind=KINDS[fmt or "text"], location=origin.location))  # type: ignore[arg-type]
+
+
+# -- byte ranges of big files ------------------------------------------------------------------------------------
+
+#: one range of a big file: (format "warc"|"jsonl", path as ``os.fsencode`` bytes, start, end or None for the
+#: end of the file, number of the first line (JSONL; 1 for WARC))
+Range = tuple[str, bytes, int, int | None, int]
+
+
+def jsonl_split_points(fh: BinaryIO, chunk: int) -> list[tuple[int, int]]:
+    """``[(0, 1), (offset, line number), ...]``: the first line start at or after every ``chunk`` bytes of a
+    plain JSONL file, with the number of the line starting there. One sequential pass counting newlines
+    (``bytes.count``, at the speed of the disk), as the line numbers need."""
+    size = fh.seek(0, os.SEEK_END)
+    fh.seek(0)
+    points = [(0, 1)]
+    pos = lines = 0
+    target = chunk
+    while target < size:
+        block = fh.read(1 << 20)
+        if not block:
+            break
+        while target < size:
+            i = block.find(b"\n", max(target - 1 - pos, 0))
+            if i < 0:
+                break
+            start = pos + i + 1
+            if start >= size:
+                target = size
+                break
+            points.append((start, lines + block.count(b"\n", 0, i + 1) + 1))
+            target = start + chunk
+        lines += block.count(b"\n")
+        pos += len(block)
+    return points
+
+
+def file_ranges(path: str, min_bytes: int, chunk: int) -> list[Range]:
+    """The byte ranges of a WARC or plain (not gzip) JSONL over ``min_bytes`` that splits into several ranges
+    of about ``chunk`` bytes; ``[]`` for any other file (read whole by ``read_path``, which also reports a
+    file that cannot be read)."""
     try:
-        yield from reader(path, origin)
-    except OSError as exc:
-        yield DeadLetter.of("read", f"I/O error: {exc}", origin)
+        with open_regular(path) as fh:
+            if os.fstat(fh.fileno()).st_size <= min_bytes:
+                return []
+            head = fh.read(HEAD_BYTES)
+            fmt = detect_format(path, head)
+            name = os.fsencode(path)
+            if fmt == "warc":
+                arc = path.lower().endswith((".arc", ".arc.gz"))
+                offsets = split_points(fh, chunk, arc=arc)
+                points = [(offset, 1) for offset in offsets]
+            elif fmt == "jsonl" and not head.startswith(b"\x1f\x8b"):
+                points = jsonl_split_points(fh, chunk)
+            else:
+                return []
+    except Exception:  # splitting is an optimisation: a file it cannot split is read whole, which reports why
+        return []
+    if len(points) < 2:
+        return []
+    ends: list[int | None] = [p for p, _ in points[1:]] + [None]
+    return [(fmt, name, start, end, first) for (start, first), end in zip(points, ends, strict=True)]
 
 
 def warc_ranges(path: str, min_bytes: int, chunk: int) -> list[tuple[str, int, int | None]]:
     """The ``(path, start, end)`` ranges, at record boundaries, of a WARC over ``min_bytes`` that splits
     into several ranges of about ``chunk`` bytes; ``[]`` for any other file (read whole by ``read_path``)."""
+    return [(path, start, end) for fmt, _, start, end, _ in file_ranges(path, min_bytes, chunk) if fmt == "warc"]
+
+
+def jsonl_ranges(path: str, min_bytes: int, chunk: int) -> list[tuple[str, int, int | None, int]]:
+    """The ``(path, start, end, first line)`` ranges, at line starts, of a plain JSONL over ``min_bytes``."""
+    return [(path, start, end, first) for fmt, _, start, end, first in file_ranges(path, min_bytes, chunk)
+            if fmt == "jsonl"]
+
+
+def read_range(element: Range) -> Iterator[RawArticle | DeadLetter]:
+    """The raw items and dead letters of one byte range: the WARC records, or the JSONL lines, that start
+    in it. Never raises."""
+    fmt, name, start, end, first_line = element
+    path = as_path(name)
+    location = display_path(path)
+    origin = Origin(kind="warc" if fmt == "warc" else "jsonl", location=location)
+    what = f"bytes {start}-{'' if end is None else end}"
     try:
-        if os.path.getsize(path) <= min_bytes:
-            return []
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
-        if detect_format(path, head) != "warc":
-            return []
-        points = split_points(path, chunk)
-    except OSError:
-        return []  # read_path reports it
-    ends: list[int | None] = [*points[1:], None]
-    return [(path, start, end) for start, end in zip(points, ends, strict=True)] if len(points) > 1 else []
+        fh = open_regular(path)
+    except (OSError, NotRegularFile) as exc:
+        yield DeadLetter.of("read", f"{what}: cannot open: {exc}", origin)
+        return
+    with fh:
+        if fmt == "warc":
+            items: Iterable[RawArticle | DeadLetter] = read_warc(fh, origin, start, end)
+        else:
+            fh.seek(start)
+            items = read_jsonl(fh, location, first_line=first_line, limit=None if end is None else end - start)
+        yield from guarded(items, origin, what)
 
 
 def route_dead_letters(items: Iterable[RawArticle | DeadLetter], ok: Any, dead: Any
@@ -219,7 +432,8 @@ def route_dead_letters(items: Iterable[RawArticle | DeadLetter], ok: Any, dead: 
 
 
 class _ReadFn(beam.DoFn):
-    """A path -> its raw items and dead letters; for a big WARC, its byte ranges (``RANGES``) instead."""
+    """A path -> its raw items and dead letters; for a big WARC or plain JSONL, its byte ranges (``RANGES``)
+    instead."""
 
     def __init__(self, split_min_bytes: int | None = SPLIT_MIN_BYTES, split_bytes: int = SPLIT_BYTES) -> None:
         self.split_min_bytes = split_min_bytes
@@ -229,10 +443,11 @@ class _ReadFn(beam.DoFn):
         self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
         self.ranges = Metrics.counter(NAMESPACE, "read_ranges")
 
-    def process(self, path: str) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+    def process(self, element: str | bytes) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
         self.files.inc()
+        path = as_path(element)
         if self.split_min_bytes is not None:
-            ranges = warc_ranges(path, self.split_min_bytes, self.split_bytes)
+            ranges = file_ranges(path, self.split_min_bytes, self.split_bytes)
             if ranges:
                 for item in ranges:
                     self.ranges.inc()
@@ -245,27 +460,19 @@ class _ReadFn(beam.DoFn):
 
 
 class _ReadRangeFn(_ReadFn):
-    """``(path, start, end)`` -> the raw items and dead letters of the WARC records that start in the range."""
+    """A range (``file_ranges``) -> the raw items and dead letters of the records or lines that start in it."""
 
-    def process(self, element: tuple[str, int, int | None]) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-        path, start, end = element
-        yield from self._emit(self._read(path, start, end))
-
-    @staticmethod
-    def _read(path: str, start: int, end: int | None) -> Iterator[RawArticle | DeadLetter]:
-        origin = Origin(kind="warc", location=path)
-        try:
-            yield from read_warc(path, origin, start, end)
-        except OSError as exc:
-            yield DeadLetter.of("read", f"I/O error in bytes {start}-{end}: {exc}", origin)
+    def process(self, element: Range) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:  # type: ignore[override]
+        yield from self._emit(read_range(element))
 
 
 class ReadArticles(beam.PTransform):
-    """Paths -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
+    """Paths (``str`` or ``os.fsencode`` bytes) -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
 
-    A WARC over ``split_min_bytes`` (``ingest_warc.SPLIT_MIN_BYTES``; None: never split) is cut at record
-    boundaries into ranges of about ``split_bytes``; the ranges are reshuffled so that the workers read them
-    in parallel. The raw items are reshuffled so that the items of one big archive spread over the workers.
+    A WARC or plain JSONL over ``split_min_bytes`` (``ingest_warc.SPLIT_MIN_BYTES``; None: never split) is cut
+    at record boundaries / line starts into ranges of about ``split_bytes``; with ``reshuffle`` (the default)
+    the ranges are reshuffled so that the workers read them in parallel. The raw items themselves are not
+    reshuffled: they stream into the next stages (module docstring).
     """
 
     def __init__(
@@ -283,13 +490,10 @@ class ReadArticles(beam.PTransform):
         results = paths | "ReadFiles" >> beam.ParDo(_ReadFn(self.split_min_bytes, self.split_bytes)).with_outputs(
             DEAD_LETTERS, RANGES, main="raw"
         )
-        ranges = (
-            results[RANGES]
-            | "SpreadRanges" >> beam.Reshuffle()
-            | "ReadRanges" >> beam.ParDo(_ReadRangeFn()).with_outputs(DEAD_LETTERS, main="raw")
-        )
-        raw = (results.raw, ranges.raw) | "MergeRaw" >> beam.Flatten()
+        ranges = results[RANGES]
         if self.reshuffle:
-            raw = raw | "Spread" >> beam.Reshuffle()
-        dead = (results[DEAD_LETTERS], ranges[DEAD_LETTERS]) | "MergeDeadLetters" >> beam.Flatten()
+            ranges = ranges | "SpreadRanges" >> beam.Reshuffle()
+        read = ranges | "ReadRanges" >> beam.ParDo(_ReadRangeFn()).with_outputs(DEAD_LETTERS, main="raw")
+        raw = (results.raw, read.raw) | "MergeRaw" >> beam.Flatten()
+        dead = (results[DEAD_LETTERS], read[DEAD_LETTERS]) | "MergeDeadLetters" >> beam.Flatten()
         return Outputs(raw, dead)

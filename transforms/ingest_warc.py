@@ -11,19 +11,34 @@ Skipped, by design and without a dead letter (they are not articles): ``warcinfo
 ``metadata``, ``revisit`` and ``conversion`` records, non-HTML payloads, non-2xx responses. Beam counters
 ``warc_records_skipped`` and ``warc_records_html`` say how many.
 
-Bad data. A record whose payload is shorter than its declared length (truncated file, wrong
-Content-Length, broken chunked encoding) is a dead letter at stage ``read`` naming its offset. A record
-that warcio cannot parse is a dead letter too, and reading resumes at the next record boundary (the next
-gzip member for per-record gzip, the next ``WARC/1.x`` line for plain WARC), so the rest of the file
-still flows. A WARC gzipped as one stream instead of per record ("non-chunked") is read through a
-streaming gunzip instead (it cannot be split).
+Bad data and resync. Every record is read to its end before its article is let through, and its framing is
+checked: a record shorter than its declared length (truncated file, a Content-Length past the end of the
+file or of its gzip member, broken chunked encoding) or one whose declared length does not end where the
+next record starts (a wrong Content-Length: too short, or long enough to swallow the records after it) is a
+dead letter at stage ``read`` naming its offset. A record that warcio cannot parse is one too. After either,
+reading resumes at the next record boundary after the broken record's start (``_resync``: the next gzip
+member for per-record gzip, the next ``WARC/1.0``/``WARC/1.1`` line for plain WARC, taken only where a record
+parses), so a good record hidden inside a broken one's declared length is still read, and the rest of the
+file flows. Where the format does not allow it there is no resync: in an ARC file (no record marker to look
+for) and in a WARC gzipped as one stream instead of per record ("non-chunked", read through a streaming
+gunzip, which cannot seek back) a broken record ends the file, with its dead letter. Any other exception
+while handling one record (a library bug, recursion) is that record's dead letter, and reading goes on.
 
 Memory stays bounded: records are read one at a time, non-HTML payloads are never read, and an HTML
-payload over ``transforms.ingest_html.MAX_PAGE_BYTES`` is refused after reading at most that much.
+payload over ``transforms.ingest_html.MAX_PAGE_BYTES`` is refused after reading at most that much. warcio
+reads header lines whole, so it reads through ``_BoundedReader``: a line is cut at ``MAX_HEADER_LINE`` bytes
+and one record's WARC plus HTTP headers at ``MAX_HEADER_BYTES`` (a parse error, so a dead letter and a
+resync); and what its gzip members inflate to is counted: past ``ingest_jsonl.MAX_INFLATED_BYTES``, or at a
+ratio over ``ingest_jsonl.BOMB_RATIO`` after ``BOMB_CHECK_AFTER`` bytes, the file stops with a dead letter
+("decompression bomb"), the records before kept. A WARC gzipped as one stream goes through the same guard.
 
-Splitting. ``split_points(path, chunk)`` finds record boundaries near every ``chunk`` bytes without
+Files. ``read_warc`` and ``split_points`` take an open, seekable binary file (the regular file
+``transforms.ingest.open_regular`` opened: every read of the archive goes through that one descriptor) or,
+for direct callers, a path that they open that way themselves.
+
+Splitting. ``split_points(fh, chunk)`` finds record boundaries near every ``chunk`` bytes without
 reading the whole file (it seeks, looks for the next gzip member or ``WARC/`` line, and checks that a
-record parses there), and ``read_warc(path, origin, start, end)`` reads the records that start in
+record parses there), and ``read_warc(fh, origin, start, end)`` reads the records that start in
 ``[start, end)``. ``ReadArticles`` (``transforms.ingest``) uses them for a WARC over ``SPLIT_MIN_BYTES``
 (64 MiB): its ``ReadFiles`` step emits ``(path, start, end)`` ranges of about ``SPLIT_BYTES`` (32 MiB) instead
 of reading the file, ``SpreadRanges`` (a Reshuffle) spreads them over the workers and ``ReadRanges`` reads
@@ -38,27 +53,40 @@ partition there.
 
 from __future__ import annotations
 
-import gzip
+import contextlib
+import os
 import re
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from apache_beam.metrics import Metrics
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.utils import BUFF_SIZE
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest_html import MAX_PAGE_BYTES, read_html
+from transforms.ingest_jsonl import MAX_INFLATED_BYTES, InflateLimitError, check, gunzip_bounded
 
 NAMESPACE = "newswatch"
 ARTICLE_RECORDS = ("response", "resource")
 SPLIT_MIN_BYTES = 64 * 1024 * 1024  # ReadArticles splits a WARC bigger than this (module docstring) ...
 SPLIT_BYTES = 32 * 1024 * 1024  # ... into ranges of about this many bytes
+MAX_HEADER_LINE = 64 * 1024  # one header line (or the line after a record) warcio may read
+MAX_HEADER_BYTES = 4 * 1024 * 1024  # one record's WARC and HTTP header block
+MAX_FIRST_MEMBER = 64 * 1024 * 1024  # split_points inflates at most this much of the first gzip member
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = re.compile(rb"(?:^|\n)WARC/1\.[01]\r?\n")
+
+
+class HeaderTooLong(ValueError):
+    """A record's header block is longer than ``MAX_HEADER_BYTES``: not a WARC record."""
+
+
 _PARSE_ERRORS = (
     ArchiveLoadFailed,
     EOFError,
@@ -74,96 +102,168 @@ _skipped = Metrics.counter(NAMESPACE, "warc_records_skipped")
 _html = Metrics.counter(NAMESPACE, "warc_records_html")
 
 
-def _is_gzip(path: str) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(3) == _GZIP_MAGIC
+class _Inflation:
+    """What the gzip members of one archive have inflated to so far (``ingest_jsonl.check`` every MiB)."""
+
+    def __init__(self) -> None:
+        self.compressed = 0
+        self.inflated = 0
+        self._check_at = 1 << 20
+
+    def add(self, compressed: int, inflated: int) -> None:
+        self.compressed += compressed
+        self.inflated += inflated
+        if self.inflated >= self._check_at:
+            self._check_at = self.inflated + (1 << 20)
+            check(self.inflated, self.compressed, MAX_INFLATED_BYTES)
 
 
-def _next_boundary(path: str, pos: int, gz: bool, limit: int | None = None) -> int | None:
+class _BoundedReader(DecompressingBufferedReader):
+    """warcio's reader with bounded lines (``MAX_HEADER_LINE``; inside a header block, what is left of
+    ``MAX_HEADER_BYTES``) and its gzip output counted in an ``_Inflation``."""
+
+    def __init__(self, stream: Any, inflation: _Inflation | None, block_size: int = BUFF_SIZE) -> None:
+        super().__init__(stream, block_size=block_size)
+        self.inflation = inflation
+        self.header_left: int | None = None
+
+    def readline(self, length: int | None = None) -> bytes:
+        cap = MAX_HEADER_LINE if self.header_left is None else self.header_left + 1
+        line: bytes = super().readline(cap if length is None or length < 0 else min(length, cap))
+        if self.header_left is not None:
+            self.header_left -= len(line)
+            if self.header_left < 0:
+                raise HeaderTooLong(f"record headers longer than {MAX_HEADER_BYTES} bytes")
+        return line
+
+    def _process_read(self, data: bytes) -> None:
+        super()._process_read(data)
+        if self.inflation is not None and self.decompressor is not None and data:
+            self.inflation.add(len(data), self.buff_size)
+
+
+class _Iterator(ArchiveIterator):
+    """warcio's iterator over a ``_BoundedReader``; header blocks are bounded while ``_next_record`` parses
+    them. warcio's stderr warning for a record not followed by a blank line is silenced: ``read_warc`` turns
+    it (``err_count``) into a dead letter."""
+
+    INC_RECORD = ""
+
+    def __init__(self, fh: Any, inflation: _Inflation | None = None, **kwargs: Any) -> None:
+        super().__init__(fh, **kwargs)
+        self.reader = _BoundedReader(self.fh, inflation)
+
+    def _next_record(self, next_line: Any) -> Any:
+        self.reader.header_left = MAX_HEADER_BYTES - len(next_line or b"")
+        try:
+            return super()._next_record(next_line)
+        finally:
+            self.reader.header_left = None
+
+
+def _open(source: str | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+    """An open file as is (the caller closes it), or a path opened with ``open_regular``."""
+    if isinstance(source, str | bytes | os.PathLike):
+        from transforms.ingest import open_regular  # ingest imports this module
+
+        return open_regular(source)
+    return contextlib.nullcontext(source)
+
+
+def _is_gzip(fh: BinaryIO) -> bool:
+    fh.seek(0)
+    return fh.read(3) == _GZIP_MAGIC
+
+
+def _next_boundary(fh: BinaryIO, pos: int, gz: bool, limit: int | None = None) -> int | None:
     """The offset of the first plausible record start at or after ``pos`` (and before ``limit``), or None."""
     block = 1 << 20
-    with open(path, "rb") as fh:
-        fh.seek(pos)
-        carry = b""
-        base = pos
-        while limit is None or base < limit:
-            data = fh.read(block)
-            if not data:
-                return None
-            buf = carry + data
-            start = base - len(carry)
-            if gz:
-                i = buf.find(_GZIP_MAGIC)
-                if i >= 0:
-                    return start + i
-            else:
-                m = _WARC_LINE.search(buf)
-                if m and (start + m.start() > 0 or m.group().startswith(b"W")):
-                    return start + m.start() + (0 if m.group().startswith(b"W") else 1)
-            carry = buf[-16:]
-            base += len(data)
-        return None
+    fh.seek(pos)
+    carry = b""
+    base = pos
+    while limit is None or base < limit:
+        data = fh.read(block)
+        if not data:
+            return None
+        buf = carry + data
+        start = base - len(carry)
+        if gz:
+            i = buf.find(_GZIP_MAGIC)
+            if i >= 0:
+                return start + i
+        else:
+            m = _WARC_LINE.search(buf)
+            if m and (start + m.start() > 0 or m.group().startswith(b"W")):
+                return start + m.start() + (0 if m.group().startswith(b"W") else 1)
+        carry = buf[-16:]
+        base += len(data)
+    return None
 
 
-def _record_starts_at(path: str, offset: int) -> bool:
+def _record_starts_at(fh: BinaryIO, offset: int) -> bool:
     """Whether a WARC record parses at ``offset`` (a gzip member or a plain record header)."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            it = ArchiveIterator(fh)
-            record = next(iter(it))
-            return bool(record.rec_headers.get_header("WARC-Type"))
-    except (StopIteration, *_PARSE_ERRORS):
+        fh.seek(offset)
+        it = _Iterator(fh)
+        record = next(iter(it))
+        return bool(record.rec_headers.get_header("WARC-Type"))
+    except (StopIteration, InflateLimitError, *_PARSE_ERRORS):
         return False
 
 
-def _resync(path: str, after: int, gz: bool, limit: int | None = None) -> int | None:
+def _resync(fh: BinaryIO, after: int, gz: bool, limit: int | None = None) -> int | None:
     """The next offset after ``after`` at which a record parses, or None."""
     pos = after + 1
     while True:
-        found = _next_boundary(path, pos, gz, limit)
+        found = _next_boundary(fh, pos, gz, limit)
         if found is None or (limit is not None and found >= limit):
             return None
-        if _record_starts_at(path, found):
+        if _record_starts_at(fh, found):
             return found
         pos = found + 1
 
 
-def split_points(path: str, chunk: int = SPLIT_BYTES) -> list[int]:
-    """Record boundaries splitting ``path`` into ranges of about ``chunk`` bytes: ``[0, b1, b2, ...]``.
-    A file that is not per-record gzip or plain WARC (ARC, one-stream gzip) is one range."""
-    import os
-
-    size = os.path.getsize(path)
-    points = [0]
-    if size <= chunk:
+def split_points(source: str | BinaryIO, chunk: int = SPLIT_BYTES, *, arc: bool | None = None) -> list[int]:
+    """Record boundaries splitting the archive (an open file, or a path) into ranges of about ``chunk`` bytes:
+    ``[0, b1, b2, ...]``. A file that is not per-record gzip or plain WARC (``arc``, by default told by the
+    path's extension; one-stream gzip) is one range."""
+    if arc is None:
+        arc = isinstance(source, str) and source.lower().endswith((".arc", ".arc.gz"))
+    with _open(source) as fh:
+        size = fh.seek(0, os.SEEK_END)
+        points = [0]
+        if size <= chunk:
+            return points
+        gz = _is_gzip(fh)
+        if arc or (gz and not _member_is_record(fh)):
+            return points
+        target = chunk
+        while target < size:
+            found = _resync(fh, max(target, points[-1]) - 1, gz)
+            if found is None:
+                break
+            if found > points[-1]:
+                points.append(found)
+            target = found + chunk
         return points
-    gz = _is_gzip(path)
-    if path.lower().endswith((".arc", ".arc.gz")) or (gz and not _member_is_record(path)):
-        return points
-    target = chunk
-    while target < size:
-        found = _resync(path, max(target, points[-1]) - 1, gz)
-        if found is None:
-            break
-        if found > points[-1]:
-            points.append(found)
-        target = found + chunk
-    return points
 
 
-def _member_is_record(path: str) -> bool:
-    """Whether the first gzip member of ``path`` ends where a second member begins (per-record gzip)."""
-    with open(path, "rb") as fh:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not d.eof:
-            data = fh.read(65536)
-            if not data:
-                return False
-            d.decompress(data, 1 << 20)
-            while d.unconsumed_tail and not d.eof:
-                d.decompress(d.unconsumed_tail, 1 << 20)
-        rest = d.unused_data + fh.read(3)
+def _member_is_record(fh: BinaryIO) -> bool:
+    """Whether the first gzip member ends where a second member begins (per-record gzip). A first member that
+    inflates past ``MAX_FIRST_MEMBER`` answers False (the file is then read in one piece)."""
+    fh.seek(0)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = 0
+    while not d.eof:
+        data = fh.read(65536)
+        if not data:
+            return False
+        out += len(d.decompress(data, 1 << 20))
+        while d.unconsumed_tail and not d.eof and out <= MAX_FIRST_MEMBER:
+            out += len(d.decompress(d.unconsumed_tail, 1 << 20))
+        if out > MAX_FIRST_MEMBER:
+            return False
+    rest = d.unused_data + fh.read(3)
     return rest[:3] == _GZIP_MAGIC or not rest
 
 
@@ -181,13 +281,19 @@ def _status(record: Any) -> int | None:
     return int(code) if code.isdigit() else None
 
 
-def _record_items(record: Any, offset: int, path: str) -> Iterator[RawArticle | DeadLetter]:
-    """The article (or dead letter) of one record, or nothing for a record that is not an HTML page."""
+def _record_origin(record: Any, offset: int, location: str) -> Origin:
+    record_id = _header(record.rec_headers, "WARC-Record-ID")
+    return Origin(kind="warc", location=location, entry_id=record_id or f"offset:{offset}")
+
+
+def _record_items(record: Any, offset: int, location: str) -> Iterator[RawArticle | DeadLetter]:
+    """The article (or dead letter) of one record, or nothing for a record that is not an HTML page. Its
+    framing (truncated, wrong length) is checked by ``read_warc`` once the record has been read to its end."""
     if record.rec_type not in ARTICLE_RECORDS:
         _skipped.inc()
         return
     record_id = _header(record.rec_headers, "WARC-Record-ID")
-    origin = Origin(kind="warc", location=path, entry_id=record_id or f"offset:{offset}")
+    origin = _record_origin(record, offset, location)
     status = _status(record)
     if status is not None and not 200 <= status < 300:
         _skipped.inc()
@@ -209,16 +315,6 @@ def _record_items(record: Any, offset: int, path: str) -> Iterator[RawArticle | 
             "read", f"record at offset {offset}: HTML payload over {MAX_PAGE_BYTES} bytes", origin, data
         )
         return
-    missing = getattr(record.raw_stream, "limit", 0) or 0
-    if missing > 0:
-        yield DeadLetter.of(
-            "read",
-            f"record at offset {offset}: truncated or corrupt, {missing} bytes of the "
-            "declared length missing",
-            origin,
-            data,
-        )
-        return
     url = _header(record.rec_headers, "WARC-Target-URI")
     date = _header(record.rec_headers, "WARC-Date")
     fetched = None
@@ -229,61 +325,126 @@ def _record_items(record: Any, offset: int, path: str) -> Iterator[RawArticle | 
     yield from read_html(data, origin, url=url, content_type=ctype, guid=record_id, fetched_at=fetched)
 
 
+def _safe_items(record: Any, offset: int, location: str) -> list[RawArticle | DeadLetter]:
+    """``_record_items`` of one record, all of them (at most one article), or the record's dead letter for
+    anything it raises (the per-record boundary); only an inflation limit goes up, to stop the file."""
+    try:
+        return list(_record_items(record, offset, location))
+    except InflateLimitError:
+        raise
+    except Exception as exc:  # the per-record boundary: one record's failure is that record's dead letter
+        return [DeadLetter.of("read", f"record at offset {offset}: {type(exc).__name__}: "
+                                      f"{' '.join(str(exc).split())[:300]}", _record_origin(record, offset, location))]
+
+
+def _framing_problem(record: Any, it: _Iterator, errors_before: int, arc: bool) -> str | None:
+    """What is wrong with the framing of a record that has been read to its end, or None."""
+    missing = getattr(record.raw_stream, "limit", 0) or 0
+    if missing > 0:
+        return f"truncated or corrupt, {missing} bytes of the declared length missing"
+    if not arc and it.err_count > errors_before:
+        return ("its declared Content-Length does not end where the next record starts "
+                "(wrong length, or garbage after the record)")
+    return None
+
+
 def read_warc(
-    path: str, origin: Origin, start: int = 0, end: int | None = None
+    source: str | BinaryIO, origin: Origin, start: int = 0, end: int | None = None
 ) -> Iterator[RawArticle | DeadLetter]:
-    """The articles of the records of ``path`` that start in ``[start, end)``; dead letters for broken
-    records; reading resumes after a broken record. Never raises for bad content."""
-    gz = _is_gzip(path)
-    arc = path.lower().endswith((".arc", ".arc.gz"))
-    pos = start
+    """The articles of the records of the archive (an open file, or a path) that start in ``[start, end)``;
+    dead letters for broken records; reading resumes after a broken record. Never raises for bad content."""
+    with _open(source) as fh:
+        yield from _read_records(fh, origin, start, end)
+
+
+def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> Iterator[RawArticle | DeadLetter]:
+    location = origin.location
+    gz = _is_gzip(fh)
+    arc = location.lower().endswith((".arc", ".arc.gz"))
+    inflation = _Inflation()
+    pos: int | None = start
     done = 0
     while pos is not None and (end is None or pos < end):
-        with open(path, "rb") as fh:
-            fh.seek(pos)
-            it = ArchiveIterator(fh, arc2warc=True)
-            try:
-                for record in it:
-                    offset = it.offset
-                    if end is not None and offset >= end:
-                        return
-                    yield from _record_items(record, offset, path)
-                    done += 1
-                return
-            except _PARSE_ERRORS as exc:
-                failed = it.offset
-                here = origin.model_copy(update={"entry_id": f"offset:{failed}"})
-                if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc) and start == 0:
-                    yield from _read_one_stream(path, origin, skip=done)
-                    return
-                yield DeadLetter.of(
-                    "read",
-                    f"record at offset {failed}: unreadable: {type(exc).__name__}: "
-                    f"{' '.join(str(exc).split())[:300]}",
-                    here,
-                )
-                pos = None if arc else _resync(path, failed, gz, end)
-
-
-def _read_one_stream(path: str, origin: Origin, skip: int) -> Iterator[RawArticle | DeadLetter]:
-    """A WARC gzipped as a single stream: gunzip on the fly and parse it as a plain WARC (not splittable)."""
-    with gzip.open(path, "rb") as fh:
-        it = ArchiveIterator(fh, arc2warc=True)
-        n = 0
+        fh.seek(pos)
+        it = _Iterator(fh, inflation, arc2warc=True)
+        broken = pos
+        offset = pos
+        resume: int | None = None
         try:
             for record in it:
-                n += 1
-                if n > skip:
-                    yield from _record_items(record, it.offset, path)
+                offset = it.offset
+                if end is not None and offset >= end:
+                    return
+                errors_before = it.err_count
+                items = _safe_items(record, offset, location)
+                it.read_to_end(record)
+                problem = _framing_problem(record, it, errors_before, arc)
+                if problem:
+                    yield DeadLetter.of("read", f"record at offset {offset}: {problem}",
+                                        _record_origin(record, offset, location))
+                    broken = offset
+                    if gz and it.offset > offset and getattr(record.raw_stream, "limit", 0):
+                        resume = it.offset   # a gzip member ended early: the next member is the next candidate
+                    break
+                yield from items
+                done += 1
+            else:
+                return
+        except InflateLimitError as exc:
+            yield DeadLetter.of("read", f"record at offset {offset}: {exc}; reading stopped after {done} records",
+                                Origin(kind="warc", location=location, entry_id=f"offset:{offset}"))
+            return
         except _PARSE_ERRORS as exc:
+            failed = it.offset
+            if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc) and start == 0:
+                yield from _read_one_stream(fh, origin, skip=done)
+                return
             yield DeadLetter.of(
                 "read",
-                f"gzip stream, record {n + 1}: unreadable: {type(exc).__name__}: "
+                f"record at offset {failed}: unreadable: {type(exc).__name__}: "
                 f"{' '.join(str(exc).split())[:300]}",
-                origin.model_copy(update={"entry_id": f"record:{n + 1}"}),
+                Origin(kind="warc", location=location, entry_id=f"offset:{failed}"),
             )
+            broken = failed
+        pos = None if arc else resume if resume is not None else _resync(fh, broken, gz, end)
 
 
-def read_warc_file(path: str, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    """The ``READERS`` entry: the whole archive."""
-    yield from read_warc(path, origin)
+def _read_one_stream(fh: BinaryIO, origin: Origin, skip: int) -> Iterator[RawArticle | DeadLetter]:
+    """A WARC gzipped as a single stream: gunzip on the fly (guarded) and parse it as a plain WARC (not
+    splittable, and no resync: a broken record ends the file)."""
+    location = origin.location
+    fh.seek(0)
+    stream = gunzip_bounded(fh)
+    it = _Iterator(stream, None, arc2warc=True)
+    n = 0
+    try:
+        for record in it:
+            n += 1
+            if n <= skip:
+                continue
+            offset = it.offset
+            errors_before = it.err_count
+            items = _safe_items(record, offset, location)
+            it.read_to_end(record)
+            problem = _framing_problem(record, it, errors_before, False)
+            if problem:
+                yield DeadLetter.of("read", f"gzip stream, record {n}: {problem}; a WARC gzipped as one stream "
+                                            "cannot be resynchronised, the rest of the file is not read",
+                                    _record_origin(record, offset, location))
+                return
+            yield from items
+    except InflateLimitError as exc:
+        yield DeadLetter.of("read", f"gzip stream, record {n}: {exc}; reading stopped",
+                            Origin(kind="warc", location=location, entry_id=f"record:{n}"))
+    except _PARSE_ERRORS as exc:
+        yield DeadLetter.of(
+            "read",
+            f"gzip stream, record {n + 1}: unreadable: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:300]}",
+            Origin(kind="warc", location=location, entry_id=f"record:{n + 1}"),
+        )
+
+
+def read_warc_file(fh: BinaryIO, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
+    """The ``READERS`` entry: the whole archive, from the file ``read_path`` opened."""
+    yield from read_warc(fh, origin)
