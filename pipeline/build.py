@@ -103,7 +103,7 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
 def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir: str, *,
                 emit_articles: bool = False, source: beam.PTransform | None = None) -> Analyzed:
     """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
-    read = (p | "Inputs" >> beam.Create(paths)
+    read = (p | "Inputs" >> beam.Create([os.fsencode(path) for path in paths])  # bytes: any file name survives
               | "ReadArticles" >> (source or ReadArticles()))
     analyzed = analyze(read.raw, settings, story_ids=StoryIds(article_of=attrgetter("article")))
     write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles,
