@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import time
+import typing
 from datetime import UTC, datetime
 
 import apache_beam as beam
@@ -16,7 +17,9 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
+import schemas.records as schemas_records
 import transforms.ingest_feed as ingest_feed
 import transforms.normalize as normalize_mod
 from schemas.records import (
@@ -76,6 +79,29 @@ def test_every_record_type_serializes_whatever_text_it_is_given(a: str, b: str, 
     # prose keeps its length (offsets stay valid): one U+FFFD per surrogate
     assert len(article.body) == len(c) and article.body == scrub(c)
     assert match.text == article.body[match.start:match.end]
+
+
+def _unsafe_strings(annotation, metadata=()) -> bool:
+    """True when ``annotation`` holds a ``str`` (or an ``Origin``) without the validator that makes it safe."""
+    if annotation is str:
+        return not any(getattr(m, "func", None) in (scrub, escape_surrogates) for m in metadata)
+    if annotation is Origin:
+        return not any(getattr(m, "func", None) is schemas_records._safe_origin for m in metadata)
+    if typing.get_origin(annotation) is typing.Annotated:
+        inner, *meta = typing.get_args(annotation)
+        return _unsafe_strings(inner, (*metadata, *meta))
+    return any(_unsafe_strings(arg) for arg in typing.get_args(annotation) if arg is not Ellipsis)
+
+
+RECORD_TYPES = [cls for cls in vars(schemas_records).values()
+                if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == "schemas.records"]
+
+
+@pytest.mark.parametrize("cls", RECORD_TYPES, ids=lambda c: c.__name__)
+def test_every_text_field_of_every_record_type_is_sanitized(cls) -> None:
+    # a record type added later with a plain ``str`` field (or an unchecked ``Origin``) fails here
+    unsafe = [name for name, info in cls.model_fields.items() if _unsafe_strings(info.annotation, info.metadata)]
+    assert not unsafe, f"{cls.__name__}: use schemas.records.Text / Label / SafeOrigin for {unsafe}"
 
 
 def test_prose_gets_replacement_characters_names_get_escapes() -> None:
