@@ -141,6 +141,16 @@ class SharedDB:
                 cls._registry.pop(db.path, None)
                 db.conn.close()
 
+    @classmethod
+    def discard(cls, path: str) -> None:
+        """Close this process's connection to ``path`` whoever uses it (a broken file), rolling back."""
+        with cls._registry_lock:
+            db = cls._registry.pop(os.path.abspath(path), None)
+        if db is not None:
+            with db.lock:
+                db.ticking = False
+                db.conn.close()
+
     def ensure_schema(self, script: str) -> None:
         with self.lock:
             if script in self.schemas:
@@ -402,17 +412,18 @@ def open_state(path: str, *, reset: bool = False) -> tuple[StateStore, str | Non
         warning = f"--reset-state: the state store {path} was moved to {moved}; starting with a fresh one"
     elif os.path.lexists(path):
         problem = None
+        store: StateStore | None = None
         try:
             store = StateStore(path)
             ok = store.db.execute("PRAGMA quick_check").fetchone()
-            if ok is None or ok[0] != "ok":
-                problem = f"integrity check: {ok[0] if ok else 'no answer'}"
-            else:
+            if ok is not None and ok[0] == "ok":
                 return store, None
-            store.close()
+            problem = f"integrity check: {ok[0] if ok else 'no answer'}"
         except sqlite3.DatabaseError as exc:
             problem = str(exc)
-        SharedDB.finish(path, commit=False)
+        if store is not None:
+            store.close()
+        SharedDB.discard(path)        # no connection of this process may stay on the file moved aside
         moved = _aside(path, "corrupt")
         warning = (f"the state store {path} is unreadable ({problem}); it was moved to {moved} and a fresh one "
                    f"started: feeds are polled from scratch, and alerts of articles still in the feeds may be "

@@ -171,3 +171,26 @@ def test_an_unreadable_state_file_is_moved_aside_and_replaced(tmp_path):
     again.close()
     reset, warning = open_state(str(path), reset=True)
     assert warning and "reset" in warning and reset.mark_seen("fresh")
+
+
+def test_a_state_file_with_damaged_pages_is_replaced_by_a_sound_one(tmp_path):
+    import random
+
+    from transforms.state import SharedDB, open_state
+
+    path = tmp_path / "state.sqlite"
+    store = StateStore(str(path))
+    for i in range(2000):
+        store.mark_seen(f"article-{i}")
+    store.close()
+    SharedDB.finish(str(path))
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"state.sqlite{suffix}").unlink(missing_ok=True)
+    data = bytearray(path.read_bytes())
+    data[4096:] = random.Random(2).randbytes(len(data) - 4096)
+    path.write_bytes(bytes(data))
+    fresh, warning = open_state(str(path))
+    assert warning and "moved to" in warning
+    assert fresh.mark_seen("article-1") and fresh.counters() == {}      # a new, working store at the old path
+    assert fresh.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    fresh.close()
