@@ -226,8 +226,9 @@ def test_silent_webhook_delays_only_itself(tmp_path):
         assert hook.connections >= 1, "no alert was ever sent to the webhook"
         window = stopped - gets[0]
         gaps = [b - a for a, b in itertools.pairwise(gets)]
-        # at least half the polls the interval allows (a poll held up by the webhook waits 40 s and more)
-        assert len(gets) >= 0.5 * window / interval, (
+        # the polls keep the interval: deliveries to the silent webhook run beside them (a poll held up by the
+        # webhook would wait its timeout and more); 0.8 leaves room for a loaded machine
+        assert len(gets) >= 0.8 * window / interval, (
             f"{len(gets)} polls in {window:.1f} s at interval {interval} s; gaps {[round(g, 1) for g in gaps]}")
         assert max(gaps, default=0) <= 2 * interval + 2, f"a poll waited {max(gaps):.1f} s (interval {interval} s)"
         assert not missing(), f"served in run 1 but not in the JSONL sink when it ended: {missing()[:8]}"
