@@ -180,7 +180,9 @@ class AsyncFetcher:
 
     async def _fetch(self, url: str, state: FeedState, timeout: float, max_bytes: int) -> FetchResult:
         host = self.hosts.setdefault((urlsplit(url).hostname or "").lower(), asyncio.Semaphore(self.per_host))
-        async with self.slots, host:       # waiting for a slot does not count against the deadline
+        # the host's turn first, then a global slot: a request waiting for its host holds no global slot,
+        # so one busy site cannot starve the others (waiting does not count against the deadline)
+        async with host, self.slots:
             return await fetch_http(self.client, url, state, timeout=timeout, max_bytes=max_bytes)
 
     def submit(self, url: str, state: FeedState, *, timeout: float, max_bytes: int
