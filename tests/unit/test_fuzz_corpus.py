@@ -26,6 +26,8 @@ KNOWN_OPEN: dict[str, str] = {
     "html-ldjson-unclosed-tags.html":
         "trafilatura's JSON-LD clean-up (HTML_STRIP_TAGS '<[^>]*>') is quadratic on a script with many '<' and no "
         "'>'; needs a guard in transforms/ingest_html.py before bare_extraction",
+    "html-hang-read-path-002812a663.html":
+        "the same trafilatura JSON-LD clean-up on 20,000 '<!--' (HTML_STRIP_TAGS '<!--.*?-->' is quadratic too)",
 }
 
 
