@@ -65,33 +65,39 @@ def article(title: str, body: str, lang: str | None = "en", source: str = "", ur
 
 
 @pytest.mark.parametrize("query, expected", [
-    ("huawei", FTerm(("huawei",), 3)),
+    ("huawei", FTerm(("hua*",), 3)),                     # an inflectable word: a token starts with its base
+    ("=huawei", FTerm(("huawei",), 3)),                  # the exact form: the whole token
     ("title:tariff*", FTerm(("tariff*",), 1)),             # a prefix key: a token starts with it
-    ('"intellectual property"~2', FTerm(("intellectual", "property"), 3)),
-    ('"U.S. tariffs"', FTerm(("tariffs",), 3)),           # "u", "s": too short to scan
-    ("xi OR ip", FOr((FTerm(("xi",), 3), FTerm(("ip",), 3)))),   # whole words: scanned
+    ('"intellectual property"~2', FTerm(("intellect*", "proper*"), 3)),
+    ('="intellectual property"~2', FTerm(("intellectual", "property"), 3)),
+    ('"U.S. tariffs"', FTerm(("tarif*",), 3)),            # "u", "s": too short to scan
+    ("xi OR ip", FOr((FTerm(("xi",), 3), FTerm(("ip",), 3)))),   # whole words: scanned (too short to inflect)
     ("us OR ip", None),                                   # "us": a function word, not scanned
-    ('"Office of the USTR"', FTerm(("office", "ustr"), 3)),
+    ('"Office of the USTR"', FTerm(("offi*", "the*", "ust*"), 3)),
+    ('="Office of the USTR"', FTerm(("office", "ustr"), 3)),
     ("us* OR ip*", None),                                 # stems that short are not
     ("華為公司", FTerm(("華為公司",), 3)),
-    ("ip NEAR/4 theft", FTerm(("ip", "theft"), 3)),
-    ("ip* NEAR/4 theft", FTerm(("theft",), 3)),
-    ("acme NEAR/4 theft", FTerm(("acme", "theft"), 3)),
+    ("ip NEAR/4 theft", FTerm(("ip", "thef*"), 3)),
+    ("ip* NEAR/4 theft", FTerm(("thef*",), 3)),
+    ("acme NEAR/4 theft", FTerm(("acm*", "thef*"), 3)),
     ("topic:ip AND NOT patent", FTopic("ip")),
-    ("lang:de AND (zoll OR zölle)", FAnd((FLang("de"), FOr((FTerm(("zoll",), 3), FTerm(("zolle",), 3)))))),
-    ("acme OR (lang:es AND NOT b)", FOr((FTerm(("acme",), 3), FLang("es")))),
+    ("lang:de AND (=zoll OR =zölle)", FAnd((FLang("de"), FOr((FTerm(("zoll",), 3), FTerm(("zolle",), 3)))))),
+    ("acme OR (lang:es AND NOT b)", FOr((FTerm(("acm*",), 3), FLang("es")))),
+    # Polish forms that do not start with the base are alternatives
+    ("cło", FTerm((("cło", "ceł", "cle", "cła", "cłach", "cłami", "cłem", "cłu"),), 3)),
 ])
 def test_filter_of(query, expected):
     assert filter_of(compile_query(query).ast) == expected
 
 
 @pytest.mark.parametrize("query, anchor", [
-    ("topic:huawei AND (patent* OR theft)", {("term", "patent*"), ("term", "theft")}),
+    ("topic:huawei AND (patent* OR theft)", {("term", "patent*"), ("term", "thef*")}),
+    ("topic:huawei AND cło", {("term", k) for k in ("cło", "ceł", "cle", "cła", "cłach", "cłami", "cłem", "cłu")}),
     ("topic:huawei AND topic:ip", {("topic", "huawei")}),
     ("lang:es AND topic:tariffs", {("topic", "tariffs")}),
     ("lang:es AND arancel*", {("term", "arancel*")}),
     ("lang:es", {("lang", "es")}),
-    ("acme OR topic:x", {("term", "acme"), ("topic", "x")}),
+    ("acme OR topic:x", {("term", "acm*"), ("topic", "x")}),
 ])
 def test_anchor_prefers_terms_then_topics_then_lang(query, anchor):
     assert anchor_of(filter_of(compile_query(query).ast)) == anchor
@@ -300,7 +306,7 @@ rules:
 """)
     assert main(["check", "--config", str(cfg)]) == 0
     out, err = capsys.readouterr()
-    assert "prefiltered on 'acme'" in out
+    assert "prefiltered on 'acm*'" in out
     assert "NOT prefiltered: only on language (lang:es)" in out
     assert "rule short forces a full evaluation on every article" in err
     assert "rule bylang forces a full evaluation" in err and "rule keyed" not in err

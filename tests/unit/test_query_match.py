@@ -31,7 +31,10 @@ T_EV = Evidence("body", 0, 5, "Trade")
 CASES: list[Case] = [
     # words
     Case("trade", B("The trade war"), [("body", "trade")]),
-    Case("trade", B("trades"), None),
+    Case("trade", B("trades"), [("body", "trades")]),        # a word matches its inflected forms (wordforms)
+    Case("=trade", B("trades"), None),                         # ... and =word only itself
+    Case("=trade", B("Trade trades"), [("body", "Trade")]),
+    Case("trade", B("tradition"), None),
     Case("trade", B("free-trade zone"), [("body", "trade")]),
     Case("trade", B("trade, trade; TRADE"), [("body", "trade"), ("body", "trade"), ("body", "TRADE")]),
     # case
@@ -60,7 +63,7 @@ CASES: list[Case] = [
     Case('"trade war"', B("trade and war"), None),
     Case('"TRADE WAR"', B("Trade-War"), [("body", "Trade-War")]),
     # '*' inside a phrase is punctuation, not a wildcard
-    Case('"trade wa*"', B("trade wars"), None),
+    Case('"trade wa*"', B("trade wars"), None),     # (and "wa" is too short to inflect)
     Case('"trade wa*"', B("trade wa"), [("body", "trade wa")]),
     # hyphens both ways
     Case("intellectual-property", B("intellectual property rights"), [("body", "intellectual property")]),

@@ -49,6 +49,7 @@ __all__ = [
     "FoldedText",
     "analyze_term",
     "elem_key",
+    "elem_keys",
     "fold",
     "fold_with_offsets",
     "is_nospace_char",
@@ -56,6 +57,7 @@ __all__ = [
     "scannable",
     "spaced_ascii",
     "spaced_text",
+    "term_key_groups",
     "term_keys",
     "tokenize_folded",
 ]
@@ -104,23 +106,40 @@ MIN_ASCII_LITERAL = 3
 MIN_ASCII_WORD = 2
 
 
-def term_keys(pattern: tuple[Elem, ...] | list[Elem]) -> list[str]:
-    """The presearch keys of a term's elements, in order.
+def term_key_groups(pattern: tuple[Elem, ...] | list[Elem]) -> list[tuple[str, ...]]:
+    """The presearch keys of a term's elements, in order: per element (a glued run counts as one) the keys
+    one of which a field holding the element must contain.
 
-    * an ASCII word: its folded text (``huawei``): some token of the field IS the word;
+    * an exact ASCII word: its folded text (``huawei``): some token of the field IS the word;
     * an ASCII prefix: the stem plus ``*`` (``tariff*``): some token STARTS with the stem;
+    * an inflectable word (``Elem.inflect``): the key of its ``base`` as a prefix (``levy`` -> ``lev*``: every
+      form of the word starts with it), and each of its Polish forms that does not start with it as a word
+      (``cło`` -> ``cło``, ``ceł``, ``cle``, ...);
     * anything else (accented-but-unfoldable, Cyrillic, ...), and a run of glued no-space-script
       characters (``華為``) as one key: the folded text occurs as a substring.
 
     Keys never contain spaces (tokens do not), and ``*`` is not a word character, so the three kinds
     never collide.  ``key_base(key)`` is the text a scanner looks for."""
-    keys: list[str] = []
+    groups: list[tuple[str, ...]] = []
     for e in pattern:
-        if e.glued and keys:
-            keys[-1] += e.text
+        if e.glued and groups:
+            groups[-1] = (groups[-1][0] + e.text,)
         else:
-            keys.append(elem_key(e.text, e.prefix))
-    return keys
+            groups.append(elem_keys(e))
+    return groups
+
+
+def term_keys(pattern: tuple[Elem, ...] | list[Elem]) -> list[str]:
+    """Every presearch key of a term (``term_key_groups``, flattened)."""
+    return [k for g in term_key_groups(pattern) for k in g]
+
+
+@functools.lru_cache(maxsize=65536)
+def elem_keys(e: Elem) -> tuple[str, ...]:
+    """The presearch keys of one (non-glued) element, one of which a field holding it contains."""
+    if not e.inflect:
+        return (elem_key(e.text, e.prefix),)
+    return (elem_key(e.base, True), *sorted(f for f in e.forms if not f.startswith(e.base)))
 
 
 def elem_key(text: str, prefix: bool) -> str:
@@ -557,28 +576,44 @@ class Elem:
     ``glued``: must be directly adjacent (no character in between in the
     folded document text) to the previous element; only set between two
     no-space-script characters that were adjacent in the query.
+    ``inflect``: matches ``text`` in any of its forms in the document's language (``wordforms``): a plain
+    word of at least ``wordforms.MIN_INFLECT`` characters that is not a no-space-script character; ``base``
+    is then the prefix of ``text`` every such form starts with, in any language, apart from ``forms`` (its
+    Polish forms, folded).  Otherwise (``=word``, short words, CJK) the element matches ``text`` exactly.
     """
 
     text: str
     prefix: bool = False
     glued: bool = False
+    inflect: bool = False
+    base: str = ""
+    forms: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=65536)
-def analyze_term(raw: str, prefix: bool = False) -> tuple[Elem, ...]:
+def analyze_term(raw: str, prefix: bool = False, exact: bool = False) -> tuple[Elem, ...]:
     """Fold and tokenize a query word/phrase into its elements.
 
     Returns ``()`` when the term contains no word characters.  When
-    ``prefix`` is true the last element becomes a prefix element.  Memoized (the compiler, the
-    presearch filters and the scanner all analyze the same atoms; the result is immutable).
+    ``prefix`` is true the last element becomes a prefix element; ``exact`` (``=word``, ``="a b"``) keeps
+    every element to its exact form, otherwise plain elements are inflectable (``Elem.inflect``).  Memoized
+    (the compiler, the presearch filters and the scanner all analyze the same atoms; the result is immutable).
     """
-    toks = tokenize_folded(fold(raw))
+    from .wordforms import MIN_INFLECT, base_length, polish_forms
+
+    ft = fold_with_offsets(raw)
+    toks = tokenize_folded(ft.folded)
     out: list[Elem] = []
     prev_end = -1
     prev_ns = False
     for i, (tok, s, e) in enumerate(toks):
         ns = len(tok) == 1 and is_nospace_char(tok)
         glued = ns and prev_ns and s == prev_end
-        out.append(Elem(tok, prefix and i == len(toks) - 1, glued))
+        pre = prefix and i == len(toks) - 1
+        if pre or exact or ns or len(tok) < MIN_INFLECT:
+            out.append(Elem(tok, pre, glued))
+        else:
+            a, b = (s, e) if ft.orig_start is None or ft.orig_end is None else (ft.orig_start[s], ft.orig_end[e - 1])
+            out.append(Elem(tok, inflect=True, base=tok[: base_length(tok)], forms=polish_forms(raw[a:b])))
         prev_end, prev_ns = e, ns
     return tuple(out)

@@ -29,10 +29,11 @@ the folded text (``fold(field_text)``) of one of the document's fields, or
 alone):
 
 * term: the longest literal of the term.  The literals of a term are its
-  tokens (a prefix element contributes its prefix), where runs of glued CJK
-  characters count as one literal (``華為`` -> ``"華為"``), e.g.
-  ``intellectual-property`` -> ``{"intellectual"}``,
-  ``"trade war"`` -> ``{"trade"}``, ``tariff*`` -> ``{"tariff"}``;
+  tokens (a prefix element contributes its prefix, an inflectable word its
+  ``Elem.base`` -- plus, as alternatives, its Polish forms that do not start
+  with it), where runs of glued CJK characters count as one literal
+  (``華為`` -> ``"華為"``), e.g. ``intellectual-property`` -> ``{"intellectual"}``,
+  ``"trade war"`` -> ``{"trad"}``, ``tariff*`` -> ``{"tariff"}``;
 * ``x NEAR/N y``: the literal of ``x`` or of ``y``, whichever is longer;
 * ``lang:``, ``topic:``, ``NOT x``: ``None`` (no constraint);
 * ``AND``: the smallest non-``None`` child set (ties: the one whose shortest
@@ -80,11 +81,20 @@ _GAP_MAX = 50     # NEAR/N and ~N beyond this: no pretest (the expression would 
 _RX: dict[str, re.Pattern[str]] = {}
 
 
+def _elem_rx(e: Elem) -> str:
+    if not e.inflect:
+        return re.escape(e.text) + ("[^ ]*" if e.prefix else "")
+    # every form starts with the base, or is one of the Polish forms that do not
+    alts = [re.escape(e.base) + "[^ ]*", *(re.escape(f) for f in sorted(e.forms) if not f.startswith(e.base))]
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
 def _atom_rx(pattern: tuple[Elem, ...], slop: int) -> str | None:
-    if not pattern or slop > _GAP_MAX or any(e.glued or not e.text.isascii() for e in pattern):
+    if not pattern or slop > _GAP_MAX or any(
+            e.glued or not e.text.isascii() or not all(f.isascii() for f in e.forms) for e in pattern):
         return None
     gap = " +" if slop == 0 else f"(?: +[^ ]+){{0,{slop}}} +"
-    return gap.join(re.escape(e.text) + ("[^ ]*" if e.prefix else "") for e in pattern)
+    return gap.join(_elem_rx(e) for e in pattern)
 
 
 def _near_rx(left: tuple[tuple[Elem, ...], int], right: tuple[tuple[Elem, ...], int], n: int) -> str | None:
@@ -286,15 +296,21 @@ _Plan: TypeAlias = _TermPlan | _NearPlan | _LangPlan | _TopicPlan | _AndPlan | _
 
 def _atom_pattern(a: Atom) -> tuple[tuple[Elem, ...], int]:
     if isinstance(a, Word):
-        return analyze_term(a.text, a.prefix), 0
-    return analyze_term(a.text), a.slop
+        return analyze_term(a.text, a.prefix, a.exact), 0
+    return analyze_term(a.text, False, a.exact), a.slop
+
+
+def _elem_id(e: Elem) -> str:
+    if not e.inflect:
+        return f"{e.text}\x1e{e.prefix:d}{e.glued:d}"
+    return f"{e.text}\x1ei" + "\x1c".join(sorted(e.forms))
 
 
 def _plan(n: Node) -> _Plan:
     if isinstance(n, (Word, Phrase)):
         pat, slop = _atom_pattern(n)
         rx = _atom_rx(pat, slop) if slop and len(pat) > 1 else None
-        key = "\x1f".join(f"{e.text}\x1e{e.prefix:d}{e.glued:d}" for e in pat) + f"\x1d{slop}"
+        key = "\x1f".join(_elem_id(e) for e in pat) + f"\x1d{slop}"
         return _TermPlan(_FIELD_MAP[n.field], pat, slop, None if rx is None else f" {rx}(?= )", key)
     if isinstance(n, Near):
         left, right = _atom_pattern(n.left), _atom_pattern(n.right)
@@ -362,27 +378,32 @@ def _validate(n: Node) -> None:
 # -- required terms ------------------------------------------------------
 
 
-def _literals(pattern: tuple[Elem, ...]) -> list[str]:
-    lits: list[str] = []
+def _literals(pattern: tuple[Elem, ...]) -> list[frozenset[str]]:
+    """Per element (a glued run counts as one): folded strings one of which every match contains."""
+    lits: list[frozenset[str]] = []
     for e in pattern:
         if e.glued and lits:
-            lits[-1] += e.text
+            (prev,) = lits[-1]
+            lits[-1] = frozenset({prev + e.text})
+        elif e.inflect:   # every form starts with the base, or is one of its Polish forms
+            lits.append(frozenset({e.base, *(f for f in e.forms if not f.startswith(e.base))}))
         else:
-            lits.append(e.text)
+            lits.append(frozenset({e.text}))
     return lits
 
 
-def _best_literal(pattern: tuple[Elem, ...]) -> str:
-    return max(_literals(pattern), key=len)
+def _best_literal(pattern: tuple[Elem, ...]) -> frozenset[str]:
+    # the element with the fewest alternatives, then the longest shortest one
+    return min(_literals(pattern), key=lambda s: (len(s), -min(len(x) for x in s)))
 
 
 def _required(n: Node) -> frozenset[str] | None:
     if isinstance(n, (Word, Phrase)):
-        return frozenset({_best_literal(_atom_pattern(n)[0])})
+        return _best_literal(_atom_pattern(n)[0])
     if isinstance(n, Near):
         a = _best_literal(_atom_pattern(n.left)[0])
         b = _best_literal(_atom_pattern(n.right)[0])
-        return frozenset({a if len(a) >= len(b) else b})
+        return min((a, b), key=lambda s: (len(s), -min(len(x) for x in s)))
     if isinstance(n, And):
         sets = [s for s in (_required(c) for c in n.children) if s is not None]
         if not sets:

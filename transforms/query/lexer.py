@@ -6,6 +6,11 @@ Lexical rules (columns are 1-based):
 * ``"..."`` is a PHRASE (no escapes; the phrase ends at the next ``"``).  A
   ``~`` *directly* after the closing quote must be followed by an integer
   (the slop): ``"a b"~3``.
+* A ``=`` at the start of a word or directly before a phrase's opening quote marks the exact form
+  (``=deal`` matches the token "deal" only, ``="trade deals"`` those two tokens exactly; plain words and
+  phrase words match any of their inflected forms, see ``wordforms``).  It must be directly followed by the
+  word or quote; with a trailing ``*`` it keeps the other tokens of a word exact (``=new-tariff*``: "new",
+  then a token starting with "tariff"; a prefix is always matched on the surface).
 * A ``-`` at the start of a token is prefix negation and must be directly
   followed by the thing it negates (``-foo``, ``-(a b)``, ``-"a b"``); a
   hyphen inside a word (``made-in-china``) is part of the word.
@@ -71,6 +76,8 @@ class Token:
     prefix: bool = False
     #: column of the trailing '*' of a prefix word
     star_column: int = 0
+    #: ``=word`` / ``="..."``: the exact form only
+    exact: bool = False
     #: the source text of the token, for messages
     lexeme: str = ""
 
@@ -95,7 +102,13 @@ def _parse_int(text: str, column: int, what: str) -> int:
 
 
 def _word_token(word: str, column: int) -> Token:
-    """A bare word (no operator / field handling) -> WORD token."""
+    """A bare word (no operator / field handling) -> WORD token; a leading ``=`` makes it exact."""
+    if word.startswith("="):
+        if len(word) == 1:
+            raise QuerySyntaxError("'=' must be directly followed by the word or phrase it makes exact", column)
+        t = _word_token(word[1:], column + 1)
+        return Token(Kind.WORD, column, t.text, prefix=t.prefix, star_column=t.star_column, exact=True,
+                     lexeme=word)
     tilde = word.find("~")
     if tilde >= 0:
         raise QuerySyntaxError(
@@ -137,10 +150,13 @@ def tokenize(query: str) -> list[Token]:
         elif c == ")":
             out.append(Token(Kind.RPAREN, col, lexeme=")"))
             i += 1
-        elif c == '"':
+        elif c == '"' or (c == "=" and query.startswith('="', i)):
+            exact = c == "="
+            if exact:
+                i += 1
             close = query.find('"', i + 1)
             if close < 0:
-                raise QuerySyntaxError("unterminated quote: missing closing '\"'", col)
+                raise QuerySyntaxError("unterminated quote: missing closing '\"'", i + 1)
             content = query[i + 1 : close]
             i = close + 1
             slop: int | None = None
@@ -151,7 +167,7 @@ def tokenize(query: str) -> list[Token]:
                 slop = _parse_int(query[i + 1 : j], i + 1, "'~'")
                 i = j
             out.append(
-                Token(Kind.PHRASE, col, content, number=slop, lexeme=query[col - 1 : i])
+                Token(Kind.PHRASE, col, content, number=slop, lexeme=query[col - 1 : i], exact=exact)
             )
         elif c == "-":
             if i + 1 >= n or query[i + 1].isspace() or query[i + 1] == ")":
@@ -165,6 +181,9 @@ def tokenize(query: str) -> list[Token]:
             while j < n and not _is_sep(query[j]):
                 j += 1
             word = query[i:j]
+            if word.endswith(":=") and j < n and query[j] == '"':
+                j -= 1   # field:="exact phrase": the '=' starts the phrase
+                word = word[:-1]
             i = j
             out.extend(_bare_word(word, col))
     out.append(Token(Kind.EOF, n + 1))

@@ -9,6 +9,10 @@ the first prefix lookup); phrases and ``NEAR`` work on position lists.
 Positions and distances are counted in tokens (see :mod:`.analysis` for what
 a token is -- notably every Han/Kana/Thai... character is its own token).
 
+* A plain word (or phrase word) of at least three characters matches the
+  tokens that are its forms in the document's language (``Document.lang``,
+  :mod:`.wordforms`); ``=word``, short words and CJK characters match their
+  exact token, ``word*`` every token starting with ``word``.
 * An occurrence of a term (word, prefix, phrase) is an interval of token
   positions ``(first, last)``.
 * ``"a b c"`` (slop 0): the tokens are consecutive.
@@ -27,7 +31,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
-from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, fold_with_offsets, spaced_text
+from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, elem_keys, fold_with_offsets, spaced_text
+from .wordforms import LangForms, forms_for
 
 __all__ = [
     "DOC_FIELDS",
@@ -80,11 +85,14 @@ class FieldIndex:
     use.  Other text takes the general path through ``TOKEN_RE``.
     """
 
-    __slots__ = ("_ends", "_joined", "_starts", "_vocab", "folded", "index", "name", "text", "tokens")
+    __slots__ = ("_ends", "_joined", "_starts", "_vocab", "folded", "forms", "index", "name", "text", "tokens")
 
-    def __init__(self, name: str, text: str, folded: FoldedText | None = None) -> None:
+    def __init__(self, name: str, text: str, folded: FoldedText | None = None,
+                 forms: LangForms | None = None) -> None:
         self.name = name
         self.text = text
+        #: the word-form rules of the document's language
+        self.forms = forms if forms is not None else forms_for(None)
         ft = folded if folded is not None else fold_with_offsets(text)
         #: the folded text (== fold(text), see analysis.fold_with_offsets)
         self.folded = ft.folded
@@ -169,6 +177,10 @@ class FieldIndex:
 
     def positions(self, e: Elem) -> list[int]:
         """Sorted positions of tokens matching element ``e`` (do not mutate)."""
+        if e.inflect:   # the definition itself (wordforms.LangForms.matcher), on every distinct token
+            m = self.forms.matcher(e.text, e.forms)
+            found = [lst for t, lst in self.index.items() if m(t)]
+            return sorted(p for lst in found for p in lst) if len(found) > 1 else found[0] if found else _EMPTY
         if not e.prefix:
             return self.index.get(e.text, _EMPTY)
         vocab = self.vocab()
@@ -185,6 +197,8 @@ class FieldIndex:
 
     def elem_at(self, p: int, e: Elem) -> bool:
         tok = self.tokens[p]
+        if e.inflect:
+            return self.forms.matcher(e.text, e.forms)(tok)
         if e.prefix:
             return tok.startswith(e.text)
         return tok == e.text
@@ -232,12 +246,15 @@ class HitField:
     this field is known to have no occurrence without searching.
     """
 
-    __slots__ = ("_ascii", "_bin", "_cache", "_hits", "_ns", "_oend", "_ostart", "_scan", "bit", "evidence_of",
-                 "folded", "name", "padded", "text")
+    __slots__ = ("_ascii", "_bin", "_cache", "_forms", "_hits", "_ns", "_oend", "_ostart", "_scan", "bit",
+                 "evidence_of", "folded", "name", "padded", "text")
 
-    def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None]) -> None:
+    def __init__(self, name: str, text: str, ft: FoldedText, scan: list[ScanInfo | None],
+                 forms: LangForms | None = None) -> None:
         self.name = name
         self.text = text
+        #: the word-form rules of the document's language
+        self._forms = forms if forms is not None else forms_for(None)
         self.folded = ft.folded
         self.padded = spaced_text(ft.folded)
         #: every token is ASCII (the folded text may still hold curly quotes, dashes: they become spaces),
@@ -249,7 +266,7 @@ class HitField:
         self._oend = ft.orig_end
         self._scan = scan
         self.bit = FIELD_BITS[name]
-        self._cache: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+        self._cache: dict[tuple[str, object], list[tuple[int, int]]] = {}
         #: a term's evidence in this field, by the term's key (``compiler._TermPlan``): the rules about one
         #: name share it
         self.evidence_of: dict[str, list[Evidence]] = {}
@@ -274,11 +291,24 @@ class HitField:
 
     def positions(self, e: Elem) -> list[tuple[int, int]]:
         """Spans of the tokens matching element ``e``, in text order (do not mutate)."""
-        key = (e.text, e.prefix)
+        key: tuple[str, object] = (e.text, e.forms) if e.inflect else (e.text, e.prefix)
         r = self._cache.get(key)
         if r is None:
-            r = self._cache[key] = self._find(e.text, e.prefix)
+            r = self._cache[key] = self._inflected(e) if e.inflect else self._find(e.text, e.prefix)
         return r
+
+    def _inflected(self, e: Elem) -> list[tuple[int, int]]:
+        """The forms of an inflectable word: the tokens that start with its base (every form does, found like a
+        prefix: from the scan's hits or by searching) that the language's rules accept, and in Polish the
+        whole-token occurrences of its forms that do not start with the base."""
+        m = self._forms.matcher(e.text, e.forms)
+        p = self.padded
+        out = [sp for sp in self._find(e.base, True) if m(p[sp[0] : sp[1]])]
+        if e.forms and self._forms.code == "pl":
+            extra = [sp for f in e.forms if not f.startswith(e.base) for sp in self._find(f, False)]
+            if extra:
+                out = sorted(out + extra)
+        return out
 
     def _find(self, lit: str, prefix: bool) -> list[tuple[int, int]]:
         if self._ascii and not lit.isascii():
@@ -335,8 +365,7 @@ class HitField:
             presence, scanned = scan
             bit = self.bit
             for e in pattern:
-                key = elem_key(e.text, e.prefix)
-                if not presence.get(key, 0) & bit and key in scanned:
+                if all(not presence.get(k, 0) & bit and k in scanned for k in elem_keys(e)):
                     return _NO_SPANS
         if slop == 0:
             return self._phrase(pattern)
@@ -356,18 +385,29 @@ class HitField:
         startswith, rfind, find = p.startswith, p.rfind, p.find
         after = pattern[j + 1 :]
         before = pattern[:j][::-1]
+        forms = self._forms
+        # the rules of the inflectable elements (the definition: wordforms.LangForms.matcher)
+        m_after = [forms.matcher(e.text, e.forms) if e.inflect else None for e in after]
+        m_before = [forms.matcher(e.text, e.forms) if e.inflect else None for e in before]
         # glued[k]: element k+1 of ``before`` (going left) must be adjacent to element k
         glued_before = [pattern[j - k].glued for k in range(j)]
         out: list[tuple[int, int]] = []
         for s, pos in anchors:
             ok = True
-            for e in after:
+            for e, m in zip(after, m_after, strict=True):
                 # glued: adjacent no-space-script characters are exactly two spaces apart (" a  b ")
                 if e.glued and (p[pos : pos + 2] != "  " or p[pos + 2 : pos + 3] == " "):
                     ok = False
                     break
                 while pos < plen and p[pos] == " ":
                     pos += 1
+                if m is not None:
+                    end = find(" ", pos) if pos < plen else -1
+                    if end < 0 or not m(p[pos:end]):
+                        ok = False
+                        break
+                    pos = end
+                    continue
                 lit = e.text
                 if pos >= plen or not startswith(lit, pos):
                     ok = False
@@ -382,7 +422,7 @@ class HitField:
             if not ok:
                 continue
             first = s
-            for k, e in enumerate(before):
+            for k, (e, m) in enumerate(zip(before, m_before, strict=True)):
                 if glued_before[k] and (p[first - 2 : first] != "  " or first < 3 or p[first - 3] == " "):
                     ok = False
                     break
@@ -395,7 +435,11 @@ class HitField:
                 te = q + 1
                 ts = rfind(" ", 0, te) + 1
                 lit = e.text
-                if not startswith(lit, ts) or (not e.prefix and te - ts != len(lit)):
+                if m is not None:
+                    if not m(p[ts:te]):
+                        ok = False
+                        break
+                elif not startswith(lit, ts) or (not e.prefix and te - ts != len(lit)):
                     ok = False
                     break
                 first = ts
@@ -514,7 +558,8 @@ class Document:
 
     ``fields``: any of ``title``, ``body``, ``source``, ``url`` (missing =
     empty; other keys are a ``ValueError``).  ``lang``: ISO 639-1 code or
-    ``None``.  ``topics``: tag id -> the evidence that produced the tag (a
+    ``None`` (its primary subtag picks the word-form rules, :mod:`.wordforms`).  ``topics``: tag id -> the
+    evidence that produced the tag (a
     :class:`LazyTopics` is kept as is: evidence computed when asked for).
 
     A field is tokenized on first use (``field(name)``), so a document that
@@ -601,10 +646,12 @@ class Document:
         """The prepared field ``name`` (one of ``DOC_FIELDS``), tokenized on first use."""
         fi = self._fields.get(name)
         if fi is None:
+            forms = forms_for(self.lang)
             if self._fast:
-                hf = self._fields[name] = HitField(name, self._texts[name], self._folded_text(name), self._scan)
+                hf = self._fields[name] = HitField(name, self._texts[name], self._folded_text(name), self._scan,
+                                                   forms)
                 return hf
-            fi = self._fields[name] = FieldIndex(name, self._texts[name], self._folded.get(name))
+            fi = self._fields[name] = FieldIndex(name, self._texts[name], self._folded.get(name), forms)
         return fi
 
     def _folded_text(self, name: str) -> FoldedText:
@@ -740,7 +787,7 @@ def _exact_starts(fi: FieldIndex, pattern: Sequence[Elem]) -> list[int]:
     for k, e in enumerate(pattern):
         if e.prefix:
             continue
-        pos = fi.index.get(e.text, _EMPTY)
+        pos = fi.positions(e) if e.inflect else fi.index.get(e.text, _EMPTY)
         if best is None or len(pos) < len(best):
             best, best_k = pos, k
             if not pos:

@@ -7,7 +7,7 @@ Grammar::
     and     := unary ( [ "AND" ] unary )*          -- juxtaposition means AND
     unary   := ( "NOT" | "-" ) unary | primary
     primary := "(" query ")" | [ field ":" ] atom [ "NEAR/" INT atom ]
-    atom    := WORD | WORD "*" | PHRASE [ "~" INT ]
+    atom    := WORD | "=" WORD | WORD "*" | [ "=" ] PHRASE [ "~" INT ]
 
 AST conventions:
 
@@ -18,7 +18,8 @@ AST conventions:
   (``a b AND c`` -> ``And((a, b, c))``); parentheses create nesting.  A
   single operand is returned as is.
 * ``Word.text`` / ``Phrase.text`` are the raw query text (unfolded; ``*``
-  stripped).  ``lang:`` codes and ``topic:`` ids are lower-cased.
+  and a leading ``=`` stripped); ``exact`` is true for ``=word`` / ``="a b"`` (the exact forms only;
+  otherwise words match their inflected forms, see ``wordforms``).  ``lang:`` codes and ``topic:`` ids are lower-cased.
 * ``column`` (1-based) is kept on every node for error reporting; it is not
   part of equality or repr.
 
@@ -59,21 +60,23 @@ _TOPIC_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """A word (``prefix=False``) or a prefix ``word*`` (``prefix=True``)."""
+    """A word (``prefix=False``) or a prefix ``word*`` (``prefix=True``); ``exact``: ``=word``."""
 
     text: str
     field: str = "text"
     prefix: bool = False
+    exact: bool = False
     column: int = dc_field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """``"a b c"`` with optional slop ``~N`` (``slop=0`` when not given)."""
+    """``"a b c"`` with optional slop ``~N`` (``slop=0`` when not given); ``exact``: ``="a b c"``."""
 
     text: str
     field: str = "text"
     slop: int = 0
+    exact: bool = False
     column: int = dc_field(default=0, compare=False, repr=False)
 
 
@@ -300,6 +303,8 @@ class _Parser:
             raise QuerySyntaxError(
                 f"wildcards are not allowed with {name}:", v.star_column
             )
+        if v.exact:
+            raise QuerySyntaxError(f"'=' is not allowed with {name}: (it is always exact)", v.column)
         value = v.text.lower()
         if name == "lang":
             if _LANG_RE.fullmatch(value) is None:
@@ -318,12 +323,12 @@ class _Parser:
         if t.kind is Kind.PHRASE:
             if not analyze_term(t.text):
                 raise QuerySyntaxError("empty phrase", t.column)
-            return Phrase(t.text, field, t.number or 0, column=column)
+            return Phrase(t.text, field, t.number or 0, t.exact, column=column)
         if not analyze_term(t.text):
             raise QuerySyntaxError(
                 f"term {t.lexeme!r} contains no letters or digits", t.column
             )
-        return Word(t.text, field, t.prefix, column=column)
+        return Word(t.text, field, t.prefix, t.exact, column=column)
 
     def parse_near(self, left: Atom) -> Node:
         if self.cur().kind is not Kind.NEAR:

@@ -5,9 +5,12 @@ a *filter*: a monotone boolean formula over cheap "keys" that is true for every
 document the query matches (it may also be true for documents the query does
 not match; it is never false for one it does).  The keys are:
 
-* ``term`` keys (``analysis.term_keys``): per field, an ASCII word present
-  as a whole token (``huawei``), an ASCII prefix stem starting a token
-  (``tariff*``), or a non-ASCII literal (a glued CJK run ``華為`` counts as
+* ``term`` keys (``analysis.term_key_groups``): per field, an ASCII word present
+  as a whole token (``=huawei``, short words), an ASCII prefix stem starting a token
+  (``tariff*``, and the ``Elem.base`` of an inflectable word: ``levy`` needs a token
+  starting with ``lev``, since every form of it does -- or, in Polish, one of its
+  forms that do not, as alternatives: ``cło`` needs ``cło*`` or ``ceł`` or ...),
+  or a non-ASCII literal (a glued CJK run ``華為`` counts as
   one) present as a substring of the folded text -- tracked per field, so
   ``title:x`` needs ``x`` in the title, ``"a b"`` and ``a NEAR/3 b`` need
   all their keys in one field.  Single ASCII letters and prefix stems
@@ -40,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_keys
+from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_key_groups
 from .compiler import _UNSET, CompiledQuery
 from .matcher import FIELD_BITS, Document, HitField
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
@@ -68,11 +71,16 @@ Backend: TypeAlias = Literal["ahocorasick", "hyperscan"]
 # -- filters -------------------------------------------------------------
 
 
+#: a key, or alternative keys one of which is enough (the forms of an inflectable word)
+Lit: TypeAlias = "str | tuple[str, ...]"
+
+
 @dataclass(frozen=True, slots=True)
 class FTerm:
-    """All ``literals`` present in one common field of ``fields`` (a mask)."""
+    """All ``literals`` present in one common field of ``fields`` (a mask); a literal that is a tuple of keys
+    is present where any of them is."""
 
-    literals: tuple[str, ...]
+    literals: tuple[Lit, ...]
     fields: int
 
 
@@ -101,13 +109,25 @@ Filter: TypeAlias = FTerm | FTopic | FLang | FAnd | FOr | None  # None: always t
 Key: TypeAlias = tuple[str, str]  # ("term", literal) | ("topic", id) | ("lang", code)
 
 
-def _atom_literals(a: Word | Phrase) -> tuple[str, ...]:
-    """The scannable keys of an atom (``term_keys``), longest first."""
-    keys = term_keys(analyze_term(a.text, a.prefix if isinstance(a, Word) else False))
-    return tuple(sorted({x for x in keys if scannable(x)}, key=lambda x: (-len(x), x)))
+def _atom_literals(a: Word | Phrase) -> tuple[Lit, ...]:
+    """The scannable keys of an atom (``term_key_groups``: a group of alternatives is kept when every one of
+    them is scanned, as a tuple when there are several), longest first."""
+    groups = term_key_groups(analyze_term(a.text, a.prefix if isinstance(a, Word) else False, a.exact))
+    lits: set[Lit] = {g[0] if len(g) == 1 else g for g in groups if all(scannable(x) for x in g)}
+    return tuple(sorted(lits, key=_lit_order))
 
 
-def _term(lits: tuple[str, ...], field: str) -> FTerm | None:
+def _lit_order(x: Lit) -> tuple[int, int, str]:
+    if isinstance(x, str):
+        return (0, -len(x), x)
+    return (len(x), -min(len(k) for k in x), "\x1f".join(x))
+
+
+def _keys(x: Lit) -> tuple[str, ...]:
+    return (x,) if isinstance(x, str) else x
+
+
+def _term(lits: tuple[Lit, ...], field: str) -> FTerm | None:
     return FTerm(lits, FIELD_BITS[field]) if lits else None
 
 
@@ -154,7 +174,13 @@ def holds(f: Filter, presence: Mapping[str, int], tags: Iterable[str] | frozense
     if isinstance(f, FTerm):
         m = f.fields
         for lit in f.literals:
-            m &= presence.get(lit, 0)
+            if isinstance(lit, str):
+                m &= presence.get(lit, 0)
+            else:
+                alt = 0
+                for k in lit:
+                    alt |= presence.get(k, 0)
+                m &= alt
             if not m:
                 return False
         return True
@@ -176,13 +202,19 @@ def _check_source(f: Filter) -> str:
     if f is None:
         return "True"
     if isinstance(f, FTerm):
-        return "(" + " & ".join([f"g({lit!r}, 0)" for lit in f.literals] + [str(f.fields)]) + ")"
+        return "(" + " & ".join([_lit_source(lit) for lit in f.literals] + [str(f.fields)]) + ")"
     if isinstance(f, FTopic):
         return f"({f.id!r} in t)"
     if isinstance(f, FLang):
         return f"(l == {f.code!r})"
     op = " and " if isinstance(f, FAnd) else " or "
     return "(" + op.join(_check_source(c) for c in f.children) + ")"
+
+
+def _lit_source(lit: Lit) -> str:
+    if isinstance(lit, str):
+        return f"g({lit!r}, 0)"
+    return "(" + " | ".join(f"g({k!r}, 0)" for k in lit) + ")"
 
 
 def _interpreted(f: Filter) -> Check:
@@ -216,17 +248,22 @@ def _leaf_check(f: FTerm | FTopic | FLang) -> Check:
         code = f.code
         return lambda g, t, lang: lang == code
     m, lits = f.fields, f.literals
-    if len(lits) == 1:
-        a = lits[0]
+    plain = [x for x in lits if isinstance(x, str)]
+    if len(plain) == len(lits) == 1:
+        a = plain[0]
         return lambda g, t, lang: g(a, 0) & m
-    if len(lits) == 2:
-        a, b = lits
+    if len(plain) == len(lits) == 2:
+        a, b = plain
         return lambda g, t, lang: g(a, 0) & g(b, 0) & m
+    groups = [_keys(x) for x in lits]
 
     def check(g: Callable[[str, int], int], t: frozenset[str] | set[str], lang: str | None) -> int:
         r = m
-        for lit in lits:
-            r &= g(lit, 0)
+        for keys in groups:
+            alt = 0
+            for k in keys:
+                alt |= g(k, 0)
+            r &= alt
             if not r:
                 return 0
         return r
@@ -298,7 +335,9 @@ def anchor_of(f: Filter, weight: Weight = lambda lit: 0) -> frozenset[Key] | Non
     if f is None:
         return None
     if isinstance(f, FTerm):
-        return frozenset({("term", min(f.literals, key=lambda x: (weight(x), -len(x), x)))})
+        # a group of alternatives anchors on all of its keys (the filter needs one of them)
+        best = min(f.literals, key=lambda x: (sum(weight(k) for k in _keys(x)), _lit_order(x)))
+        return frozenset(("term", k) for k in _keys(best))
     if isinstance(f, FTopic):
         return frozenset({("topic", f.id)})
     if isinstance(f, FLang):
@@ -317,7 +356,8 @@ def anchor_of(f: Filter, weight: Weight = lambda lit: 0) -> frozenset[Key] | Non
 
 def _literals(f: Filter, acc: set[str]) -> None:
     if isinstance(f, FTerm):
-        acc.update(f.literals)
+        for x in f.literals:
+            acc.update(_keys(x))
     elif isinstance(f, (FAnd, FOr)):
         for c in f.children:
             _literals(c, acc)

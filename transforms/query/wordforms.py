@@ -1,0 +1,180 @@
+"""Word forms: which tokens a query word matches in the article's language (SPEC §5).
+
+A plain query word ``w`` (folded ``f``, at least ``MIN_INFLECT`` characters, not a character of a script
+written without spaces) matches a token ``t`` of a document in language ``L`` when
+
+* ``t == f`` (the word itself, as today), or
+* ``t`` has the Snowball stem of ``f`` in ``L`` (PyStemmer) **and** starts with ``f``'s *anchor* in ``L``:
+  the first ``max(MIN_INFLECT, len(stem) - 1)`` characters of ``f`` (all of ``f`` when it is shorter), or
+* ``L`` is Polish and ``t`` is one of the forms Morfeusz 2 (the SGJP analyser and generator) generates for
+  the lemmas of ``w`` (``cło`` -> ``cła``, ``ceł``, ``cłem`` ...: forms whose vowels change inside the word,
+  which no suffix stemmer conflates).
+
+``=w`` matches ``f`` only, ``w*`` any token starting with ``w`` (both unchanged).  Stems are computed on
+folded tokens (case and accents removed), on both sides, so folding never separates a word from its forms.
+
+The anchor is part of the definition, not an optimisation: it is what makes the presearch exact (every
+token a word can match starts with ``Elem.base``, the shortest of its anchors over ``LANGUAGES``, or is one of
+its Polish forms -- ``analysis.term_key_groups``), and it costs little recall: over the word lists of
+simplemma's dictionaries, of the pairs of forms that share a Snowball stem, those where one does not start
+with the other's anchor are 0.08% in English (``fly``/``flies``), 0.2% in French (``paie``/``paye``), 0.6% in
+Dutch (``jaar``/``jaren``), 0.2% in Russian, at most 0.001% in German, Spanish, Italian, Portuguese and
+Polish.
+
+Languages (``LANGUAGES``): the article's ISO 639-1 code (``pt-BR`` -> ``pt``); one without a stemmer here, or
+no language at all, is matched with the English rules (queries are written in English more than in any other
+language, and English suffix rules leave other words nearly always alone).  Dutch uses the Porter-based
+Snowball stemmer (``dutch_porter``): the newer one strips ``ge-`` prefixes and changes vowels, which would
+lose 24% of the pairs above.
+
+Costs: a stem is computed once per (language, token) and kept in a bounded cache owned by the language's
+:class:`LangForms` (one per language per process); Morfeusz runs at compile time only, on query words
+written in the Polish alphabet (no ``q``, ``v``, ``x``), ~0.1 ms each, memoized.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "FALLBACK",
+    "LANGUAGES",
+    "MIN_INFLECT",
+    "LangForms",
+    "base_length",
+    "forms_for",
+    "language_of",
+    "polish_forms",
+]
+
+#: ISO 639-1 code -> PyStemmer (Snowball) algorithm
+LANGUAGES: dict[str, str] = {
+    "en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
+    "nl": "dutch_porter", "ru": "russian", "pl": "polish",
+}
+#: the rules for an article whose language is unknown or has no stemmer here
+FALLBACK = "en"
+#: words shorter than this (``ip``, ``xi``, ``us``) match exactly; anchors are at least this long
+MIN_INFLECT = 3
+#: stems (and word entries) kept per language
+_CACHE_MAX = 100_000
+
+
+def language_of(lang: str | None) -> str:
+    """The language whose rules apply to an article in ``lang`` (``FALLBACK`` when none fits)."""
+    if not lang:
+        return FALLBACK
+    code = lang.lower().split("-", 1)[0].split("_", 1)[0]
+    return code if code in LANGUAGES else FALLBACK
+
+
+class LangForms:
+    """The word-form rules of one language: its stemmer with a bounded cache of stems, and each query word's
+    anchor and stem.  One per language per process (``forms_for``); pickles as its language code."""
+
+    __slots__ = ("_entries", "_stem_word", "_stems", "code")
+
+    def __init__(self, code: str) -> None:
+        import Stemmer  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        self.code = code
+        # PyStemmer's own cache off: ours is a dict lookup without a call
+        self._stem_word: Callable[[str], str] = Stemmer.Stemmer(LANGUAGES[code], 0).stemWord
+        self._stems: dict[str, str] = {}
+        #: folded word -> (anchor, stem)
+        self._entries: dict[str, tuple[str, str]] = {}
+
+    def stem(self, token: str) -> str:
+        s = self._stems.get(token)
+        if s is None:
+            if len(self._stems) >= _CACHE_MAX:
+                self._stems.clear()
+            s = self._stems[token] = self._stem_word(token)
+        return s
+
+    def entry(self, word: str) -> tuple[str, str]:
+        """``(anchor, stem)`` of the folded word ``word`` in this language."""
+        e = self._entries.get(word)
+        if e is None:
+            s = self.stem(word)
+            if len(self._entries) >= _CACHE_MAX:
+                self._entries.clear()
+            e = self._entries[word] = (word[: max(MIN_INFLECT, len(s) - 1)], s)
+        return e
+
+    def matcher(self, word: str, forms: frozenset[str]) -> Callable[[str], bool]:
+        """Whether a (folded) token is a form of the (folded, inflectable) word ``word`` in this language;
+        ``forms``: the word's Polish forms (used when this language is Polish)."""
+        anchor, s = self.entry(word)
+        stem = self.stem
+        if self.code != "pl" or not forms:
+            return lambda t: t == word or (t.startswith(anchor) and stem(t) == s)
+        return lambda t: t == word or (t.startswith(anchor) and stem(t) == s) or t in forms
+
+    def __reduce__(self) -> tuple[Callable[[str | None], LangForms], tuple[str]]:
+        return (forms_for, (self.code,))
+
+    def __repr__(self) -> str:
+        return f"LangForms({self.code!r})"
+
+
+_FORMS: dict[str, LangForms] = {}
+_LOCK = threading.Lock()
+
+
+def forms_for(lang: str | None) -> LangForms:
+    """The (shared) rules for an article in ``lang``."""
+    code = language_of(lang)
+    lf = _FORMS.get(code)
+    if lf is None:
+        with _LOCK:
+            lf = _FORMS.get(code)
+            if lf is None:
+                lf = _FORMS[code] = LangForms(code)
+    return lf
+
+
+@functools.lru_cache(maxsize=65536)
+def base_length(word: str) -> int:
+    """Length of ``Elem.base`` of an inflectable folded word: its shortest anchor over ``LANGUAGES``."""
+    return min(len(forms_for(code).entry(word)[0]) for code in LANGUAGES)
+
+
+# -- Polish: Morfeusz 2 ---------------------------------------------------------------------------------
+
+_POLISH_WORD = re.compile("[a-pr-uwyząćęłńóśźż]{3,}")
+_MORFEUSZ: list[Any] = []
+_MORFEUSZ_LOCK = threading.Lock()
+
+
+def _morfeusz() -> Any:
+    if not _MORFEUSZ:
+        import morfeusz2  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        _MORFEUSZ.append(morfeusz2.Morfeusz(generate=True, expand_tags=False))
+    return _MORFEUSZ[0]
+
+
+@functools.lru_cache(maxsize=65536)
+def polish_forms(raw: str) -> frozenset[str]:
+    """The folded forms of every lemma Morfeusz finds for the query token ``raw`` (as written: Polish needs its
+    diacritics to be analysed), ``frozenset()`` for a word it does not know or that cannot be Polish."""
+    from .analysis import TOKEN_RE, fold
+
+    low = raw.lower()
+    if _POLISH_WORD.fullmatch(low) is None:
+        return frozenset()
+    with _MORFEUSZ_LOCK:
+        m = _morfeusz()
+        lemmas = {a[2][1] for w in {raw, low} for a in m.analyse(w) if a[2][2] != "ign"}
+        out: set[str] = set()
+        for lemma in sorted(lemmas):
+            for g in m.generate(lemma):
+                f = fold(g[0])
+                if TOKEN_RE.fullmatch(f) is not None:
+                    out.add(f)
+    return frozenset(out)
