@@ -21,7 +21,8 @@ the 67 fundus pages this scores 61/67 (README); a majority vote over the candida
 
 Decoding follows ``transforms.textutil.decode_bytes`` with the charset declared by HTTP or by the page's
 ``<meta charset>`` as the declared encoding. A page with no extractable main text (a front page, an empty
-shell filled in by scripts) becomes a dead letter at stage ``parse``.
+shell filled in by scripts) becomes a dead letter at stage ``parse``, and so does a page on which the
+extraction raises anything else (``read_html`` is the per-page boundary: one page never ends a run).
 """
 
 from __future__ import annotations
@@ -402,6 +403,9 @@ def read_html(
         fields = extract_page(text, url)
     except (PageError, LxmlError, UnicodeError, RecursionError) as exc:
         yield DeadLetter.of("parse", exc, origin, data)
+        return
+    except Exception as exc:  # the per-page boundary: an extractor bug on one page is that page's dead letter
+        yield DeadLetter.of("parse", f"extraction failed: {type(exc).__name__}: {exc}", origin, data)
         return
     yield RawArticle(origin=origin, guid=guid, fetched_at=fetched_at, **fields)
 
