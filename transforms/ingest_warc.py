@@ -40,8 +40,8 @@ Splitting. ``split_points(fh, chunk)`` finds record boundaries near every ``chun
 reading the whole file (it seeks, looks for the next gzip member or ``WARC/`` line, and checks that a
 record parses there), and ``read_warc(fh, origin, start, end)`` reads the records that start in
 ``[start, end)``. ``ReadArticles`` (``transforms.ingest``) uses them for a WARC over ``SPLIT_MIN_BYTES``
-(64 MiB): its ``ReadFiles`` step emits ``(path, start, end)`` ranges of about ``SPLIT_BYTES`` (32 MiB) instead
-of reading the file, ``SpreadRanges`` (a Reshuffle) spreads them over the workers and ``ReadRanges`` reads
+(64 MiB): its ``PlanReads`` step emits ranges of about ``SPLIT_BYTES`` (32 MiB) instead of the whole file,
+``SpreadReads`` (a Reshuffle of these descriptors) spreads them over the workers and ``ReadFiles`` reads
 each. Threshold choice: extraction costs ~0.1 s a page, so a 64 MiB file is already a few hundred pages
 (~30 s of one core), and a range of 32 MiB is long enough that the seek-and-check of ``split_points`` and one
 more bundle per range cost nothing next to it; smaller files gain nothing from splitting since a batch of
