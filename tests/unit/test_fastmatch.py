@@ -378,7 +378,7 @@ def test_word_and_prefix_keys_of_one_stem_stay_apart() -> None:
     text = "New tariffs war looms"
     fast, slow = Document({"body": text}, fast=True), Document({"body": text})
     fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
-    assert ps.scan(fast) == {"tariff*": 2, "war": 2, "new": 2, "tarif*": 2}
+    assert ps.scan(fast) == {"tariff*": 2, "war": 2, "new": 2}   # "tariff": anchor tariff*, as the prefix
     for q in queries:
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
     assert [compile_query(q).match(fast) is not None for q in queries] == [False, True, False, True, True, True]

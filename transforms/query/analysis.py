@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import re
+import types
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -106,15 +107,16 @@ MIN_ASCII_LITERAL = 3
 MIN_ASCII_WORD = 2
 
 
-def term_key_groups(pattern: tuple[Elem, ...] | list[Elem]) -> list[tuple[str, ...]]:
-    """The presearch keys of a term's elements, in order: per element (a glued run counts as one) the keys
-    one of which a field holding the element must contain.
+def term_key_groups(pattern: tuple[Elem, ...] | list[Elem], lang: str | None = None) -> list[tuple[str, ...]]:
+    """The presearch keys of a term's elements in documents of language ``lang`` (``wordforms.LANGUAGES``;
+    ``None``: in any language), in order: per element (a glued run counts as one) the keys one of which a
+    field holding the element must contain.
 
     * an exact ASCII word: its folded text (``huawei``): some token of the field IS the word;
     * an ASCII prefix: the stem plus ``*`` (``tariff*``): some token STARTS with the stem;
-    * an inflectable word (``Elem.inflect``): the key of its ``base`` as a prefix (``levy`` -> ``lev*``: every
-      form of the word starts with it), and each of its Polish forms that does not start with it as a word
-      (``cło`` -> ``cło``, ``ceł``, ``cle``, ...);
+    * an inflectable word (``Elem.inflect``): its anchor in ``lang`` as a prefix (``levy`` -> ``lev*``: every
+      form of the word starts with it), and in Polish each of its forms that does not start with it, as a
+      word (``cło`` -> ``cło``, ``ceł``, ``cle``, ...); for any language, its ``base`` and its Polish forms;
     * anything else (accented-but-unfoldable, Cyrillic, ...), and a run of glued no-space-script
       characters (``華為``) as one key: the folded text occurs as a substring.
 
@@ -125,21 +127,30 @@ def term_key_groups(pattern: tuple[Elem, ...] | list[Elem]) -> list[tuple[str, .
         if e.glued and groups:
             groups[-1] = (groups[-1][0] + e.text,)
         else:
-            groups.append(elem_keys(e))
+            groups.append(elem_keys(e, lang))
     return groups
 
 
-def term_keys(pattern: tuple[Elem, ...] | list[Elem]) -> list[str]:
+def term_keys(pattern: tuple[Elem, ...] | list[Elem], lang: str | None = None) -> list[str]:
     """Every presearch key of a term (``term_key_groups``, flattened)."""
-    return [k for g in term_key_groups(pattern) for k in g]
+    return [k for g in term_key_groups(pattern, lang) for k in g]
 
 
-@functools.lru_cache(maxsize=65536)
-def elem_keys(e: Elem) -> tuple[str, ...]:
-    """The presearch keys of one (non-glued) element, one of which a field holding it contains."""
+def elem_keys(e: Elem, lang: str | None = None) -> tuple[str, ...]:
+    """The presearch keys of one (non-glued) element in documents of language ``lang`` (``None``: any), one
+    of which a field holding it contains."""
     if not e.inflect:
         return (elem_key(e.text, e.prefix),)
-    return (elem_key(e.base, True), *sorted(f for f in e.forms if not f.startswith(e.base)))
+    if lang is None:
+        return (elem_key(e.base, True), *sorted(f for f in e.forms if not f.startswith(e.base)))
+    return _wordforms().forms_for(lang).keys(e.text, e.forms)
+
+
+@functools.cache
+def _wordforms() -> types.ModuleType:
+    from . import wordforms  # it imports this module
+
+    return wordforms
 
 
 def elem_key(text: str, prefix: bool) -> str:

@@ -52,6 +52,7 @@ from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
 from .matcher import _DIRECT_PAIRS, Document, Evidence, FieldIndex, HitField, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
+from .wordforms import LANGUAGES
 
 __all__ = ["CompiledQuery", "compile_query"]
 
@@ -243,12 +244,19 @@ _Gate: TypeAlias = "tuple[Callable[..., object], frozenset[str]] | None"
 @dataclass(frozen=True, slots=True)
 class _OrPlan:
     children: tuple[_Plan, ...]
-    #: per child: its presearch filter, compiled, and the keys it tests (``_gate``); None: no constraint
-    gates: tuple[_Gate, ...]
+    #: the operands' ASTs, whose presearch filters (per document language) gate them
+    nodes: tuple[Node, ...] = field(compare=False, hash=False, repr=False)
 
-    #: the last scanned key set seen to cover every gate's keys (a scan's set is shared by all its documents)
-    covered: list[frozenset[str] | set[str] | None] = field(
-        default_factory=lambda: [None], compare=False, hash=False, repr=False)
+    #: document language (``wordforms.LANGUAGES``) -> [per child: its presearch filter, compiled, and the keys
+    #: it tests (``_gate``; None: no constraint), the last scanned key set seen to cover every gate's keys (a
+    #: scan's set is shared by all its documents)]
+    by_lang: dict[str, list[object]] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def _gates(self, lang: str) -> list[object]:
+        entry = self.by_lang.get(lang)
+        if entry is None:
+            entry = self.by_lang[lang] = [tuple(_gate(c, lang) for c in self.nodes), None]
+        return entry
 
     def _live(self, doc: Document) -> list[_Plan]:
         """The operands whose presearch filter holds on the document's scan (the others cannot match)."""
@@ -257,13 +265,15 @@ class _OrPlan:
             return list(self.children)
         presence, scanned = scan
         get = presence.get
-        covered = self.covered[0] is scanned
-        if not covered and all(g is None or g[1] <= scanned for g in self.gates):
-            self.covered[0] = scanned
+        entry = self._gates(doc.word_language)
+        gates: tuple[_Gate, ...] = entry[0]   # type: ignore[assignment]
+        covered = entry[1] is scanned
+        if not covered and all(g is None or g[1] <= scanned for g in gates):
+            entry[1] = scanned
             covered = True
         topics, lang = doc.topics, doc.lang
         # skip an operand whose filter fails on the scan (only when the scan covered its keys)
-        return [c for c, gate in zip(self.children, self.gates, strict=True)
+        return [c for c, gate in zip(self.children, gates, strict=True)
                 if gate is None or not (covered or gate[1] <= scanned) or gate[0](get, topics, lang)]
 
     def evaluate(self, doc: Document) -> Result:
@@ -324,18 +334,19 @@ def _plan(n: Node) -> _Plan:
         kids = sorted(n.children, key=lambda c: isinstance(c, Not))
         return _AndPlan(tuple(_plan(c) for c in kids))
     if isinstance(n, Or):
-        return _OrPlan(tuple(_plan(c) for c in n.children), tuple(_gate(c) for c in n.children))
+        return _OrPlan(tuple(_plan(c) for c in n.children), n.children)
     return _NotPlan(_plan(n.child))
 
 
-def _gate(n: Node) -> _Gate:
-    """The presearch filter of an OR operand (``presearch.filter_of``: a condition on the keys present in
-    each field, the tags and the language that holds for every document ``n`` matches), compiled, with
-    the keys it tests; ``None`` when it puts no constraint.  Lets an OR skip operands that cannot match."""
+def _gate(n: Node, lang: str) -> _Gate:
+    """The presearch filter of an OR operand in documents of language ``lang`` (``presearch.filter_of``: a
+    condition on the keys present in each field, the tags and the language that holds for every document
+    ``n`` matches), compiled, with the keys it tests; ``None`` when it puts no constraint.  Lets an OR skip
+    operands that cannot match."""
     from .presearch import _literals as filter_keys  # presearch imports this module
     from .presearch import compile_filters, filter_of
 
-    f = filter_of(n)
+    f = filter_of(n, lang)
     if f is None:
         return None
     keys: set[str] = set()
@@ -420,17 +431,36 @@ def _required(n: Node) -> frozenset[str] | None:
     return None  # Lang, Topic, Not
 
 
-def _all_literals(n: Node, acc: set[str]) -> None:
-    if isinstance(n, (Word, Phrase)):
-        acc.update(x for x in term_keys(_atom_pattern(n)[0]) if scannable(x))
+def _all_literals(n: Node, acc: set[str], lang: str) -> None:
+    if isinstance(n, (Word, Phrase)):   # an inflectable word's keys depend on the document's language
+        acc.update(x for x in term_keys(_atom_pattern(n)[0], lang) if scannable(x))
     elif isinstance(n, Near):
-        _all_literals(n.left, acc)
-        _all_literals(n.right, acc)
+        _all_literals(n.left, acc, lang)
+        _all_literals(n.right, acc, lang)
     elif isinstance(n, (And, Or)):
         for c in n.children:
-            _all_literals(c, acc)
+            _all_literals(c, acc, lang)
     elif isinstance(n, Not):
-        _all_literals(n.child, acc)
+        _all_literals(n.child, acc, lang)
+
+
+def _word_forms(n: Node, inflected: set[tuple[str, frozenset[str]]], exact: set[str]) -> None:
+    """The inflectable elements (folded text, Polish forms) of the atoms of ``n``, and the scannable keys of
+    its other elements (which do not depend on the language)."""
+    if isinstance(n, (Word, Phrase)):
+        pattern = _atom_pattern(n)[0]
+        for e in pattern:
+            if e.inflect:
+                inflected.add((e.text, e.forms))
+        exact.update(k for k in term_keys([e for e in pattern if not e.inflect]) if scannable(k))
+    elif isinstance(n, Near):
+        _word_forms(n.left, inflected, exact)
+        _word_forms(n.right, inflected, exact)
+    elif isinstance(n, (And, Or)):
+        for c in n.children:
+            _word_forms(c, inflected, exact)
+    elif isinstance(n, Not):
+        _word_forms(n.child, inflected, exact)
 
 
 def _doc_fields(n: Node, acc: set[str]) -> None:
@@ -464,7 +494,8 @@ _UNSET = object()
 class CompiledQuery:
     """A validated, compiled query.  Pickles as its source text."""
 
-    __slots__ = ("_plan", "_required", "ast", "fields", "literals", "presearch_filter", "source", "topics")
+    __slots__ = ("_plan", "_required", "ast", "exact_literals", "fields", "inflected", "literals", "literals_by_lang",
+                 "presearch_filter", "source", "topics")
 
     def __init__(self, source: str, ast: Node) -> None:
         self.source = source
@@ -479,13 +510,26 @@ class CompiledQuery:
         self.fields: frozenset[str] = frozenset(used)
         self._plan: _Plan = _plan(ast)
         self._required = _required(ast)
-        #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT): what a
-        #: presearch scan should cover
-        lits: set[str] = set()
-        _all_literals(ast, lits)
-        self.literals: frozenset[str] = frozenset(lits)
-        #: ``presearch.filter_of(ast)``, computed there on first use (``presearch.query_filter``)
-        self.presearch_filter: object = _UNSET
+        #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT), in every
+        #: language: what a presearch scan should cover
+        by_lang: dict[str, frozenset[str]] = {}
+        for lang in LANGUAGES:
+            lits: set[str] = set()
+            _all_literals(ast, lits, lang)
+            by_lang[lang] = frozenset(lits)
+        #: the same per document language (``wordforms.LANGUAGES``)
+        self.literals_by_lang: dict[str, frozenset[str]] = by_lang
+        self.literals: frozenset[str] = frozenset().union(*by_lang.values())
+        inflected: set[tuple[str, frozenset[str]]] = set()
+        exact: set[str] = set()
+        _word_forms(ast, inflected, exact)
+        #: the inflectable words of its atoms (folded text, Polish forms), and the scannable keys of its other
+        #: elements: a scanner checks the hits of the keys that only anchor words (``presearch.Refine``)
+        self.inflected: frozenset[tuple[str, frozenset[str]]] = frozenset(inflected)
+        self.exact_literals: frozenset[str] = frozenset(exact)
+        #: language -> ``presearch.filter_of(ast, language)``, computed there on first use
+        #: (``presearch.query_filter``)
+        self.presearch_filter: dict[str, object] = {}
 
     def match(self, doc: Document) -> list[Evidence] | None:
         """``None`` if ``doc`` does not match, else the sorted evidence."""

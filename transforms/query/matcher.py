@@ -28,11 +28,11 @@ a token is -- notably every Han/Kana/Thai... character is its own token).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
-from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, elem_keys, fold_with_offsets, spaced_text
-from .wordforms import LangForms, forms_for
+from .analysis import _NOSPACE_RE, TOKEN_RE, Elem, FoldedText, elem_key, fold_with_offsets, spaced_text
+from .wordforms import _FORMS, LangForms, forms_for, language_of
 
 __all__ = [
     "DOC_FIELDS",
@@ -298,14 +298,32 @@ class HitField:
         return r
 
     def _inflected(self, e: Elem) -> list[tuple[int, int]]:
-        """The forms of an inflectable word: the tokens that start with its base (every form does, found like a
-        prefix: from the scan's hits or by searching) that the language's rules accept, and in Polish the
-        whole-token occurrences of its forms that do not start with the base."""
-        m = self._forms.matcher(e.text, e.forms)
+        """The forms of an inflectable word: the tokens that start with its anchor in the document's language
+        (every form does, found like a prefix: from the scan's hits or by searching) that the language's rules
+        accept, and in Polish the whole-token occurrences of its forms that do not start with the anchor."""
+        forms = self._forms
+        word = e.text
+        anchor, stem = forms.entry(word)
         p = self.padded
-        out = [sp for sp in self._find(e.base, True) if m(p[sp[0] : sp[1]])]
-        if e.forms and self._forms.code == "pl":
-            extra = [sp for f in e.forms if not f.startswith(e.base) for sp in self._find(f, False)]
+        stems = forms._stems
+        pl = forms.code == "pl" and e.forms
+        out: list[tuple[int, int]] = []
+        # LangForms.matcher, inlined: every span starts with the anchor
+        n = len(word)
+        startswith = p.startswith
+        for a, b in self._find(anchor, True):
+            if b - a == n and startswith(word, a):   # the word itself
+                out.append((a, b))
+                continue
+            t = p[a:b]
+            st = stems.get(t)
+            if st is None:
+                st = forms.stem(t)
+            if st == stem or (pl and t in e.forms):
+                out.append((a, b))
+        outside = forms.outside(word, e.forms)
+        if outside:
+            extra = [sp for f in outside for sp in self._find(f, False)]
             if extra:
                 out = sorted(out + extra)
         return out
@@ -355,46 +373,41 @@ class HitField:
             return _NO_SPANS
         if n == 1:
             return self.positions(pattern[0])
-        if self._ascii:
-            for e in pattern:
-                if not e.text.isascii():
-                    return _NO_SPANS  # a non-ASCII token never occurs in ASCII text
+        info = _pattern_info(pattern, self._forms)
+        if self._ascii and not info.in_ascii:
+            return _NO_SPANS
         scan = self._scan[0]
         if scan is not None:
             # every element must occur: one scanned key known absent from this field rules the term out
             presence, scanned = scan
+            get = presence.get
             bit = self.bit
-            for e in pattern:
-                if all(not presence.get(k, 0) & bit and k in scanned for k in elem_keys(e)):
+            for keys in info.keys:
+                for k in keys:
+                    if get(k, 0) & bit or k not in scanned:
+                        break
+                else:
                     return _NO_SPANS
         if slop == 0:
-            return self._phrase(pattern)
+            return self._phrase(pattern, info)
         return self._sloppy(pattern, slop)
 
-    def _phrase(self, pattern: Sequence[Elem]) -> list[tuple[int, int]]:
+    def _phrase(self, pattern: Sequence[Elem], info: _PatternInfo | None = None) -> list[tuple[int, int]]:
         # drive from the longest whole word (the rarest, as a rule); verify the neighbours in place
-        j, best = 0, -1
-        for k, e in enumerate(pattern):
-            if not e.prefix and len(e.text) > best:
-                j, best = k, len(e.text)
-        anchors = self.positions(pattern[j])
+        if info is None:
+            info = _pattern_info(pattern, self._forms)
+        anchors = self.positions(pattern[info.j])
         if not anchors:
             return _NO_SPANS
         p = self.padded
         plen = len(p)
         startswith, rfind, find = p.startswith, p.rfind, p.find
-        after = pattern[j + 1 :]
-        before = pattern[:j][::-1]
-        forms = self._forms
-        # the rules of the inflectable elements (the definition: wordforms.LangForms.matcher)
-        m_after = [forms.matcher(e.text, e.forms) if e.inflect else None for e in after]
-        m_before = [forms.matcher(e.text, e.forms) if e.inflect else None for e in before]
-        # glued[k]: element k+1 of ``before`` (going left) must be adjacent to element k
-        glued_before = [pattern[j - k].glued for k in range(j)]
+        after, before, glued_before = info.after, info.before, info.glued_before
+        m_after, m_before, a_after, a_before = info.m_after, info.m_before, info.a_after, info.a_before
         out: list[tuple[int, int]] = []
         for s, pos in anchors:
             ok = True
-            for e, m in zip(after, m_after, strict=True):
+            for e, m, anchor in zip(after, m_after, a_after, strict=True):
                 # glued: adjacent no-space-script characters are exactly two spaces apart (" a  b ")
                 if e.glued and (p[pos : pos + 2] != "  " or p[pos + 2 : pos + 3] == " "):
                     ok = False
@@ -402,7 +415,12 @@ class HitField:
                 while pos < plen and p[pos] == " ":
                     pos += 1
                 if m is not None:
-                    end = find(" ", pos) if pos < plen else -1
+                    lit = e.text
+                    end = pos + len(lit)
+                    if startswith(lit, pos) and p[end] == " ":   # the word itself
+                        pos = end
+                        continue
+                    end = find(" ", pos) if pos < plen and (anchor is None or startswith(anchor, pos)) else -1
                     if end < 0 or not m(p[pos:end]):
                         ok = False
                         break
@@ -422,7 +440,7 @@ class HitField:
             if not ok:
                 continue
             first = s
-            for k, (e, m) in enumerate(zip(before, m_before, strict=True)):
+            for k, (e, m, anchor) in enumerate(zip(before, m_before, a_before, strict=True)):
                 if glued_before[k] and (p[first - 2 : first] != "  " or first < 3 or p[first - 3] == " "):
                     ok = False
                     break
@@ -436,7 +454,8 @@ class HitField:
                 ts = rfind(" ", 0, te) + 1
                 lit = e.text
                 if m is not None:
-                    if not m(p[ts:te]):
+                    if not (te - ts == len(lit) and startswith(lit, ts)) and (
+                            (anchor is not None and not startswith(anchor, ts)) or not m(p[ts:te])):
                         ok = False
                         break
                 elif not startswith(lit, ts) or (not e.prefix and te - ts != len(lit)):
@@ -553,6 +572,56 @@ class HitField:
         return Evidence(self.name, s, e, self.text[s:e])
 
 
+class _PatternInfo(NamedTuple):
+    """What ``HitField.occurrences`` and ``_phrase`` need of a term's pattern in one language, computed once."""
+
+    #: per element (glued ones too), its presearch keys in the language (one of which a field holding it has)
+    keys: tuple[tuple[str, ...], ...]
+    #: whether the term can occur in a field whose tokens are all ASCII
+    in_ascii: bool
+    #: the element a phrase is driven from (the longest that is not a prefix) and the others, going outwards;
+    #: glued_before[k]: element k+1 of ``before`` must be adjacent to element k
+    j: int
+    after: tuple[Elem, ...]
+    before: tuple[Elem, ...]
+    glued_before: tuple[bool, ...]
+    #: per element of ``after`` / ``before``: its rules when inflectable (``wordforms.LangForms.matcher``, else
+    #: None) and the anchor its forms start with (None: some Polish form may not; "" for other elements)
+    m_after: tuple[Callable[[str], bool] | None, ...]
+    a_after: tuple[str | None, ...]
+    m_before: tuple[Callable[[str], bool] | None, ...]
+    a_before: tuple[str | None, ...]
+
+
+_PATTERNS: dict[tuple[int, str], tuple[Sequence[Elem], _PatternInfo]] = {}
+
+
+def _pattern_info(pattern: Sequence[Elem], forms: LangForms) -> _PatternInfo:
+    key = (id(pattern), forms.code)
+    entry = _PATTERNS.get(key)
+    if entry is not None and entry[0] is pattern:
+        return entry[1]
+    keys = tuple(forms.keys(e.text, e.forms) if e.inflect else (elem_key(e.text, e.prefix),) for e in pattern)
+    # a non-ASCII token never occurs in ASCII text (a Polish word may have ASCII forms: cło, cle)
+    in_ascii = all(e.text.isascii() or (e.inflect and e.forms and forms.code == "pl") for e in pattern)
+    j, best = 0, -1
+    for k, e in enumerate(pattern):
+        if not e.prefix and len(e.text) > best:
+            j, best = k, len(e.text)
+    after = tuple(pattern[j + 1 :])
+    before = tuple(pattern[:j][::-1])
+    info = _PatternInfo(
+        keys, in_ascii, j, after, before, tuple(pattern[j - k].glued for k in range(j)),
+        tuple(forms.matcher(e.text, e.forms) if e.inflect else None for e in after),
+        tuple(forms.anchor_of(e.text, e.forms) if e.inflect else "" for e in after),
+        tuple(forms.matcher(e.text, e.forms) if e.inflect else None for e in before),
+        tuple(forms.anchor_of(e.text, e.forms) if e.inflect else "" for e in before))
+    if len(_PATTERNS) >= 100_000:
+        _PATTERNS.clear()
+    _PATTERNS[key] = (pattern, info)
+    return info
+
+
 class Document:
     """A document prepared for matching many queries.
 
@@ -573,7 +642,7 @@ class Document:
     lets matching skip literals known to be absent.
     """
 
-    __slots__ = ("_fast", "_fields", "_folded", "_scan", "_texts", "lang", "topics")
+    __slots__ = ("_fast", "_fields", "_folded", "_scan", "_texts", "lang", "topics", "word_language")
 
     def __init__(
         self,
@@ -591,6 +660,8 @@ class Document:
         self._folded: dict[str, FoldedText] = {}
         self._fields_init(fast)
         self.lang: str | None = lang.lower() if lang else None
+        #: the language whose word-form rules apply (``wordforms.language_of``)
+        self.word_language: str = language_of(self.lang)
         self.topics: Mapping[str, tuple[Evidence, ...]] = _topics(topics)
 
     def _fields_init(self, fast: bool) -> None:
@@ -608,6 +679,7 @@ class Document:
         new._fast = self._fast
         new._scan = self._scan
         new.lang = self.lang
+        new.word_language = self.word_language
         new.topics = _topics(topics)
         return new
 
@@ -623,6 +695,7 @@ class Document:
         self._folded = state["_folded"]  # type: ignore[assignment]
         self._fields.update(state["_fields"])  # type: ignore[call-overload]
         self.lang = state["lang"]  # type: ignore[assignment]
+        self.word_language = language_of(self.lang)
         self.topics = state["topics"]  # type: ignore[assignment]
 
     @property
@@ -639,14 +712,18 @@ class Document:
         has the bit of every field where literal ``lit`` of ``scanned`` may occur (as a substring of the
         folded text, or -- fields of a fast document -- as a token or at the start of one).  Queries
         evaluated with the scan attached must look only in fields the scan covered (a ``Presearcher``'s
-        scanner covers every field of its queries)."""
+        scanner covers every field of its queries).  A ``presearch.KeySet`` stands for its keys of this
+        document's language (``KeySet.for_lang``): those are the ones the scan looked for."""
+        for_lang = getattr(scanned, "for_lang", None)
+        if for_lang is not None:
+            scanned = for_lang(self.word_language)
         self._scan[0] = (presence, scanned)
 
     def field(self, name: str) -> FieldIndex | HitField:
         """The prepared field ``name`` (one of ``DOC_FIELDS``), tokenized on first use."""
         fi = self._fields.get(name)
         if fi is None:
-            forms = forms_for(self.lang)
+            forms = _FORMS.get(self.word_language) or forms_for(self.word_language)
             if self._fast:
                 hf = self._fields[name] = HitField(name, self._texts[name], self._folded_text(name), self._scan,
                                                    forms)

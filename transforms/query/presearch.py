@@ -39,14 +39,24 @@ candidates returns exactly what evaluating every query returns.
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .analysis import MIN_ASCII_LITERAL, MIN_ASCII_WORD, analyze_term, key_base, scannable, term_key_groups
+from .analysis import (
+    MIN_ASCII_LITERAL,
+    MIN_ASCII_WORD,
+    analyze_term,
+    elem_key,
+    key_base,
+    scannable,
+    term_key_groups,
+)
 from .compiler import _UNSET, CompiledQuery
 from .matcher import FIELD_BITS, Document, HitField
 from .parser import And, Lang, Near, Node, Not, Phrase, Topic, Word
+from .wordforms import FALLBACK, LANGUAGES, forms_for, language_of
 
 __all__ = [
     "FIELD_BITS",
@@ -109,10 +119,11 @@ Filter: TypeAlias = FTerm | FTopic | FLang | FAnd | FOr | None  # None: always t
 Key: TypeAlias = tuple[str, str]  # ("term", literal) | ("topic", id) | ("lang", code)
 
 
-def _atom_literals(a: Word | Phrase) -> tuple[Lit, ...]:
-    """The scannable keys of an atom (``term_key_groups``: a group of alternatives is kept when every one of
-    them is scanned, as a tuple when there are several), longest first."""
-    groups = term_key_groups(analyze_term(a.text, a.prefix if isinstance(a, Word) else False, a.exact))
+def _atom_literals(a: Word | Phrase, lang: str) -> tuple[Lit, ...]:
+    """The scannable keys of an atom in documents of language ``lang`` (``term_key_groups``: a group of
+    alternatives is kept when every one of them is scanned, as a tuple when there are several), longest
+    first."""
+    groups = term_key_groups(analyze_term(a.text, a.prefix if isinstance(a, Word) else False, a.exact), lang)
     lits: set[Lit] = {g[0] if len(g) == 1 else g for g in groups if all(scannable(x) for x in g)}
     return tuple(sorted(lits, key=_lit_order))
 
@@ -131,12 +142,14 @@ def _term(lits: tuple[Lit, ...], field: str) -> FTerm | None:
     return FTerm(lits, FIELD_BITS[field]) if lits else None
 
 
-def filter_of(n: Node) -> Filter:
-    """The monotone presearch filter of a query AST (``None`` = no constraint)."""
+def filter_of(n: Node, lang: str = FALLBACK) -> Filter:
+    """The monotone presearch filter of a query AST for documents of language ``lang`` (one of
+    ``wordforms.LANGUAGES``: the keys of an inflectable word depend on the language; ``None`` = no
+    constraint)."""
     if isinstance(n, (Word, Phrase)):
-        return _term(_atom_literals(n), n.field)
+        return _term(_atom_literals(n, lang), n.field)
     if isinstance(n, Near):
-        lits = tuple(dict.fromkeys(_atom_literals(n.left) + _atom_literals(n.right)))
+        lits = tuple(dict.fromkeys(_atom_literals(n.left, lang) + _atom_literals(n.right, lang)))
         return _term(lits, n.left.field)
     if isinstance(n, Topic):
         return FTopic(n.id)
@@ -145,24 +158,26 @@ def filter_of(n: Node) -> Filter:
     if isinstance(n, Not):
         return None
     if isinstance(n, And):
-        kids = tuple(f for f in (filter_of(c) for c in n.children) if f is not None)
+        kids = tuple(f for f in (filter_of(c, lang) for c in n.children) if f is not None)
         if not kids:
             return None
         return kids[0] if len(kids) == 1 else FAnd(kids)
     alts: list[Filter] = []
     for c in n.children:
-        f = filter_of(c)
+        f = filter_of(c, lang)
         if f is None:
             return None
         alts.append(f)
     return FOr(tuple(alts))
 
 
-def query_filter(q: CompiledQuery) -> Filter:
-    """``filter_of(q.ast)``, memoized on the query (a scanner, the topic and rule presearchers all need it)."""
-    f = q.presearch_filter
+def query_filter(q: CompiledQuery, lang: str = FALLBACK) -> Filter:
+    """``filter_of(q.ast, lang)``, memoized on the query (a scanner, the topic and rule presearchers all need
+    it)."""
+    memo: dict[str, object] = q.presearch_filter   # type: ignore[assignment]
+    f = memo.get(lang, _UNSET)
     if f is _UNSET:
-        f = q.presearch_filter = filter_of(q.ast)
+        f = memo[lang] = filter_of(q.ast, lang)
     return f  # type: ignore[return-value]
 
 
@@ -366,6 +381,106 @@ def _literals(f: Filter, acc: set[str]) -> None:
 # -- scanning ------------------------------------------------------------
 
 
+class KeySet(frozenset[str]):
+    """The keys a :class:`Scanner` scans for (``Scanner.literal_set``), and per document language the subset
+    it scans documents in that language for (``for_lang``): the keys of an inflectable word depend on the
+    language (its anchor there), and a document in one language needs no other language's.
+    ``Document.set_scan`` keeps the subset of its language: a key outside it is not known to be absent."""
+
+    _by_lang: dict[str, frozenset[str]]
+
+    def __new__(cls, keys: Iterable[str], by_lang: Mapping[str, Iterable[str]] | None = None) -> KeySet:
+        self = super().__new__(cls, keys)
+        self._by_lang = {}
+        if by_lang:
+            shared: dict[frozenset[str], frozenset[str]] = {}
+            for lang, ks in by_lang.items():
+                sub = frozenset(ks) & self
+                self._by_lang[lang] = shared.setdefault(sub, sub)   # languages with the same keys share one set
+        return self
+
+    def for_lang(self, lang: str) -> frozenset[str]:
+        """The keys scanned in documents whose word-form language is ``lang`` (all of them if not split)."""
+        return self._by_lang.get(lang, self)
+
+    def by_lang(self) -> dict[str, tuple[str, ...]]:
+        return {lang: tuple(sorted(ks)) for lang, ks in self._by_lang.items()}
+
+    def __reduce__(self) -> tuple[type[KeySet], tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]:
+        return (KeySet, (tuple(sorted(self)), self.by_lang()))
+
+
+class Literals(set[str]):
+    """``Presearcher.literals_of``: a set of keys that also knows which of them each document language needs
+    (``by_lang``) and the words each anchor key stands for (``words``), which :class:`Scanner` takes from it."""
+
+    by_lang: dict[str, set[str]]
+    #: the inflectable words (folded text, Polish forms) of the queries, and the keys of their other elements
+    words: set[tuple[str, frozenset[str]]]
+    exact: set[str]
+
+
+#: per ASCII prefix key that only anchors inflectable words in one language: the stems of those words there and
+#: the tokens that are forms of one of them whatever their stem (the words, their Polish forms)
+Refine: TypeAlias = dict[str, tuple[frozenset[str], frozenset[str]]]
+
+
+def _refine_of(lang: str, words: Iterable[tuple[str, frozenset[str]]], exact: Iterable[str],
+               keys: frozenset[str]) -> Refine:
+    lf = forms_for(lang)
+    stems: dict[str, set[str]] = {}
+    tokens: dict[str, set[str]] = {}
+    for word, forms in words:
+        anchor, stem = lf.entry(word)
+        key = elem_key(anchor, True)
+        if key not in keys or not key.endswith("*"):
+            continue
+        stems.setdefault(key, set()).add(stem)
+        tok = tokens.setdefault(key, set())
+        tok.add(word)
+        if lang == "pl":
+            tok.update(f for f in forms if f.startswith(anchor))
+    plain = set(exact)   # a key a prefix (or word) of some query also needs: every hit counts
+    return {k: (frozenset(v), frozenset(tokens[k])) for k, v in stems.items() if k not in plain}
+
+
+class _LangScan:
+    """A scanner's automata for the keys of one document language."""
+
+    __slots__ = ("ascii_keys", "keys", "lf", "other_impl", "refine", "token_impl", "token_iter")
+
+    def __init__(self, sc: Scanner, keys: frozenset[str], refine: Refine, lang: str) -> None:
+        self.keys = keys
+        #: the keys whose hits are checked (``_refine_hits``), and the language rules to check them with
+        self.refine = refine
+        self.lf = forms_for(lang)
+        by_base: dict[str, list[str]] = {}
+        for key in sorted(keys):
+            by_base.setdefault(key_base(key), []).append(key)
+        # all-ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start); with
+        # pyahocorasick its raw iterator, (end offset, key), also tells where each key occurs
+        ascii_keys = sorted(k for k in keys if k.isascii())
+        self.ascii_keys: frozenset[str] = frozenset(ascii_keys)
+        # the other keys, as substrings: for the fields of a fast document that are not all ASCII, whose
+        # ASCII keys the token automaton finds (their tokens are space-separated there too)
+        other = [b for b in sorted(by_base) if not b.isascii()]
+        self.other_impl = sc._build(other, [tuple(by_base[b]) for b in other])
+        token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
+        self.token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
+        self.token_impl: Callable[[str], list[tuple[str, ...]]] = lambda text: []
+        if sc.backend == "ahocorasick":
+            if ascii_keys:
+                import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+                auto = ahocorasick.Automaton()
+                for pat, key in zip(token_patterns, ascii_keys, strict=True):
+                    auto.add_word(pat, key)
+                auto.make_automaton()
+                self.token_iter = auto.iter
+        else:
+            self.token_impl = sc._build(token_patterns, [(k,) for k in ascii_keys])
+
+
 class Scanner:
     """Finds which presearch keys (``analysis.term_keys``) are present in which field.
 
@@ -377,44 +492,68 @@ class Scanner:
     (``HitField.set_hits``); in a field that is not all ASCII the other keys are then looked up as
     substrings of its folded text (with hyperscan: every key as a substring there).  Either way a key absent
     from a field's result cannot occur there: no token of the field is that word, starts with that stem, or
-    contains that substring."""
+    contains that substring.
+
+    The keys of each document language (``KeySet.for_lang``; from ``Literals.by_lang`` or ``by_lang``) get their
+    own automata, built on the first document in that language (languages with the same keys share them).
+    """
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick",
-                 fields: Iterable[str] = SCAN_FIELDS) -> None:
+                 fields: Iterable[str] = SCAN_FIELDS, by_lang: Mapping[str, Iterable[str]] | None = None) -> None:
+        if by_lang is None:
+            by_lang = getattr(literals, "by_lang", None)
+        #: the queries' inflectable words and the keys of their other elements (``Literals``)
+        self._words: tuple[tuple[str, frozenset[str]], ...] = tuple(sorted(getattr(literals, "words", ())))
+        self._exact: frozenset[str] = frozenset(getattr(literals, "exact", ()))
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
         #: the fields ``scan_document`` scans: those some query looks in (``Presearcher.fields_of``); a field
         #: no query uses is neither folded nor scanned (no filter or evaluation asks about it)
         wanted = set(fields)
         self.fields: tuple[str, ...] = tuple(f for f in SCAN_FIELDS if f in wanted)
-        self.literal_set: frozenset[str] = frozenset(self.literals)
+        #: every key (a ``KeySet``: also the keys of each document language)
+        self.literal_set: KeySet = KeySet(self.literals, by_lang)
         self.backend: Backend = backend
-        by_base: dict[str, list[str]] = {}
-        for key in self.literals:
-            by_base.setdefault(key_base(key), []).append(key)
-        bases = sorted(by_base)
-        self._impl: Callable[[str], list[tuple[str, ...]]] = self._build(bases, [tuple(by_base[b]) for b in bases])
-        # all-ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start); with
-        # pyahocorasick its raw iterator, (end offset, key), also tells where each key occurs
-        ascii_keys = [k for k in self.literals if k.isascii()]
-        self.ascii_keys: frozenset[str] = frozenset(ascii_keys)
-        # the other keys, as substrings: for the fields of a fast document that are not all ASCII, whose
-        # ASCII keys the token automaton finds (their tokens are space-separated there too)
-        other = [b for b in bases if not b.isascii()]
-        self._other_impl = self._build(other, [tuple(by_base[b]) for b in other])
-        token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
-        self._token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
-        self._token_impl: Callable[[str], list[tuple[str, ...]]] = lambda text: []
-        if backend == "ahocorasick":
-            if ascii_keys:
-                import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        self._impl_: Callable[[str], list[tuple[str, ...]]] | None = None
+        self._scans: dict[str, _LangScan] = {}
+        self._lock = threading.Lock()
 
-                auto = ahocorasick.Automaton()
-                for pat, key in zip(token_patterns, ascii_keys, strict=True):
-                    auto.add_word(pat, key)
-                auto.make_automaton()
-                self._token_iter = auto.iter
-        else:
-            self._token_impl = self._build(token_patterns, [(k,) for k in ascii_keys])
+    @property
+    def ascii_keys(self) -> frozenset[str]:
+        """The ASCII keys scanned as tokens in the fields of documents in the fallback language."""
+        return self._lang_scan(FALLBACK).ascii_keys
+
+    def _lang_scan(self, lang: str) -> _LangScan:
+        ls = self._scans.get(lang)
+        if ls is None:
+            with self._lock:
+                ls = self._scans.get(lang)
+                if ls is None:
+                    keys = self.literal_set.for_lang(lang)
+                    refine = _refine_of(lang, self._words, self._exact, keys) if self._words else {}
+                    # languages with the same keys and checks share automata
+                    for other in self._scans.values():
+                        if other.keys is keys and other.refine == refine:
+                            ls = _LangScan.__new__(_LangScan)
+                            for a in _LangScan.__slots__:
+                                setattr(ls, a, getattr(other, a))
+                            ls.lf = forms_for(lang)
+                            break
+                    else:
+                        ls = _LangScan(self, keys, refine, lang)
+                    self._scans[lang] = ls
+        return ls
+
+    @property
+    def _impl(self) -> Callable[[str], list[tuple[str, ...]]]:
+        """Every key as a substring (``scan``), built on first use."""
+        impl = self._impl_
+        if impl is None:
+            by_base: dict[str, list[str]] = {}
+            for key in self.literals:
+                by_base.setdefault(key_base(key), []).append(key)
+            bases = sorted(by_base)
+            impl = self._impl_ = self._build(bases, [tuple(by_base[b]) for b in bases])
+        return impl
 
     def _build(self, patterns: Sequence[str], values: Sequence[tuple[str, ...]]
                ) -> Callable[[str], list[tuple[str, ...]]]:
@@ -465,25 +604,28 @@ class Scanner:
 
     def scan_document(self, doc: Document) -> Presence:
         """Like ``scan`` for the fields of ``doc``; whole tokens and token starts in the ASCII fields of a
-        fast document."""
+        fast document, for the keys of the document's language (``KeySet.for_lang``)."""
         out: Presence = {}
         get = out.get
+        ls = self._lang_scan(doc.word_language)
         for name in self.fields:
             text, tokens = doc.scan_text(name)
             bit = FIELD_BITS[name]
             if tokens:
                 if len(text) <= 2:
                     continue
-                token_iter = self._token_iter
+                token_iter = ls.token_iter
                 if token_iter is None:
-                    for (key,) in self._token_impl(text):
+                    for (key,) in ls.token_impl(text):
                         out[key] = get(key, 0) | bit
                     continue
                 # also keep where each key ends: the field then finds a scanned word without searching
                 hits = _token_hits(token_iter, text, bit, out)
-                doc.field(name).set_hits(self.literal_set, hits)   # type: ignore[union-attr]
+                if ls.refine:
+                    _refine_hits(text, hits, ls, bit, out)
+                doc.field(name).set_hits(ls.keys, hits)   # type: ignore[union-attr]
             elif text:
-                token_iter = self._token_iter
+                token_iter = ls.token_iter
                 fi = doc.field(name) if doc.fast else None
                 if token_iter is None or not isinstance(fi, HitField):
                     for keys in self._impl(text):
@@ -492,14 +634,20 @@ class Scanner:
                     continue
                 # not all ASCII (CJK, Cyrillic, ...): the ASCII keys as tokens in the spaced text, exactly as
                 # in an ASCII field (no hit for every "ip" inside a word), the others as substrings
-                fi.set_hits(self.literal_set, _token_hits(token_iter, fi.padded, bit, out), self.ascii_keys)
-                for keys in self._other_impl(text):
+                hits = _token_hits(token_iter, fi.padded, bit, out)
+                if ls.refine:
+                    _refine_hits(fi.padded, hits, ls, bit, out)
+                fi.set_hits(ls.keys, hits, ls.ascii_keys)
+                for keys in ls.other_impl(text):
                     for key in keys:
                         out[key] = get(key, 0) | bit
         return out
 
-    def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[tuple[str, ...], Backend, tuple[str, ...]]]:
-        return (Scanner, (self.literals, self.backend, self.fields))
+    def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[Literals, Backend, tuple[str, ...]]]:
+        lits = Literals(self.literals)
+        lits.by_lang = {lang: set(ks) for lang, ks in self.literal_set.by_lang().items()}
+        lits.words, lits.exact = set(self._words), set(self._exact)
+        return (Scanner, (lits, self.backend, self.fields))
 
 
 def _token_hits(token_iter: Callable[[str], Iterable[tuple[int, str]]], padded: str, bit: int,
@@ -518,22 +666,52 @@ def _token_hits(token_iter: Callable[[str], Iterable[tuple[int, str]]], padded: 
     return hits
 
 
+def _refine_hits(padded: str, hits: dict[str, list[int]], ls: _LangScan, bit: int, out: Presence) -> None:
+    """Drop the hits (and this field's presence bit) of each key that only anchors inflectable words
+    (``ls.refine``) when no token at them is a form of one of those words (``wordforms.LangForms.matcher``): a
+    token that starts with ``mor`` (``more``) is no form of ``Mori``.  Exact: evaluation finds those words'
+    forms at these hits only (``HitField._inflected``)."""
+    refine = ls.refine
+    stems = ls.lf._stems
+    stem_of = ls.lf.stem
+    find = padded.find
+    drop = []
+    for key, ends in hits.items():
+        r = refine.get(key)
+        if r is None:
+            continue
+        want, words = r
+        n = len(key) - 2
+        for e in ends:
+            t = padded[e - n : find(" ", e + 1)]
+            if t in words:
+                break
+            st = stems.get(t)
+            if st is None:
+                st = stem_of(t)
+            if st in want:
+                break
+        else:
+            drop.append(key)
+    for key in drop:
+        del hits[key]
+        m = out[key] & ~bit
+        if m:
+            out[key] = m
+        else:
+            del out[key]
+
+
 # -- the rule set --------------------------------------------------------
 
 
-class Presearcher:
-    """Many compiled queries, indexed by the keys they need.
+class _Index:
+    """A presearcher's filters, checks and anchors for documents of one language (``wordforms.LANGUAGES``)."""
 
-    ``candidates(...)`` returns, in order, the ids (indexes into ``queries``)
-    of the queries that may match; every other query certainly does not.
-    ``provides[i]`` (optional) is the tag query ``i`` produces when it
-    matches (a taxonomy), used by ``run_ordered``.
-    """
+    __slots__ = ("always", "anchors", "by_lang", "by_term", "by_topic", "checks", "filters")
 
-    def __init__(self, queries: Sequence[CompiledQuery], scanner: Scanner | None = None,
-                 backend: Backend = "ahocorasick") -> None:
-        self.queries: tuple[CompiledQuery, ...] = tuple(queries)
-        self.filters: tuple[Filter, ...] = tuple(query_filter(q) for q in self.queries)
+    def __init__(self, queries: Sequence[CompiledQuery], lang: str, scanned: frozenset[str]) -> None:
+        self.filters: tuple[Filter, ...] = tuple(query_filter(q, lang) for q in queries)
         #: the filters compiled (``compile_filters``): what ``candidates`` and ``run_ordered`` test
         self.checks: tuple[Check, ...] = tuple(compile_filters(self.filters))
         shared: dict[str, int] = {}
@@ -546,9 +724,7 @@ class Presearcher:
                 shared[lit] = shared.get(lit, 0) + 1
         self.anchors: tuple[frozenset[Key] | None, ...] = tuple(
             anchor_of(f, lambda lit: shared.get(lit, 0)) for f in self.filters)
-        self.scanner = scanner if scanner is not None else Scanner(self.literals_of(self.queries), backend,
-                                                                   self.fields_of(self.queries))
-        missing = lits - self.scanner.literal_set
+        missing = lits - scanned
         if missing:
             raise ValueError(f"scanner lacks literals: {sorted(missing)[:5]}")
         self.by_term: dict[str, list[int]] = {}
@@ -563,6 +739,43 @@ class Presearcher:
             for kind, value in sorted(anchor):
                 index[kind].setdefault(value, []).append(i)
 
+
+class Presearcher:
+    """Many compiled queries, indexed by the keys they need.
+
+    ``candidates(...)`` returns, in order, the ids (indexes into ``queries``)
+    of the queries that may match; every other query certainly does not.
+    ``provides[i]`` (optional) is the tag query ``i`` produces when it
+    matches (a taxonomy), used by ``run_ordered``.
+
+    The keys an inflectable word needs depend on the document's language (its anchor there), so the filters,
+    checks and anchors are kept per language (``index(lang)``, built on the first document in that language);
+    ``filters``, ``checks``, ``anchors`` and ``by_term`` ... are those of ``wordforms.FALLBACK`` (English), which
+    ``describe`` reports.  One scanner covers the keys of every language.
+    """
+
+    def __init__(self, queries: Sequence[CompiledQuery], scanner: Scanner | None = None,
+                 backend: Backend = "ahocorasick") -> None:
+        self.queries: tuple[CompiledQuery, ...] = tuple(queries)
+        self.scanner = scanner if scanner is not None else Scanner(self.literals_of(self.queries), backend,
+                                                                   self.fields_of(self.queries))
+        self._indexes: dict[str, _Index] = {}
+        self._lock = threading.Lock()
+        fb = self.index(FALLBACK)
+        self.filters, self.checks, self.anchors = fb.filters, fb.checks, fb.anchors
+        self.by_term, self.by_topic, self.by_lang, self.always = fb.by_term, fb.by_topic, fb.by_lang, fb.always
+
+    def index(self, lang: str | None) -> _Index:
+        """The filters, checks and anchors for documents in ``lang`` (``wordforms.language_of``)."""
+        code = language_of(lang)
+        idx = self._indexes.get(code)
+        if idx is None:
+            with self._lock:
+                idx = self._indexes.get(code)
+                if idx is None:
+                    idx = self._indexes[code] = _Index(self.queries, code, self.scanner.literal_set.for_lang(code))
+        return idx
+
     @staticmethod
     def fields_of(queries: Iterable[CompiledQuery]) -> set[str]:
         """The document fields any of ``queries`` looks in: what a shared :class:`Scanner` must scan."""
@@ -573,12 +786,19 @@ class Presearcher:
 
     @staticmethod
     def literals_of(queries: Iterable[CompiledQuery]) -> set[str]:
-        """Every literal the filters of ``queries`` test, and every other scannable literal of their atoms
-        (which lets evaluation skip absent ones), to build one shared :class:`Scanner`."""
-        lits: set[str] = set()
+        """Every literal the filters of ``queries`` test (in any language: ``CompiledQuery.literals`` has the
+        keys of every language), and every other scannable literal of their atoms (which lets evaluation skip
+        absent ones), to build one shared :class:`Scanner`."""
+        lits = Literals()
+        lits.by_lang = {lang: set() for lang in LANGUAGES}
+        lits.words, lits.exact = set(), set()
         for q in queries:
             _literals(query_filter(q), lits)
             lits |= q.literals
+            for lang, ks in q.literals_by_lang.items():
+                lits.by_lang[lang] |= ks
+            lits.words |= q.inflected
+            lits.exact |= q.exact_literals
         return lits
 
     def scan(self, doc_or_folded_fields: Document | Mapping[str, str]) -> Presence:
@@ -587,19 +807,20 @@ class Presearcher:
             return self.scanner.scan_document(doc_or_folded_fields)
         return self.scanner.scan(doc_or_folded_fields)
 
-    def _anchored(self, presence: Mapping[str, int], tags: Iterable[str], lang: str | None) -> set[int]:
-        ids: set[int] = set(self.always)
-        by_term = self.by_term
+    def _anchored(self, presence: Mapping[str, int], tags: Iterable[str], lang: str | None,
+                  idx: _Index) -> set[int]:
+        ids: set[int] = set(idx.always)
+        by_term = idx.by_term
         for lit in presence:
             hit = by_term.get(lit)
             if hit:
                 ids.update(hit)
         for t in tags:
-            hit = self.by_topic.get(t)
+            hit = idx.by_topic.get(t)
             if hit:
                 ids.update(hit)
         if lang is not None:
-            ids.update(self.by_lang.get(lang, ()))
+            ids.update(idx.by_lang.get(lang, ()))
         return ids
 
     def candidates(self, doc_or_folded_fields: Document | Mapping[str, str], tags: Iterable[str] = (),
@@ -612,10 +833,11 @@ class Presearcher:
             presence = self.scan(doc_or_folded_fields)
         if lang is None and isinstance(doc_or_folded_fields, Document):
             lang = getattr(doc_or_folded_fields, "lang", None)
+        idx = self.index(lang)
         tagset = frozenset(tags)
-        checks = self.checks
+        checks = idx.checks
         get = presence.get
-        return sorted([i for i in self._anchored(presence, tagset, lang) if checks[i](get, tagset, lang)])
+        return sorted([i for i in self._anchored(presence, tagset, lang, idx) if checks[i](get, tagset, lang)])
 
     def run_ordered(self, presence: Mapping[str, int], lang: str | None, provides: Sequence[str],
                     evaluate: Callable[[int, set[str]], bool]) -> set[str]:
@@ -624,18 +846,20 @@ class Presearcher:
         ``evaluate(i, tags)`` returns whether query ``i`` matched given the tags found so far; when it
         does, ``provides[i]`` becomes a tag.  Only candidates are evaluated.  Returns the tags.
         """
+        idx = self.index(lang)
         tags: set[str] = set()
-        heap = sorted(self._anchored(presence, (), lang))
+        heap = sorted(self._anchored(presence, (), lang, idx))
         queued = set(heap)
-        checks = self.checks
+        checks = idx.checks
         get = presence.get
+        by_topic = idx.by_topic
         while heap:
             i = heapq.heappop(heap)
             if not checks[i](get, tags, lang) or not evaluate(i, tags):
                 continue
             tag = provides[i]
             tags.add(tag)
-            for j in self.by_topic.get(tag, ()):
+            for j in by_topic.get(tag, ()):
                 if j > i and j not in queued:
                     queued.add(j)
                     heapq.heappush(heap, j)

@@ -5,7 +5,11 @@ written without spaces) matches a token ``t`` of a document in language ``L`` wh
 
 * ``t == f`` (the word itself, as today), or
 * ``t`` has the Snowball stem of ``f`` in ``L`` (PyStemmer) **and** starts with ``f``'s *anchor* in ``L``:
-  the first ``max(MIN_INFLECT, len(stem) - 1)`` characters of ``f`` (all of ``f`` when it is shorter), or
+  the first ``max(MIN_INFLECT, len(stem) - cut)`` characters of ``f`` (all of ``f`` when it is shorter), where
+  ``cut`` is 1 when the stem ends in a letter that the language's other forms may spell differently (``_CUT``:
+  English ``e``, ``i``, ``y``; German ``e``; Spanish ``a``, ``e``, ``o`` ...; Dutch: any), else 0 (``trade``:
+  stem ``trade``, anchor ``trad``, so ``trading``; ``levy``: stem ``levi``, anchor ``lev``; ``tariff``: anchor
+  ``tariff``), or
 * ``L`` is Polish and ``t`` is one of the forms Morfeusz 2 (the SGJP analyser and generator) generates for
   the lemmas of ``w`` (``cło`` -> ``cła``, ``ceł``, ``cłem`` ...: forms whose vowels change inside the word,
   which no suffix stemmer conflates).
@@ -17,9 +21,12 @@ The anchor is part of the definition, not an optimisation: it is what makes the 
 token a word can match starts with ``Elem.base``, the shortest of its anchors over ``LANGUAGES``, or is one of
 its Polish forms -- ``analysis.term_key_groups``), and it costs little recall: over the word lists of
 simplemma's dictionaries, of the pairs of forms that share a Snowball stem, those where one does not start
-with the other's anchor are 0.08% in English (``fly``/``flies``), 0.2% in French (``paie``/``paye``), 0.6% in
-Dutch (``jaar``/``jaren``), 0.2% in Russian, at most 0.001% in German, Spanish, Italian, Portuguese and
-Polish.
+with the other's anchor are 0.17% in English (``fly``/``flies``, ``notable``/``notability``), 0.34% in French
+(``paie``/``paye``, ``social``/``sociaux``), 0.56% in Dutch (``jaar``/``jaren``), 0.18% in Russian, 0.08% in
+Polish, at most 0.02% in German, Spanish, Italian and Portuguese.  Cutting the last letter of every stem would
+halve the English and French losses (0.08%, 0.2%) but make most anchors a letter shorter: ``fin*`` (from
+``Fintes``, stem ``fint``) starts every "finance", ``mor*`` (``Mora``) every "more", and the presearch lets
+through 3x the candidates (``bench/bench_match.py``, 10,000 rules).
 
 Languages (``LANGUAGES``): the article's ISO 639-1 code (``pt-BR`` -> ``pt``); one without a stemmer here, or
 no language at all, is matched with the English rules (queries are written in English more than in any other
@@ -62,6 +69,10 @@ FALLBACK = "en"
 MIN_INFLECT = 3
 #: stems (and word entries) kept per language
 _CACHE_MAX = 100_000
+#: per language, the last letters of a stem that other forms of the word may spell differently, so that the
+#: anchor leaves them out (trade/trading, levi: levy/levies); Dutch: every letter (jaar/jaren)
+_CUT: dict[str, str] = {"en": "eiy", "de": "e", "fr": "eiuy", "es": "aeo", "it": "aeio", "pt": "aeo",
+                        "ru": "аеиоуыэюя", "pl": "aeiouy"}
 
 
 def language_of(lang: str | None) -> str:
@@ -76,7 +87,7 @@ class LangForms:
     """The word-form rules of one language: its stemmer with a bounded cache of stems, and each query word's
     anchor and stem.  One per language per process (``forms_for``); pickles as its language code."""
 
-    __slots__ = ("_entries", "_stem_word", "_stems", "code")
+    __slots__ = ("_cut", "_entries", "_keys", "_matchers", "_stem_word", "_stems", "code")
 
     def __init__(self, code: str) -> None:
         import Stemmer  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -85,8 +96,12 @@ class LangForms:
         # PyStemmer's own cache off: ours is a dict lookup without a call
         self._stem_word: Callable[[str], str] = Stemmer.Stemmer(LANGUAGES[code], 0).stemWord
         self._stems: dict[str, str] = {}
+        self._cut: str | None = _CUT.get(code)
         #: folded word -> (anchor, stem)
         self._entries: dict[str, tuple[str, str]] = {}
+        #: (folded word, its Polish forms) -> its matcher / its presearch keys in this language
+        self._matchers: dict[tuple[str, frozenset[str]], Callable[[str], bool]] = {}
+        self._keys: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
 
     def stem(self, token: str) -> str:
         s = self._stems.get(token)
@@ -103,17 +118,56 @@ class LangForms:
             s = self.stem(word)
             if len(self._entries) >= _CACHE_MAX:
                 self._entries.clear()
-            e = self._entries[word] = (word[: max(MIN_INFLECT, len(s) - 1)], s)
+            # the last letter of the stem is left out of the anchor when other forms may spell it otherwise
+            # (``_CUT``: trade/trading, levy -> levi/levies; in Dutch always: jaar/jaren)
+            cut = 1 if self._cut is None or (s and s[-1] in self._cut) else 0
+            e = self._entries[word] = (word[: max(MIN_INFLECT, len(s) - cut)], s)
         return e
 
     def matcher(self, word: str, forms: frozenset[str]) -> Callable[[str], bool]:
         """Whether a (folded) token is a form of the (folded, inflectable) word ``word`` in this language;
-        ``forms``: the word's Polish forms (used when this language is Polish)."""
-        anchor, s = self.entry(word)
-        stem = self.stem
+        ``forms``: the word's Polish forms (used when this language is Polish).  The definition of word forms
+        (the module docstring); both evaluation paths call it."""
+        key = (word, forms)
+        m = self._matchers.get(key)
+        if m is None:
+            anchor, s = self.entry(word)
+            stem = self.stem
+            if self.code != "pl" or not forms:
+                def m(t: str) -> bool:
+                    return t == word or (t.startswith(anchor) and stem(t) == s)
+            else:
+                def m(t: str) -> bool:
+                    return t == word or (t.startswith(anchor) and stem(t) == s) or t in forms
+            if len(self._matchers) >= _CACHE_MAX:
+                self._matchers.clear()
+            self._matchers[key] = m
+        return m
+
+    def anchor_of(self, word: str, forms: frozenset[str]) -> str | None:
+        """The anchor every form of ``word`` here starts with, ``None`` when some (Polish) form does not."""
+        return None if self.outside(word, forms) else self.entry(word)[0]
+
+    def outside(self, word: str, forms: frozenset[str]) -> tuple[str, ...]:
+        """The Polish forms of ``word`` that do not start with its anchor here (``()`` unless Polish)."""
         if self.code != "pl" or not forms:
-            return lambda t: t == word or (t.startswith(anchor) and stem(t) == s)
-        return lambda t: t == word or (t.startswith(anchor) and stem(t) == s) or t in forms
+            return ()
+        anchor = self.entry(word)[0]
+        return tuple(sorted(f for f in forms if not f.startswith(anchor)))
+
+    def keys(self, word: str, forms: frozenset[str]) -> tuple[str, ...]:
+        """The presearch keys of the inflectable ``word`` in this language, one of which a field holding one of
+        its forms contains: its anchor as a prefix key (``analysis.elem_key``), and its Polish forms that do not
+        start with the anchor (whole words)."""
+        key = (word, forms)
+        k = self._keys.get(key)
+        if k is None:
+            from .analysis import elem_key
+
+            if len(self._keys) >= _CACHE_MAX:
+                self._keys.clear()
+            k = self._keys[key] = (elem_key(self.entry(word)[0], True), *self.outside(word, forms))
+        return k
 
     def __reduce__(self) -> tuple[Callable[[str | None], LangForms], tuple[str]]:
         return (forms_for, (self.code,))
