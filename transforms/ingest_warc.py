@@ -11,18 +11,23 @@ Skipped, by design and without a dead letter (they are not articles): ``warcinfo
 ``metadata``, ``revisit`` and ``conversion`` records, non-HTML payloads, non-2xx responses. Beam counters
 ``warc_records_skipped`` and ``warc_records_html`` say how many.
 
-Bad data and resync. Every record is read to its end before its article is let through, and its framing is
-checked: a record shorter than its declared length (truncated file, a Content-Length past the end of the
-file or of its gzip member, broken chunked encoding) or one whose declared length does not end where the
-next record starts (a wrong Content-Length: too short, or long enough to swallow the records after it) is a
-dead letter at stage ``read`` naming its offset. A record that warcio cannot parse is one too. After either,
-reading resumes at the next record boundary after the broken record's start (``_resync``: the next gzip
-member for per-record gzip, the next ``WARC/1.0``/``WARC/1.1`` line for plain WARC, taken only where a record
-parses), so a good record hidden inside a broken one's declared length is still read, and the rest of the
-file flows. Where the format does not allow it there is no resync: in an ARC file (no record marker to look
-for) and in a WARC gzipped as one stream instead of per record ("non-chunked", read through a streaming
-gunzip, which cannot seek back) a broken record ends the file, with its dead letter. Any other exception
-while handling one record (a library bug, recursion) is that record's dead letter, and reading goes on.
+Bad data and resync. Every record is read to its end before its article is let through. A record shorter
+than its declared length (truncated file, a Content-Length past the end of the file or of its gzip member,
+broken chunked encoding) is a dead letter at stage ``read`` naming its offset; so is a record that warcio
+cannot parse. A record not followed by a blank line may have a wrong Content-Length: it is held back until
+the next record parses (then a few bytes of junk after a good record let its article out, while a line of
+more than ``MAX_JUNK`` bytes of text is the rest of its payload: the length was too short, the record is a
+dead letter); if the next one does not parse and a record starts inside the held one's declared length, that
+length swallowed records, and the held record is the dead letter. After a broken record, reading resumes at
+the next record boundary after its start (``_resync``: the next gzip member for per-record gzip, the next
+``WARC/1.0``/``WARC/1.1`` line for plain WARC, taken only where a record parses), so a good record hidden
+inside a broken one's declared length is still read, and the rest of the file flows. A wrong length that
+happens to end exactly at a later record's end cannot be told from a record that holds a WARC as its payload:
+the records inside are not read. Where the format does not allow it there is no resync: in an ARC file (no
+record marker to look for) and in a WARC gzipped as one stream instead of per record ("non-chunked", read
+through a streaming gunzip, which cannot seek back) a broken record ends the file, with its dead letter. Any
+other exception while handling one record (a library bug, recursion) is that record's dead letter, and
+reading goes on.
 
 Memory stays bounded: records are read one at a time, non-HTML payloads are never read, and an HTML
 payload over ``transforms.ingest_html.MAX_PAGE_BYTES`` is refused after reading at most that much. warcio
@@ -77,6 +82,7 @@ SPLIT_BYTES = 32 * 1024 * 1024  # ... into ranges of about this many bytes
 MAX_HEADER_LINE = 64 * 1024  # one header line (or the line after a record) warcio may read
 MAX_HEADER_BYTES = 4 * 1024 * 1024  # one record's WARC and HTTP header block
 MAX_FIRST_MEMBER = 64 * 1024 * 1024  # split_points inflates at most this much of the first gzip member
+MAX_JUNK = 16  # text bytes on the line after a record that are junk, not the rest of a cut payload
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -152,6 +158,26 @@ class _Iterator(ArchiveIterator):
     def __init__(self, fh: Any, inflation: _Inflation | None = None, **kwargs: Any) -> None:
         super().__init__(fh, **kwargs)
         self.reader = _BoundedReader(self.fh, inflation)
+        self.junk = b""
+
+    def _consume_blanklines(self) -> tuple[bytes | None, int]:
+        """warcio's own loop (the blank lines after a record; a first line that is not blank is skipped and
+        counted in ``err_count``), keeping that skipped line in ``junk`` for ``read_warc`` to judge."""
+        empty_size = 0
+        first_line = True
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, empty_size
+            stripped = line.rstrip()
+            if not stripped or first_line:
+                empty_size += len(line)
+                if stripped:
+                    self.err_count += 1
+                    self.junk = line
+                first_line = False
+                continue
+            return line, empty_size
 
     def _next_record(self, next_line: Any) -> Any:
         self.reader.header_left = MAX_HEADER_BYTES - len(next_line or b"")
@@ -337,15 +363,10 @@ def _safe_items(record: Any, offset: int, location: str) -> list[RawArticle | De
                                       f"{' '.join(str(exc).split())[:300]}", _record_origin(record, offset, location))]
 
 
-def _framing_problem(record: Any, it: _Iterator, errors_before: int, arc: bool) -> str | None:
-    """What is wrong with the framing of a record that has been read to its end, or None."""
+def _truncated(record: Any) -> str | None:
+    """Why a record that has been read to its end is truncated, or None."""
     missing = getattr(record.raw_stream, "limit", 0) or 0
-    if missing > 0:
-        return f"truncated or corrupt, {missing} bytes of the declared length missing"
-    if not arc and it.err_count > errors_before:
-        return ("its declared Content-Length does not end where the next record starts "
-                "(wrong length, or garbage after the record)")
-    return None
+    return f"truncated or corrupt, {missing} bytes of the declared length missing" if missing > 0 else None
 
 
 def read_warc(
@@ -357,13 +378,30 @@ def read_warc(
         yield from _read_records(fh, origin, start, end)
 
 
+def _held_out(held: tuple[list[RawArticle | DeadLetter], int, Origin, int]) -> list[RawArticle | DeadLetter]:
+    """What a held record (``_read_records``) yields once the record after it has parsed."""
+    items, at, record_origin, cut = held
+    if cut:
+        return [DeadLetter.of("read", f"record at offset {at}: its payload runs on past its declared "
+                                      f"Content-Length ({cut} more bytes): wrong length, the page is cut",
+                              record_origin)]
+    return items
+
+
 def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> Iterator[RawArticle | DeadLetter]:
+    """The loop of ``read_warc``. A record not followed by a blank line (warcio skips that line and counts it
+    in ``err_count``: the Content-Length may be wrong) is held back until the next record parses. Then: a
+    skipped line of at most ``MAX_JUNK`` bytes of text was junk after a good record, whose article goes out; a
+    longer one is the rest of the record's own payload (a length too short), so the record is a dead letter.
+    If the next record does not parse and a record starts inside the held record's declared length, that
+    length swallowed records: the held record is the dead letter and reading resumes at the record inside."""
     location = origin.location
     gz = _is_gzip(fh)
     arc = location.lower().endswith((".arc", ".arc.gz"))
     inflation = _Inflation()
     pos: int | None = start
     done = 0
+    held: tuple[list[RawArticle | DeadLetter], int, Origin, int] | None = None
     while pos is not None and (end is None or pos < end):
         fh.seek(pos)
         it = _Iterator(fh, inflation, arc2warc=True)
@@ -373,29 +411,50 @@ def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> 
         try:
             for record in it:
                 offset = it.offset
+                if held is not None:          # the record after a held one parses
+                    yield from _held_out(held)
+                    done, held = done + 1, None
                 if end is not None and offset >= end:
                     return
                 errors_before = it.err_count
                 items = _safe_items(record, offset, location)
                 it.read_to_end(record)
-                problem = _framing_problem(record, it, errors_before, arc)
+                problem = _truncated(record)
                 if problem:
                     yield DeadLetter.of("read", f"record at offset {offset}: {problem}",
                                         _record_origin(record, offset, location))
                     broken = offset
-                    if gz and it.offset > offset and getattr(record.raw_stream, "limit", 0):
+                    if gz and it.offset > offset:
                         resume = it.offset   # a gzip member ended early: the next member is the next candidate
                     break
+                if not arc and it.err_count > errors_before:
+                    text = len(it.junk.strip(b"\x00 \t\r\n"))
+                    held = (items, offset, _record_origin(record, offset, location), text if text > MAX_JUNK else 0)
+                    continue
                 yield from items
                 done += 1
             else:
+                if held is not None:
+                    yield from _held_out(held)
                 return
         except InflateLimitError as exc:
+            if held is not None:
+                yield from _held_out(held)
             yield DeadLetter.of("read", f"record at offset {offset}: {exc}; reading stopped after {done} records",
                                 Origin(kind="warc", location=location, entry_id=f"offset:{offset}"))
             return
         except _PARSE_ERRORS as exc:
             failed = it.offset
+            if held is not None:
+                inside = _resync(fh, held[1], gz, end)
+                if inside is not None and inside < failed:
+                    yield DeadLetter.of(
+                        "read", f"record at offset {held[1]}: its declared Content-Length runs past the start of "
+                                f"the next record (at offset {inside}): wrong length", held[2])
+                    held, pos = None, inside
+                    continue
+                yield from _held_out(held)
+                done, held = done + 1, None
             if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc) and start == 0:
                 yield from _read_one_stream(fh, origin, skip=done)
                 return
@@ -423,10 +482,9 @@ def _read_one_stream(fh: BinaryIO, origin: Origin, skip: int) -> Iterator[RawArt
             if n <= skip:
                 continue
             offset = it.offset
-            errors_before = it.err_count
             items = _safe_items(record, offset, location)
             it.read_to_end(record)
-            problem = _framing_problem(record, it, errors_before, False)
+            problem = _truncated(record)
             if problem:
                 yield DeadLetter.of("read", f"gzip stream, record {n}: {problem}; a WARC gzipped as one stream "
                                             "cannot be resynchronised, the rest of the file is not read",

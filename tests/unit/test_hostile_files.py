@@ -230,3 +230,20 @@ def test_read_articles_split_jsonl_equals_whole(tmp_path):
             assert_that(read.raw | f"{name}Raw" >> beam.Map(_key), equal_to(want_raw), label=f"{name}-raw")
             assert_that(read.dead_letters | f"{name}Dead" >> beam.Map(_key), equal_to(want_dead),
                         label=f"{name}-dead")
+
+
+def test_warc_junk_after_a_good_record_keeps_it_and_a_short_length_is_named(tmp_path):
+    """Junk instead of the blank lines after a record (its length right) keeps the article; a Content-Length
+    that ends inside the record's own payload is a dead letter, and the records around it are read."""
+    junk = hostile.warc_record("junk-1")[:-4] + b"\x00\x00\r\n"
+    (tmp_path / "junk.warc").write_bytes(junk + hostile.warc_record("junk-2"))
+    items = list(read_path(str(tmp_path / "junk.warc")))
+    assert [(type(i).__name__, i.title) for i in items] == [("RawArticle", "Hostile junk-1"),
+                                                             ("RawArticle", "Hostile junk-2")]
+    short = hostile.warc_record("short-2")
+    cut = hostile.warc_record("short-2", declared=len(short.split(b"\r\n\r\n", 1)[1]) - 4 - 400)
+    (tmp_path / "short.warc").write_bytes(hostile.warc_record("short-1") + cut + hostile.warc_record("short-3"))
+    items = list(read_path(str(tmp_path / "short.warc")))
+    titles = [i.title for i in items if isinstance(i, RawArticle)]
+    assert "Hostile short-1" in titles and "Hostile short-3" in titles
+    assert any(isinstance(i, DeadLetter) and "offset" in i.error for i in items)
