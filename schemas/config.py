@@ -37,6 +37,10 @@ class Topic(_Config):
     description: str | None = None
     query: str | None = None
     terms: tuple[str, ...] = ()
+    #: relevance thresholds (``transforms.relevance``): tagged only when the evidence scores at least
+    #: ``min_score``, and is in the title or has at least ``min_mentions`` pieces
+    min_score: Annotated[float, Field(ge=0)] | None = None
+    min_mentions: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _query_or_terms(self) -> Topic:
@@ -64,6 +68,7 @@ class Rule(_Config):
     enabled: bool = True
     cooldown: Annotated[float, Field(ge=0, le=30 * 86400)] = 0     # seconds after an alert with no other
     max_per_hour: Annotated[int, Field(ge=1, le=100_000)] | None = None  # alerts in any 3600 s, at most
+    min_score: Annotated[float, Field(ge=0)] | None = None   # alert only when its evidence scores this much
 
 
 class Sink(_Config):

@@ -224,6 +224,9 @@ class Alert(_Record):
     matches: tuple[MatchEvidence, ...]
     snippet: Text
     story_id: Label | None = None
+    #: relevance of the rule's evidence (``transforms.relevance``: higher is stronger), and of each topic
+    score: float = 0.0
+    topic_scores: dict[Label, float] = Field(default_factory=dict)
 
 
 class SuppressedAlert(Alert):
@@ -311,13 +314,13 @@ def pack_alert(alert: Alert) -> AlertState:
     return (alert.alert_id, alert.rule_id, alert.severity, alert.created_at,
             (a.id, a.title, a.url, a.source, a.published_at, a.language, (o.kind, o.location, o.entry_id)),
             alert.topics, tuple([(m.field, m.start, m.end, m.text) for m in alert.matches]), alert.snippet,
-            alert.story_id)
+            alert.story_id, alert.score, tuple(alert.topic_scores.items()))
 
 
 def unpack_alert(state: AlertState, story_id: str | None = None) -> Alert:
     """The alert ``pack_alert`` packed (valid when packed: rebuilt without validation), with ``story_id`` when
     given."""
-    alert_id, rule_id, severity, created_at, art, topics, matches, snippet, packed_story = state
+    alert_id, rule_id, severity, created_at, art, topics, matches, snippet, packed_story, score, scores = state
     aid, title, url, source, published_at, language, (kind, location, entry_id) = art
     origin = trusted(Origin, {"kind": kind, "location": location, "entry_id": entry_id})
     article = trusted(AlertArticle, {"id": aid, "title": title, "url": url, "source": source,
@@ -328,5 +331,6 @@ def unpack_alert(state: AlertState, story_id: str | None = None) -> Alert:
         "matches": tuple([trusted(MatchEvidence, {"field": f, "start": s, "end": e, "text": t})
                           for f, s, e, t in matches]),
         "snippet": snippet, "story_id": story_id if story_id is not None else packed_story,
+        "score": score, "topic_scores": dict(scores),
     })
 

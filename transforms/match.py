@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
 from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
+from transforms import relevance
 from transforms.query import Evidence
 from transforms.rules import CompiledSettings, compile_settings
 from transforms.tag import DEAD_LETTERS, Tagged, counter, item_failure, presearchers
@@ -112,6 +113,7 @@ class RuleMatcher:
         alerts: list[Alert] = []
         now = utc_now()
         alert_article: AlertArticle | None = None
+        topic_scores: dict[str, float] = {}
         story_id = article.story_id or article.id
         # rules that match one article share evidence (topic evidence, common terms) and often the snippet
         records: dict[Evidence, MatchEvidence] = {}
@@ -122,14 +124,21 @@ class RuleMatcher:
             if evidence is None:
                 continue
             rule = compiled.rule
+            rule_score = relevance.score(evidence, len(article.body))
+            if rule.min_score is not None and rule_score < rule.min_score:
+                continue
             if alert_article is None:
                 alert_article = alert_article_of(article)
+                topic_scores = {t: relevance.score(doc.topics.get(t) or (), len(article.body))
+                                for t in article.topics}
             matches = []
             for e in evidence[:MAX_MATCHES]:
                 rec = records.get(e)
                 if rec is None:
-                    rec = records[e] = trusted(MatchEvidence, {"field": e.field, "start": e.start, "end": e.end,
-                                                               "text": e.text})
+                    # the text from the article itself: the document matched masked boilerplate (spaces)
+                    rec = records[e] = trusted(MatchEvidence, {
+                        "field": e.field, "start": e.start, "end": e.end,
+                        "text": _field_text(article, e.field)[e.start:e.end]})
                 matches.append(rec)
             first = next((e for e in evidence if e.field == "body"), None)
             text = snippets.get(first)
@@ -142,8 +151,13 @@ class RuleMatcher:
                 "severity": rule.severity,
                 "created_at": now, "article": alert_article, "topics": article.topics,
                 "matches": tuple(matches), "snippet": text, "story_id": story_id,
+                "score": rule_score, "topic_scores": topic_scores,
             }))
         return alerts
+
+
+def _field_text(article: Article, field: str) -> str:
+    return getattr(article, field) or ""
 
 
 def count_matched(alerts: Iterable[Alert], n: int = 1) -> None:

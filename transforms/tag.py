@@ -30,6 +30,8 @@ from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
 from schemas.records import Article, DeadLetter, Origin, Stage, describe
+from transforms import relevance
+from transforms.cleantext import mask_fields
 from transforms.query import Document
 from transforms.query.matcher import LazyTopics
 from transforms.query.presearch import Presearcher, Scanner
@@ -80,8 +82,11 @@ def _presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher,
 
 def prepare(article: Article) -> Document:
     """The article's fields, prepared once for every query (matched without tokenizing them, in any
-    script: ``Document(fast=True)``)."""
-    return Document({"title": article.title, "body": article.body, "source": article.source or "",
+    script: ``Document(fast=True)``). Title and body are matched with URLs and boilerplate masked
+    (``transforms.cleantext``: same length, so evidence offsets point into the article's own text, which
+    keeps its body as read)."""
+    title, body = mask_fields(article.title, article.body, article.language)
+    return Document({"title": title, "body": body, "source": article.source or "",
                      "url": article.url or ""}, lang=article.language, fast=True)
 
 
@@ -93,6 +98,9 @@ class Tagger:
         self.presearch, _, self.scanner_id = presearchers(compiled)
         self._provides = [t.topic.id for t in self.topics]
         self._queries = {t.topic.id: t.query for t in self.topics}
+        #: topic index -> (min_score, min_mentions), for the topics with a relevance threshold
+        self._thresholds = {i: (t.topic.min_score, t.topic.min_mentions) for i, t in enumerate(self.topics)
+                            if t.topic.min_score is not None or t.topic.min_mentions is not None}
 
     def topics_of(self, doc: Document, presence: Mapping[str, int] | None = None) -> LazyTopics:
         """The topics that match ``doc`` (only presearch candidates are evaluated), each with its evidence
@@ -105,10 +113,18 @@ class Tagger:
         found = LazyTopics(doc, self._queries)
         view = doc.with_topics(found)
 
+        thresholds = self._thresholds
+        body_length = len(doc.field("body").text) if thresholds else 0
+
         def evaluate(i: int, tags: set[str]) -> bool:
             q = topics[i].query
             if not q.matches(view if q.topics else doc):
                 return False
+            if i in thresholds:
+                min_score, min_mentions = thresholds[i]
+                if not relevance.passes(q.match(view if q.topics else doc) or (), body_length, min_score,
+                                        min_mentions):
+                    return False
             found.add(topics[i].topic.id)
             return True
 

@@ -100,7 +100,7 @@ def test_tag_and_match_turn_what_one_article_raises_into_its_dead_letter(setting
                     label="tagged")
         assert_that(tagged.dead_letters | "TagDead" >> beam.Map(
                         lambda d: (_stage_of(d, "tag"), d.origin.location, d.origin.entry_id,
-                                   "AttributeError" in d.error, "tariffs" in d.excerpt)),
+                                   ("AttributeError" in d.error or "TypeError" in d.error), "tariffs" in d.excerpt)),
                     equal_to([(True, "t.jsonl", "line:3", True, True)]), label="tag-dead")
         assert_that(matched.alerts | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
                     equal_to([("huawei-ip", good.id)]), label="alerts")

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from schemas.config import parse_settings
 from schemas.records import Alert, AlertArticle, Article, MatchEvidence, Origin
+from transforms import relevance
 from transforms.match import RuleMatcher, alert_article_of, alert_id, snippet
 from transforms.query import Document, compile_query
 from transforms.query.analysis import spaced_ascii
@@ -192,7 +193,11 @@ def test_constructed_alerts_serialize_like_validated_ones() -> None:
                     topics=tagged.article.topics,
                     matches=tuple(MatchEvidence(field=m.field, start=m.start, end=m.end, text=m.text)
                                   for m in a.matches),
-                    snippet=snippet(tagged.article, a.matches), story_id=art.id)  # type: ignore[arg-type]
+                    snippet=snippet(tagged.article, a.matches), story_id=art.id,  # type: ignore[arg-type]
+                    score=relevance.score(a.matches, len(art.body)),
+                    topic_scores={t: relevance.score(tagged.document.topics[t], len(art.body))
+                                  for t in tagged.article.topics})
+        assert a.score > 0 and (a.rule_id != "r1" or a.topic_scores["t"] > 0)
         assert a.model_dump(mode="json") == ref.model_dump(mode="json")
         assert a.model_dump_json() == ref.model_dump_json()
         assert a == ref
