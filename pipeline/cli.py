@@ -203,9 +203,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from schemas.errors import UsageError
     from schemas.records import DeadLetter
+    from transforms import relevance
+    from transforms.cleantext import field_spans
     from transforms.ingest import read_path
     from transforms.match import RuleMatcher
-    from transforms.normalize import NormalizeError, normalize
+    from transforms.normalize import failure, normalize
     from transforms.tag import Tagger
 
     _, compiled = load(args.config)
@@ -217,18 +219,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if isinstance(item, DeadLetter):
             reports.append({"dead_letter": item.model_dump(mode="json")})
             continue
-        try:
+        try:   # the pipeline's own per-item boundary: any exception is this item's dead letter
             article = normalize(item)
-        except NormalizeError as exc:
-            reports.append({"dead_letter": DeadLetter.of("normalize", exc, item.origin).model_dump(mode="json")})
+        except Exception as exc:
+            reports.append({"dead_letter": failure(item, exc).model_dump(mode="json")})
             continue
         tagged = tagger.tag(article)
         evidence = tagged.document.topics
         alerts = {a.rule_id: a for a in matcher.match(tagged)}
+        body_length = len(article.body)
         reports.append({
             "article": tagged.article.model_dump(mode="json"),
             "topics": {t: [e.text for e in evidence.get(t, [])][:10] for t in tagged.article.topics},
+            "topic_scores": {t: relevance.score(evidence.get(t) or (), body_length) for t in tagged.article.topics},
+            "masked": [{"field": f, "start": a, "end": b, "kind": k}
+                       for f, spans in zip(("title", "body"), field_spans(article.title, article.body,
+                                                                          article.language), strict=True)
+                       for a, b, k in spans],
             "rules": [{"id": r.rule.id, "matched": r.rule.id in alerts,
+                       "score": alerts[r.rule.id].score if r.rule.id in alerts else None,
                        "matches": [m.model_dump() for m in alerts[r.rule.id].matches][:10]
                        if r.rule.id in alerts else [],
                        "snippet": alerts[r.rule.id].snippet if r.rule.id in alerts else None}
@@ -247,12 +256,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"  title: {a['title']}\n  url:   {a['url'] or '-'}\n  body:  {len(a['body'])} characters")
         print("  topics:")
         for t, texts in rep["topics"].items():
-            print(f"    {t:<22} {', '.join(sorted(set(texts)))[:100]}")
+            print(f"    {t:<22} score {rep['topic_scores'][t]:>5}  {', '.join(sorted(set(texts)))[:90]}")
+        if rep["masked"]:
+            kinds = sorted({m["kind"] for m in rep["masked"]})
+            print(f"  not matched (boilerplate, URLs): {len(rep['masked'])} spans ({', '.join(kinds)})")
         print("  rules:")
         for r in rep["rules"]:
             mark = "MATCH" if r["matched"] else "  -  "
             ev = ", ".join(f"{m['field']}[{m['start']}:{m['end']}]={m['text']!r}" for m in r["matches"][:4])
-            print(f"    {mark} {r['id']:<28} {ev}")
+            score = f"score {r['score']:>5}" if r["score"] is not None else " " * 11
+            print(f"    {mark} {r['id']:<28} {score}  {ev}")
         print()
     return 0
 
