@@ -7,10 +7,10 @@ for every item read. Watch mode remembers seen ids in its state store instead (`
 
 Which copy is kept: the smallest ``copy_key``, i.e. the first input in sorted (location, entry id) order, so the
 choice is the same on every runner. Two copies from one location with one entry id (a feed that lists a guid
-twice, a JSONL file with a repeated id) are told apart by title, URL, source, publication time, language and
-topics: what an alert carries of its article, so that an alert is traced to its copy without shipping text.
-Copies equal in all of these (in practice: the same item listed twice) are interchangeable: the alerts kept
-for them are one per alert id.
+twice, a JSONL file with a repeated id) are told apart, and ordered, by a digest of their title, URL, source,
+publication time, language and topics: what an alert carries of its article, so that an alert is traced to its
+copy without shipping text. Copies equal in all of these (in practice: the same item listed twice) are
+interchangeable: the alerts kept for them are one per alert id.
 
 How batch applies it (Beam, every runner): whole articles never wait in a shuffle for it. Every copy is
 tagged and matched (exact duplicates are rare), and the decision is taken where the batch job already groups
@@ -22,6 +22,7 @@ copy; ``transforms.stories.StoryIds`` keeps the kept copy's signature (one per i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -32,15 +33,17 @@ from schemas.records import SCHEMA_VERSION, Alert, Article, Origin, UtcDatetime,
 
 NAMESPACE = "newswatch"
 
-CopyKey = tuple[str, ...]
+CopyKey = tuple[str, str, str]
 
 
 def key_of(location: str, entry_id: str | None, title: str, url: str | None, source: str | None,
            published_at: datetime | None, language: str | None, topics: Sequence[str]) -> CopyKey:
-    """Which copy of an id comes first (smallest): origin location and entry id, then the fields an alert
-    carries of its article (title, URL, source, publication time, language, topics)."""
-    return (location, entry_id or "", title, url or "", source or "",
-            published_at.isoformat() if published_at is not None else "", language or "", "\x1f".join(topics))
+    """Which copy of an id comes first (smallest): origin location and entry id, then a digest of the fields
+    an alert carries of its article (title, URL, source, publication time, language, topics). Compact (it
+    travels with every article's signature) and the same wherever it is computed."""
+    rest = "\x1f".join((title, url or "", source or "", published_at.isoformat() if published_at else "",
+                        language or "", "\x1e".join(topics)))
+    return (location, entry_id or "", hashlib.blake2b(rest.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest())
 
 
 def copy_key(article: Article) -> CopyKey:

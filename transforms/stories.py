@@ -32,17 +32,19 @@ Beam (batch: ``StoryIds`` + ``SetStoryIds``, or ``AssignStories``): Create/ParDo
 that it runs on Dask too:
 
 1. ``Sign``: article -> (id, copy key, sort key, signature) per copy, buffered per bundle and shipped as one
-   pickled list per shard of the id; ``GroupCopies`` + ``PickCopies`` keep one signature per id (the kept
-   copy's, ``transforms.dedupe``: the batch job signs every copy, duplicates included) and emit one
-   (bucket id, (sort key, id)) per band (``band_hashes``: a 64-bit mix of the band's values), buffered per
-   bundle and shipped as one pickled list per shard (``SHARDS``); (id, signature) once.
-2. ``GroupByShard`` (GroupByKey on the shard; each shard's entries regrouped by bucket in memory, ~1/16 of
-   32 x 40 bytes per article): each bucket with several members yields
-   its candidate pairs (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the
-   bucket's first member: a bucket of thousands of copies of one boilerplate text stays linear).
-   Signatures do not travel with the band keys: shipping 32 copies of every signature made this stage
-   half of a whole batch run (measured); they travel once, and only to the candidate pairs
-   (``AttachSignatures`` CoGroupByKey by id, then ``GroupPairs`` by pair), where pairs are verified.
+   pickled list per shard of the id (``SHARDS``); ``GroupCopies`` + ``PickCopies`` keep one signature per id
+   (the kept copy's, ``transforms.dedupe``: the batch job signs every copy, duplicates included) and emit the
+   kept articles' 32 bucket ids (``band_array``: a 64-bit mix of each band's values) as one uint64 array per
+   band shard and bundle, and the kept (sort key, signature) as one pickled dict per id shard. Signatures
+   travel as 128 uint32 values (``compact``: lossless, MinHash values are 32-bit), 512 bytes, not 1 KB.
+2. ``GroupBuckets`` (by band shard) + ``SharedBuckets``: the bucket ids that occur more than once (nearly every
+   bucket has one member: the arrays are sorted, no per-entry Python object), sent to every id shard;
+   ``AttachSignatures`` (CoGroupByKey by id shard) + ``BucketMembers``: each article in a shared bucket ->
+   (bucket, ((sort key, id), signature)); ``GroupByBucket`` + ``VerifyPairs``: each bucket's candidate pairs
+   (all pairs for up to ``MAX_BUCKET_PAIRS_AT`` members, else every member against the bucket's first member:
+   a bucket of thousands of copies of one boilerplate text stays linear), verified on their signatures.
+   Band entries never carry signatures or members (only shared buckets, a few, get them): every shuffle of
+   this stage holds compact bytes (on the in-process FnApiRunner each shuffle's input is held in memory).
 3. ``GroupEdges``: all verified pairs under ONE key, union-find in one worker -> (article id, story id) for
    every article that has a near-duplicate. This single group holds only the pairs (two ids and two sort
    keys each, ~100 bytes), not articles: 10^6 articles with 10^5 syndicated pairs is ~10 MB in one worker.
@@ -160,9 +162,15 @@ _BAND_MULT = _MIX.integers(1, 2**63, size=(BANDS, ROWS), dtype=np.uint64) | np.u
 _BAND_SALT = _MIX.integers(0, 2**63, size=BANDS, dtype=np.uint64)
 
 
+def band_array(sig: np.ndarray) -> np.ndarray:
+    """One 64-bit bucket id per LSH band (batch; see above), as an array of uint64. Same bands as
+    ``band_keys``."""
+    return (sig.reshape(BANDS, ROWS) * _BAND_MULT).sum(axis=1, dtype=np.uint64) + _BAND_SALT
+
+
 def band_hashes(sig: np.ndarray) -> list[int]:
-    """One 64-bit bucket id per LSH band (batch; see above). Same bands as ``band_keys``."""
-    return ((sig.reshape(BANDS, ROWS) * _BAND_MULT).sum(axis=1, dtype=np.uint64) + _BAND_SALT).tolist()
+    """``band_array`` as Python ints."""
+    return band_array(sig).tolist()
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -254,10 +262,20 @@ class StoryIndex:
 #: band keys are grouped by shard: a bundle's band entries travel as one list per shard; likewise the copies'
 #: signatures, by a shard of the article id
 SHARDS = 16
-_FLUSH_AT = 200_000   # buffered band entries per DoFn instance before an early flush
-_FLUSH_COPIES_AT = _FLUSH_AT // BANDS   # buffered signatures (about 1.1 KB each) likewise
+_FLUSH_COPIES_AT = 6_250   # buffered copies (~600 bytes each) or bucket rows per DoFn instance before a flush
 
-Copy = tuple[str, tuple[str, ...], str, bytes]   # (id, copy key, sort key, signature bytes or b"": too short)
+Copy = tuple[str, tuple[str, str, str], str, bytes]   # (id, copy key, sort key, compact signature or b"")
+
+
+def compact(sig: np.ndarray) -> bytes:
+    """A signature as it travels in batch: 4 bytes a value instead of 8. Lossless: datasketch's MinHash
+    values are below 2**32 (its ``_max_hash`` mask; ``tests/unit/test_stories.py`` checks)."""
+    return sig.astype(np.uint32).tobytes()
+
+
+def expand(data: bytes) -> np.ndarray:
+    """The signature ``compact`` shipped (``NUM_PERM`` uint64 values)."""
+    return np.frombuffer(data, dtype=np.uint32).astype(np.uint64)
 
 
 def _id_shard(article_id: str) -> int:
@@ -297,7 +315,7 @@ class _SignFn(beam.DoFn):
         article = element if self.article_of is None else self.article_of(element)
         sig = article_signature(article)
         self._copies.setdefault(_id_shard(article.id), []).append(
-            (article.id, copy_key(article), sort_key(article), b"" if sig is None else sig.tobytes()))
+            (article.id, copy_key(article), sort_key(article), b"" if sig is None else compact(sig)))
         self._buffered += 1
         if self._buffered >= _FLUSH_COPIES_AT:
             self._buffered = 0
@@ -310,100 +328,115 @@ class _SignFn(beam.DoFn):
 
 class _PickCopiesFn(beam.DoFn):
     """(id shard, pickled copies) -> for the kept copy of each id (smallest copy key, ``transforms.dedupe``):
-    its LSH band entries, (bucket id, (sort key, id)), as one pickled list per band shard and bundle on
-    ``BANDS_TAG`` (16 lists per bundle instead of 32 elements per article; each shard's buckets regrouped in
-    memory later), and (id, signature bytes) once on ``SIGS_TAG``."""
+    its 32 LSH bucket ids, as one array of uint64 per band shard and bundle on ``BUCKETS_TAG`` (16 arrays per
+    bundle instead of 32 elements per article), and the shard's kept (sort key, signature) as pickled
+    {id: (sort key, signature)} on ``SIGNED_TAG`` (one element per shard instead of one per article)."""
 
     def __init__(self) -> None:
         self.compared = Metrics.counter(NAMESPACE, "stories_compared")
         self.too_short = Metrics.counter(NAMESPACE, "stories_too_short")
 
     def start_bundle(self) -> None:
-        self._bands: dict[int, list[tuple[int, Member]]] = {}
-        self._buffered = 0
+        self._buckets: list[np.ndarray] = []
 
     def process(self, element: tuple[int, Iterable[bytes]]) -> Iterator[object]:
-        _, blobs = element
+        shard, blobs = element
         kept: dict[str, Copy] = {}
         for blob in blobs:
             for copy in pickle.loads(blob):
                 seen = kept.get(copy[0])
                 if seen is None or copy[1:] < seen[1:]:
                     kept[copy[0]] = copy
-        bands = self._bands
+        signed: dict[str, tuple[str, bytes]] = {}
         for article_id, _, key, sig in kept.values():
             if not sig:
                 self.too_short.inc()
                 continue
             self.compared.inc()
-            member = (key, article_id)
-            for bucket in band_hashes(np.frombuffer(sig, dtype=np.uint64)):
-                bands.setdefault(bucket % SHARDS, []).append((bucket, member))   # bucket ids are uniform
-            self._buffered += BANDS
-            yield beam.pvalue.TaggedOutput(SIGS_TAG, (article_id, sig))
-            if self._buffered >= _FLUSH_AT:
-                self._buffered = 0
-                for shard_entries in _drain(bands):
-                    yield beam.pvalue.TaggedOutput(BANDS_TAG, shard_entries)
+            signed[article_id] = (key, sig)
+            self._buckets.append(band_array(expand(sig)))
+            if len(self._buckets) >= _FLUSH_COPIES_AT:
+                yield from self._flush_buckets()
+            if len(signed) >= _FLUSH_COPIES_AT:
+                yield beam.pvalue.TaggedOutput(SIGNED_TAG, (shard, _pickled(signed)))
+                signed = {}
+        if signed:
+            yield beam.pvalue.TaggedOutput(SIGNED_TAG, (shard, _pickled(signed)))
+
+    def _flush_buckets(self) -> Iterator[beam.pvalue.TaggedOutput]:
+        if not self._buckets:
+            return
+        buckets = np.concatenate(self._buckets)
+        self._buckets = []
+        band_shards = buckets % np.uint64(SHARDS)   # bucket ids are uniform
+        for s in range(SHARDS):
+            yield beam.pvalue.TaggedOutput(BUCKETS_TAG, (s, buckets[band_shards == s].tobytes()))
 
     def finish_bundle(self) -> Iterator[object]:
-        for shard_entries in _drain(self._bands):
-            yield beam.pvalue.TaggedOutput(BANDS_TAG, _windowed(shard_entries))
+        for out in self._flush_buckets():
+            yield beam.pvalue.TaggedOutput(out.tag, _windowed(out.value))
 
 
-BANDS_TAG = "bands"
-SIGS_TAG = "signatures"
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+BUCKETS_TAG = "buckets"
+SIGNED_TAG = "signed"
 ALL = "all"
 
 
-def _pair_key(a: Member, b: Member) -> str:
-    return f"{a[1]}|{b[1]}"
-
-
-def _bucket_candidates(element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, tuple[Member, Member]]]:
-    """A shard's band entries (pickled lists of (bucket id, member), from ``_SignFn``) -> each candidate pair
-    of each of its buckets with several members, keyed by both of its articles (to fetch their signatures).
-    Nearly every bucket has one member: the first member of each bucket is remembered, and only buckets
-    that get a second one are collected."""
+def _shared_buckets(element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
+    """A band shard's bucket ids (arrays from ``_PickCopiesFn``) -> the ids that occur more than once (nearly
+    every bucket has one member), sent to every id shard (a handful of small arrays)."""
     _, blobs = element
-    first: dict[int, Member] = {}
-    shared: dict[int, list[Member]] = {}
-    setdefault = first.setdefault
-    for blob in blobs:
-        for key, member in pickle.loads(blob):
-            seen = setdefault(key, member)
-            if seen is not member:
-                group = shared.get(key)
-                if group is None:
-                    shared[key] = [seen, member]
-                else:
-                    group.append(member)
-    for key in sorted(shared):
-        for a, b in candidate_pairs(shared[key]):
-            yield (a[1], (a, b))
-            yield (b[1], (a, b))
+    buckets = np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in blobs] or [np.empty(0, np.uint64)])
+    buckets.sort()
+    shared = np.unique(buckets[1:][buckets[1:] == buckets[:-1]])
+    if len(shared):
+        data = shared.tobytes()
+        for s in range(SHARDS):
+            yield (s, data)
 
 
-def _sides(element: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple[str, tuple[Member, Member], bytes]]]:
-    """(article id, {sig, pair}) -> one (pair key, (id, pair, this side's signature)) per distinct pair."""
-    article_id, joined = element
-    if not joined["sig"] or not joined["pair"]:
+def _bucket_members(element: tuple[int, dict[str, list]]) -> Iterator[tuple[int, tuple[Member, bytes]]]:
+    """(id shard, {signed: pickled {id: (sort key, signature)}, shared: bucket id arrays}) -> for each article of
+    the shard in a bucket that has several members: (bucket id, ((sort key, id), signature))."""
+    _, joined = element
+    if not joined["shared"] or not joined["signed"]:
         return
-    sig = joined["sig"][0]
-    for pair in set(joined["pair"]):
-        yield (_pair_key(*pair), (article_id, pair, sig))
+    shared = set(np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in joined["shared"]]).tolist())
+    for blob in joined["signed"]:
+        for article_id, (key, sig) in pickle.loads(blob).items():
+            for bucket in band_hashes(expand(sig)):
+                if bucket in shared:
+                    yield (bucket, ((key, article_id), sig))
 
 
-def _verify(element: tuple[str, Iterable[tuple[str, tuple[Member, Member], bytes]]]
-            ) -> Iterator[tuple[str, tuple[Member, Member]]]:
-    """A candidate pair with both signatures -> an edge when the estimated Jaccard reaches THRESHOLD."""
-    _, sides = element
-    by_id = {article_id: (pair, sig) for article_id, pair, sig in sides}
-    if len(by_id) != 2:
-        return
-    (pair, a), (_, b) = by_id.values()
-    if similarity(np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)) >= THRESHOLD:
-        yield (ALL, pair)
+class _VerifyFn(beam.DoFn):
+    """LSH buckets with their members' signatures -> the candidate pairs (``candidate_pairs``) whose estimated
+    Jaccard reaches THRESHOLD, as edges under one key. Copies share many buckets: a pair is verified and
+    sent once per bundle (the edges leave in ``finish_bundle``)."""
+
+    def start_bundle(self) -> None:
+        self._edges: set[tuple[Member, Member]] = set()
+        self._rejected: set[tuple[Member, Member]] = set()
+
+    def process(self, element: tuple[int, Iterable[tuple[Member, bytes]]]) -> None:
+        _, members = element
+        sigs = dict(members)
+        for pair in candidate_pairs(list(sigs)):
+            if pair in self._edges or pair in self._rejected:
+                continue
+            a, b = pair
+            close = similarity(np.frombuffer(sigs[a], dtype=np.uint32),
+                               np.frombuffer(sigs[b], dtype=np.uint32)) >= THRESHOLD
+            (self._edges if close else self._rejected).add(pair)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for pair in sorted(self._edges):
+            yield _windowed((ALL, pair))
+        self._edges, self._rejected = set(), set()
 
 
 def _components(element: tuple[str, Iterable[tuple[Member, Member]]]) -> Iterator[tuple[str, str]]:
@@ -411,15 +444,15 @@ def _components(element: tuple[str, Iterable[tuple[Member, Member]]]) -> Iterato
     yield from cluster(pairs).items()
 
 
-def _story_ids(signed: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
-    candidates = (signed[BANDS_TAG]
-                  | "GroupByShard" >> beam.GroupByKey()
-                  | "CandidatePairs" >> beam.FlatMap(_bucket_candidates))
-    return ({"sig": signed[SIGS_TAG], "pair": candidates}
+def _story_ids(picked: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
+    shared = (picked[BUCKETS_TAG]
+              | "GroupBuckets" >> beam.GroupByKey()
+              | "SharedBuckets" >> beam.FlatMap(_shared_buckets))
+    return ({"signed": picked[SIGNED_TAG], "shared": shared}
             | "AttachSignatures" >> beam.CoGroupByKey()
-            | "PairSides" >> beam.FlatMap(_sides)
-            | "GroupPairs" >> beam.GroupByKey()
-            | "VerifyPairs" >> beam.FlatMap(_verify)
+            | "BucketMembers" >> beam.FlatMap(_bucket_members)
+            | "GroupByBucket" >> beam.GroupByKey()
+            | "VerifyPairs" >> beam.ParDo(_VerifyFn())
             | "GroupEdges" >> beam.GroupByKey()
             | "UnionFind" >> beam.FlatMap(_components))
 
@@ -442,7 +475,7 @@ class StoryIds(beam.PTransform):
         signed = (articles
                   | "Sign" >> beam.ParDo(_SignFn(self.article_of))
                   | "GroupCopies" >> beam.GroupByKey()
-                  | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BANDS_TAG, SIGS_TAG, main="none"))
+                  | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BUCKETS_TAG, SIGNED_TAG, main="none"))
         return _story_ids(signed)
 
 

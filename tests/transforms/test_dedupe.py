@@ -61,11 +61,16 @@ def test_first_location_then_entry_id_is_kept():
 
 
 def test_copies_from_one_place_are_told_apart_by_what_alerts_carry():
+    """A feed listing one guid twice: the copies are ordered by a digest of what their alerts carry, the same
+    whatever order they come in; equal copies are interchangeable (the first is kept)."""
     older = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs (corrected)")
     newer = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs")
+    assert dedupe.copy_key(older) != dedupe.copy_key(newer)
+    assert dedupe.copy_key(older)[:2] == dedupe.copy_key(newer)[:2] == ("feed.xml", "g")
     kept, dropped = dedupe.pick([older, newer], dedupe.copy_key)
-    assert kept is newer and dropped == [older]
+    assert dedupe.pick([newer, older], dedupe.copy_key) == (kept, dropped) and len(dropped) == 1
     same = copy_of("x", WIRE, "feed.xml", entry_id="g", title="Tariffs")
+    assert dedupe.copy_key(same) == dedupe.copy_key(newer)
     kept, dropped = dedupe.pick([newer, same], dedupe.copy_key)
     assert kept is newer and dropped == [same]       # equal keys: the first
 

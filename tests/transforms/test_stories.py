@@ -88,3 +88,20 @@ def test_throttle_live(tmp_path):
                     equal_to([("once", "copy")]), label="suppressed")
         assert_that(out.stories | "Ids" >> beam.Map(lambda s: s.story_id),
                     equal_to(["wire"] * 4), label="stories")
+
+
+def test_story_ids_of_a_boilerplate_bucket_with_duplicates():
+    """60 copies of one text (a bucket past MAX_BUCKET_PAIRS_AT: every member against the first) are one story
+    named after the earliest; a dropped duplicate dated earlier than all of them changes nothing, and the
+    articles without a near-duplicate get no story id."""
+    from transforms.stories import MAX_BUCKET_PAIRS_AT, StoryIds
+
+    n = MAX_BUCKET_PAIRS_AT + 10
+    copies = [article(f"c{i:02d}", WIRE, source=f"S{i}", published=f"2026-03-01T{i % 24:02d}:{i // 24:02d}:00+00:00")
+              for i in range(n)]
+    late = article("c05", WIRE, source="S5", published="2026-01-01T00:00:00+00:00")   # same id as c05, dropped:
+    late = late.model_copy(update={"origin": late.origin.model_copy(update={"location": "zz.txt"})})  # later file
+    alone = [article("rewrite", REWRITE), article("blank", "", title="Tariffs")]
+    with pipeline() as p:
+        ids = p | beam.Create([*copies, late, *alone]) | StoryIds()
+        assert_that(ids, equal_to([(c.id, "c00") for c in copies]))

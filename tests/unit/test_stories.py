@@ -172,3 +172,15 @@ def test_batch_buckets_group_like_band_keys() -> None:
     assert [x == y for x, y in zip(ha, hb, strict=True)] == [x == y for x, y in zip(ka, kb, strict=True)]
     assert sum(x == y for x, y in zip(ha, hb, strict=True)) == st.BANDS - 5
     assert len(set(ha)) == st.BANDS              # bands of one signature stay apart
+
+
+def test_batch_signatures_travel_losslessly_as_32_bit_values() -> None:
+    """``compact`` ships 4 bytes a MinHash value: datasketch's values are below 2**32, so the batch stage sees
+    exactly the signature the watch index stores."""
+    import numpy as np
+
+    for body in (WIRE, COPY, REWRITE, " ".join(f"w{i}" for i in range(60))):
+        sig = st.article_signature(article("x", body))
+        assert sig is not None and int(sig.max()) < 2**32
+        data = st.compact(sig)
+        assert len(data) == 4 * st.NUM_PERM and np.array_equal(st.expand(data), sig)
