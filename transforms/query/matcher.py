@@ -220,6 +220,7 @@ class FieldIndex:
 
 
 _EMPTY: list[int] = []
+_NO_ENDS: list[int] = []
 
 #: byte -> "a" for a non-space, " " for a space (of ``spaced_ascii`` text): ``" a"`` marks a token start
 _BINARY = bytes(0x20 if c == 0x20 else 0x61 for c in range(256))
@@ -308,13 +309,20 @@ class HitField:
         stems = forms._stems
         pl = forms.code == "pl" and e.forms
         out: list[tuple[int, int]] = []
-        # LangForms.matcher, inlined: every span starts with the anchor
         n = len(word)
-        startswith = p.startswith
-        for a, b in self._find(anchor, True):
-            if b - a == n and startswith(word, a):   # the word itself
-                out.append((a, b))
+        startswith, find = p.startswith, p.find
+        ends = self._hit_ends(elem_key(anchor, True))
+        if ends is None:   # not from the scan: search
+            starts = [a for a, _ in self._find(anchor, True)]
+        else:
+            k = len(anchor) - 1
+            starts = [x - k for x in ends]
+        # LangForms.matcher, inlined: every token here starts with the anchor
+        for a in starts:
+            if startswith(word, a) and p[a + n] == " ":   # the word itself
+                out.append((a, a + n))
                 continue
+            b = find(" ", a)
             t = p[a:b]
             st = stems.get(t)
             if st is None:
@@ -327,6 +335,20 @@ class HitField:
             if extra:
                 out = sorted(out + extra)
         return out
+
+    def _hit_ends(self, key: str) -> list[int] | None:
+        """Where the scan found ``key`` in this field (``set_hits``: the end offsets of its pattern), ``[]`` when
+        the scan knows it is absent, ``None`` when the scan does not tell."""
+        scan = self._scan[0]
+        if scan is None:
+            return None
+        presence, scanned = scan
+        hits = self._hits
+        if hits is not None and hits[0] is scanned and key in hits[1]:
+            return hits[2].get(key, _NO_ENDS)
+        if not presence.get(key, 0) & self.bit and key in scanned:
+            return _NO_ENDS
+        return None
 
     def _find(self, lit: str, prefix: bool) -> list[tuple[int, int]]:
         if self._ascii and not lit.isascii():

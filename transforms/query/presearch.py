@@ -447,27 +447,39 @@ def _refine_of(lang: str, words: Iterable[tuple[str, frozenset[str]]], exact: It
 class _LangScan:
     """A scanner's automata for the keys of one document language."""
 
-    __slots__ = ("ascii_keys", "keys", "lf", "other_impl", "refine", "token_impl", "token_iter")
+    __slots__ = ("ascii_keys", "keys", "lf", "other_impl", "refine", "tally", "token_impl", "token_iter")
 
-    def __init__(self, sc: Scanner, keys: frozenset[str], refine: Refine, lang: str) -> None:
+    ascii_keys: frozenset[str]
+    other_impl: Callable[[str], list[tuple[str, ...]]]
+    token_iter: Callable[[str], Iterable[tuple[int, str]]] | None
+    token_impl: Callable[[str], list[tuple[str, ...]]]
+
+    def __init__(self, sc: Scanner, keys: frozenset[str], refine: Refine, lang: str,
+                 same: _LangScan | None = None) -> None:
         self.keys = keys
         #: the keys whose hits are checked (``_refine_hits``), and the language rules to check them with
-        self.refine = refine
+        self.refine = dict(refine)
+        #: per checked key: [fields where it was found, fields where no hit was a form]
+        self.tally: dict[str, list[int]] = {}
         self.lf = forms_for(lang)
+        if same is not None:   # another language with these keys: its automata
+            self.ascii_keys, self.other_impl = same.ascii_keys, same.other_impl
+            self.token_iter, self.token_impl = same.token_iter, same.token_impl
+            return
         by_base: dict[str, list[str]] = {}
         for key in sorted(keys):
             by_base.setdefault(key_base(key), []).append(key)
         # all-ASCII fields: one automaton over " word " (a whole token) and " stem" (a token start); with
         # pyahocorasick its raw iterator, (end offset, key), also tells where each key occurs
         ascii_keys = sorted(k for k in keys if k.isascii())
-        self.ascii_keys: frozenset[str] = frozenset(ascii_keys)
+        self.ascii_keys = frozenset(ascii_keys)
         # the other keys, as substrings: for the fields of a fast document that are not all ASCII, whose
         # ASCII keys the token automaton finds (their tokens are space-separated there too)
         other = [b for b in sorted(by_base) if not b.isascii()]
         self.other_impl = sc._build(other, [tuple(by_base[b]) for b in other])
         token_patterns = [" " + k[:-1] if k.endswith("*") else f" {k} " for k in ascii_keys]
-        self.token_iter: Callable[[str], Iterable[tuple[int, str]]] | None = None
-        self.token_impl: Callable[[str], list[tuple[str, ...]]] = lambda text: []
+        self.token_iter = None
+        self.token_impl = lambda text: []
         if sc.backend == "ahocorasick":
             if ascii_keys:
                 import ahocorasick  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -513,6 +525,8 @@ class Scanner:
         #: every key (a ``KeySet``: also the keys of each document language)
         self.literal_set: KeySet = KeySet(self.literals, by_lang)
         self.backend: Backend = backend
+        if backend == "hyperscan":   # (an ImportError here, not on the first scan)
+            import hyperscan  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
         self._impl_: Callable[[str], list[tuple[str, ...]]] | None = None
         self._scans: dict[str, _LangScan] = {}
         self._lock = threading.Lock()
@@ -530,17 +544,9 @@ class Scanner:
                 if ls is None:
                     keys = self.literal_set.for_lang(lang)
                     refine = _refine_of(lang, self._words, self._exact, keys) if self._words else {}
-                    # languages with the same keys and checks share automata
-                    for other in self._scans.values():
-                        if other.keys is keys and other.refine == refine:
-                            ls = _LangScan.__new__(_LangScan)
-                            for a in _LangScan.__slots__:
-                                setattr(ls, a, getattr(other, a))
-                            ls.lf = forms_for(lang)
-                            break
-                    else:
-                        ls = _LangScan(self, keys, refine, lang)
-                    self._scans[lang] = ls
+                    # languages with the same keys share automata
+                    same = next((o for o in self._scans.values() if o.keys is keys), None)
+                    ls = self._scans[lang] = _LangScan(self, keys, refine, lang, same)
         return ls
 
     @property
@@ -666,23 +672,28 @@ def _token_hits(token_iter: Callable[[str], Iterable[tuple[int, str]]], padded: 
     return hits
 
 
+#: fields a checked key is found in before ``_refine_hits`` decides whether checking it pays
+_TALLY = 64
+
+
 def _refine_hits(padded: str, hits: dict[str, list[int]], ls: _LangScan, bit: int, out: Presence) -> None:
     """Drop the hits (and this field's presence bit) of each key that only anchors inflectable words
     (``ls.refine``) when no token at them is a form of one of those words (``wordforms.LangForms.matcher``): a
     token that starts with ``mor`` (``more``) is no form of ``Mori``.  Exact: evaluation finds those words'
-    forms at these hits only (``HitField._inflected``)."""
+    forms at these hits only (``HitField._inflected``).  Checking costs a few hundred nanoseconds a key; a key
+    found in ``_TALLY`` fields whose hits nearly always held a form (``trad*``: "trade") is not checked any more
+    (it would rarely be dropped), which changes no result."""
     refine = ls.refine
+    tally = ls.tally
     stems = ls.lf._stems
     stem_of = ls.lf.stem
     find = padded.find
     drop = []
-    for key, ends in hits.items():
-        r = refine.get(key)
-        if r is None:
-            continue
-        want, words = r
+    keys = [k for k in refine if k in hits] if len(refine) < len(hits) else [k for k in hits if k in refine]
+    for key in keys:
+        want, words = refine[key]
         n = len(key) - 2
-        for e in ends:
+        for e in hits[key]:
             t = padded[e - n : find(" ", e + 1)]
             if t in words:
                 break
@@ -693,7 +704,16 @@ def _refine_hits(padded: str, hits: dict[str, list[int]], ls: _LangScan, bit: in
                 break
         else:
             drop.append(key)
+        c = tally.get(key)
+        if c is None:
+            c = tally[key] = [0, 0]
+        elif c[0] >= _TALLY:   # decided: dropped often enough to keep checking
+            continue
+        c[0] += 1
+        if c[0] == _TALLY and c[1] * 20 < c[0]:   # dropped in under 5% of its fields: stop checking it
+            refine.pop(key, None)
     for key in drop:
+        tally[key][1] += 1
         del hits[key]
         m = out[key] & ~bit
         if m:

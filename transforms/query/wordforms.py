@@ -79,8 +79,17 @@ def language_of(lang: str | None) -> str:
     """The language whose rules apply to an article in ``lang`` (``FALLBACK`` when none fits)."""
     if not lang:
         return FALLBACK
-    code = lang.lower().split("-", 1)[0].split("_", 1)[0]
-    return code if code in LANGUAGES else FALLBACK
+    code = _LANGUAGE_OF.get(lang)
+    if code is None:
+        code = lang.lower().split("-", 1)[0].split("_", 1)[0]
+        if code not in LANGUAGES:
+            code = FALLBACK
+        if len(_LANGUAGE_OF) < 1024:
+            _LANGUAGE_OF[lang] = code
+    return code
+
+
+_LANGUAGE_OF: dict[str, str] = {}
 
 
 class LangForms:
