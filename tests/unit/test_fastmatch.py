@@ -32,10 +32,14 @@ PROPS = settings(max_examples=300, deadline=None, database=None, suppress_health
 
 WORDS = ["trade", "tariff", "tariffs", "war", "a", "us", "u", "s", "résumé", "resume", "RÉSUMÉ", "Straße",
          "strasse", "İstanbul", "istanbul", "ﬁne", "fine", "Ｔrade", "ＴＡＲＩＦＦ", "e-mail", "email", "華為",
-         "華", "為", "公司", "Huawei華為", "naïve", "naive", "cafe\u0301", "café", "x", "x_y", "42", "ǅemal"]
+         "華", "為", "公司", "Huawei華為", "naïve", "naive", "cafe\u0301", "café", "x", "x_y", "42", "ǅemal",
+         # word forms: the same stem in several spellings, near misses that share the anchor
+         "trading", "traded", "tradition", "wars", "levies", "levy", "level", "ﬁnes", "Straßen", "résumés",
+         "deals", "dealer", "ﬁned"]
 SEPS = [" ", " ", " ", "-", ", ", "", "(", ") ", ". ", "\n", "  ", "_", "'"]
 QWORDS = ["trade", "tariff", "war", "a", "us", "resume", "résumé", "strasse", "straße", "istanbul", "fine",
-          "ﬁne", "e-mail", "華為", "華", "x", "x_y", "42", "cafe", "naive"]
+          "ﬁne", "e-mail", "華為", "華", "x", "x_y", "42", "cafe", "naive", "levy", "levies", "=trade", "=fine",
+          "deal", "tradings"]
 
 
 @st.composite
@@ -57,8 +61,8 @@ def atoms(draw: st.DrawFn) -> str:
     if kind == "phrase":
         words = draw(st.lists(st.sampled_from(QWORDS), min_size=1, max_size=4))
         slop = draw(st.sampled_from(["", "", "~1", "~2", "~5"]))
-        return f'{field}"{" ".join(words)}"{slop}'
-    left = draw(st.sampled_from([*QWORDS, '"trade war"', '"a tariff"']))
+        return f'{field}{draw(st.sampled_from(["", "", "="]))}"{" ".join(w.lstrip("=") for w in words)}"{slop}'
+    left = draw(st.sampled_from([*QWORDS, '"trade war"', '"a tariff"', '="trade war"']))
     right = draw(st.sampled_from([*QWORDS, "tariff*", '"us trade"']))
     return f"{field}{left} NEAR/{draw(st.integers(0, 4))} {right}"
 
@@ -80,11 +84,12 @@ def _valid(q: str) -> bool:
 
 
 @PROPS
-@given(st.lists(queries().filter(_valid), min_size=1, max_size=4), texts(), texts(), st.booleans())
-def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool) -> None:
+@given(st.lists(queries().filter(_valid), min_size=1, max_size=4), texts(), texts(), st.booleans(),
+       st.sampled_from([None, "en", "de", "fr"]))
+def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool, lang: str | None) -> None:
     compiled = [compile_query(q) for q in qs]
-    slow = Document({"title": title, "body": body})
-    fast = Document({"title": title, "body": body}, fast=True)
+    slow = Document({"title": title, "body": body}, lang=lang)
+    fast = Document({"title": title, "body": body}, lang=lang, fast=True)
     if scanned:
         ps = Presearcher(compiled)
         fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
@@ -212,11 +217,14 @@ def test_constructed_alerts_serialize_like_validated_ones() -> None:
 UWORDS = ["華為", "華", "為", "公司", "美國", "华星科技", "科技", "東京", "とうきょう", "カタカナ", "ｶﾀｶﾅ", "ไทย", "ภาษา",
           "İstanbul", "ıstanbul", "Istanbul", "ISTANBUL", "Çelik", "Ağır", "Straße", "STRASSE", "ﬁne", "Ｔｒａｄｅ",
           "ＴＡＲＩＦＦ", "cafe\u0301", "Ré\u0301sumé", "naïve", "Zoë", "Müller", "Москва", "москва", "서울", "한국어",
-          "Huawei華為", "華為Huawei", "e-mail", "trade", "war", "tariffs", "us", "a", "x_y", "42", "٣", "々", "〆"]
+          "Huawei華為", "華為Huawei", "e-mail", "trade", "war", "tariffs", "us", "a", "x_y", "42", "٣", "々", "〆",
+          # word forms in several scripts (Polish forms whose vowels change, an ASCII Polish form, Cyrillic)
+          "cło", "cła", "ceł", "cle", "CŁA", "umowie", "umowa", "Москвы", "санкции", "санкция", "Straßen", "trading"]
 USEPS = [" ", " ", "", "", "-", "、", "。", "，", "(", ") ", "\u3000", "・", "_", "'", "\n", "  ", "「", "」"]
 UQWORDS = ["華為", "華", "為", "公司", "美國", "科技", "华星", "東京", "京", "カタカナ", "かな", "ไทย", "istanbul",
            "ıstanbul", "İstanbul", "çelik", "strasse", "straße", "fine", "trade", "tariff", "resume", "zoe",
-           "muller", "москва", "서울", "huawei", "e-mail", "x_y", "42", "華為 公司", "Huawei華為", "々"]
+           "muller", "москва", "서울", "huawei", "e-mail", "x_y", "42", "華為 公司", "Huawei華為", "々",
+           "cło", "=cło", "ceł", "umowa", "санкция", "=москва", "cło trade"]
 
 
 @st.composite
@@ -254,11 +262,13 @@ def uqueries() -> st.SearchStrategy[str]:
 
 
 @PROPS
-@given(st.lists(uqueries().filter(_valid), min_size=1, max_size=4), utexts(), utexts(), st.booleans())
-def test_non_ascii_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool) -> None:
+@given(st.lists(uqueries().filter(_valid), min_size=1, max_size=4), utexts(), utexts(), st.booleans(),
+       st.sampled_from([None, "pl", "ru", "de", "zh"]))
+def test_non_ascii_hitfield_equals_token_index(qs: list[str], title: str, body: str, scanned: bool,
+                                               lang: str | None) -> None:
     compiled = [compile_query(q) for q in qs]
-    slow = Document({"title": title, "body": body})
-    fast = Document({"title": title, "body": body}, fast=True)
+    slow = Document({"title": title, "body": body}, lang=lang)
+    fast = Document({"title": title, "body": body}, lang=lang, fast=True)
     if scanned:
         ps = Presearcher(compiled)
         fast.set_scan(ps.scan(fast), ps.scanner.literal_set)

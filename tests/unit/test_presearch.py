@@ -198,9 +198,12 @@ def test_bundled_config_equals_reference_on_seed_texts(compiled):
 # -- hypothesis: random taxonomies, rules and texts --------------------------------------------------------
 
 VOCAB = ["trade", "tariff", "tariffs", "war", "china", "huawei", "us", "華為", "公司", "résumé", "e-mail",
-         "intellectual", "property", "ip", "theft", "x"]
+         "intellectual", "property", "ip", "theft", "x", "levy", "mori", "states", "cło", "umowa", "=trade"]
 TEXT_WORDS = [*VOCAB, "Trade", "TARIFFS", "resume", "RÉSUMÉ", "email", "e", "mail", "華", "為", "美國",
-              "ＨＵＡＷＥＩ", "Huawei華為", "tariffing", "warfare", "e-mails", "IP-based", "propertY"]
+              "ＨＵＡＷＥＩ", "Huawei華為", "tariffing", "warfare", "e-mails", "IP-based", "propertY",
+              # forms, and tokens that start with a word's anchor but are no form of it ("more" for "mori")
+              "trading", "levies", "level", "more", "Mori's", "statement", "state", "ceł", "cła", "cle", "umowie",
+              "properties", "thefts", "wars"]
 SEPS = [" ", " ", " ", "-", ", ", "", "(", ") ", ". ", "\n"]
 TOPIC_IDS = ["t1", "t2", "t3"]
 
@@ -214,15 +217,16 @@ def atoms(draw: st.DrawFn, topics: list[str]) -> str:
     if kind == "word":
         return field + (w if " " not in w else f'"{w}"')
     if kind == "prefix":
-        return field + draw(st.sampled_from(["tar", "tariff", "ch", "hua", "w", "us", "prop", "e-ma"])) + "*"
+        return field + draw(st.sampled_from(["tar", "tariff", "ch", "hua", "w", "us", "prop", "e-ma", "mor",
+                                             "stat"])) + "*"
     if kind == "phrase":
-        words = draw(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3))
+        words = [w.lstrip("=") for w in draw(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3))]
         slop = draw(st.sampled_from(["", "", "~1", "~3"]))
         return f'{field}"{" ".join(words)}"{slop}'
     if kind == "near":
         return f"{field}{w} NEAR/{draw(st.integers(0, 3))} {draw(st.sampled_from(VOCAB))}"
     if kind == "lang":
-        return "lang:" + draw(st.sampled_from(["en", "es", "zh"]))
+        return "lang:" + draw(st.sampled_from(["en", "es", "zh", "pl"]))
     return "topic:" + draw(st.sampled_from(topics))
 
 
@@ -280,7 +284,7 @@ def test_fast_path_equals_reference(config: str, data: st.DataObject) -> None:
                            "topics", "rules", "id", "query"}]
     words = TEXT_WORDS + qwords * 4
     art = article(data.draw(texts(words)), data.draw(texts(words)),
-                  lang=data.draw(st.sampled_from([None, "en", "es", "zh"])),
+                  lang=data.draw(st.sampled_from([None, "en", "es", "zh", "pl", "de"])),
                   source=data.draw(texts(words)), url=data.draw(st.sampled_from(["", "https://x.org/huawei-ip"])))
     assert fast(c, art) == reference(c, art)
 
@@ -292,7 +296,7 @@ def test_candidates_never_drop_a_match(qs: list[str], data: st.DataObject) -> No
     ps = Presearcher(compiled)
     words = TEXT_WORDS + [w for q in qs for w in re.findall(r"[^\W\d_]+", q)] * 3
     doc = Document({f: data.draw(texts(words)) for f in ("title", "body", "source")},
-                   lang=data.draw(st.sampled_from([None, "en", "es"])),
+                   lang=data.draw(st.sampled_from([None, "en", "es", "pl"])),
                    topics={t: [] for t in data.draw(st.sets(st.sampled_from(TOPIC_IDS)))})
     cands = set(ps.candidates(doc, doc.topics))
     for i, q in enumerate(compiled):

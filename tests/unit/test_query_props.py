@@ -22,11 +22,12 @@ FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_
 
 # -- never anything but QuerySyntaxError ------------------------------------
 
-QUERY_ALPHABET = list('()"*~/:- \t\n_.,&!?\'') + list("abcxyzABC019") + list("華為公司éＡ①ß\u0301")
+QUERY_ALPHABET = list('()"*~/:=- \t\n_.,&!?\'') + list("abcxyzABC019") + list("華為公司éＡ①ß\u0301ł")
 FRAGMENTS = [
     "AND", "OR", "NOT", "NEAR", "NEAR/", "NEAR/2", "NEAR/x", "(", ")", '"', '"a b"', '"a b"~',
     '"a b"~1', "~", "~2", "*", "a*", "*a", ":", "title:", "lang:", "lang:es", "topic:", "topic:t",
     "foo:", "http://x", "-", "-a", "a-b", "華為", "a", "b", "résumé", "''", "\\", "9" * 12,
+    "=", "=a", '="a b"', "title:=", "=a*", "-=a", "lang:=es", "cło", "=cło",
 ]
 
 
@@ -129,9 +130,11 @@ def test_fold_offsets_equal_the_dense_reference(parts: list[str]) -> None:
 
 # -- random valid queries over a small vocabulary -----------------------------
 
-VOCAB = ["trade", "tariff", "tariffs", "war", "china", "huawei", "us", "華為", "公司", "résumé", "e-mail"]
+VOCAB = ["trade", "tariff", "tariffs", "war", "china", "huawei", "us", "華為", "公司", "résumé", "e-mail",
+         "levy", "deal", "cło", "umowa", "Sanktion", "arancel"]
 TEXT_WORDS = [*VOCAB, "Trade", "TARIFFS", "resume", "email", "e", "mail", "華", "為", "美國", "x"]
-TEXT_WORDS += ["ＨＵＡＷＥＩ", "Huawei華為"]
+TEXT_WORDS += ["ＨＵＡＷＥＩ", "Huawei華為", "levies", "deals", "trading", "wars", "ceł", "cła", "cle", "umowie",
+               "Sanktionen", "aranceles", "Résumés", "tradition", "dealer"]
 SEPS = [" ", " ", " ", "-", ", ", "", "(", ") ", ". "]
 
 
@@ -141,13 +144,13 @@ def atoms(draw: st.DrawFn) -> str:
     field = draw(st.sampled_from(["", "", "", "title:", "body:", "text:", "source:"]))
     w = draw(st.sampled_from(VOCAB))
     if kind == "word":
-        return field + w
+        return field + draw(st.sampled_from(["", "", "="])) + w
     if kind == "prefix":
-        return field + draw(st.sampled_from(["tar", "tariff", "ch", "hua", "w", "us"])) + "*"
+        return field + draw(st.sampled_from(["tar", "tariff", "ch", "hua", "w", "us", "lev", "cł"])) + "*"
     if kind == "phrase":
         words = draw(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3))
         slop = draw(st.sampled_from(["", "", "~1", "~3"]))
-        return f'{field}"{" ".join(words)}"{slop}'
+        return f'{field}{draw(st.sampled_from(["", "", "="]))}"{" ".join(words)}"{slop}'
     if kind == "near":
         other = draw(st.sampled_from(VOCAB))
         return f"{field}{w} NEAR/{draw(st.integers(0, 3))} {other}"
@@ -200,7 +203,7 @@ def test_prefilter_soundness_and_evidence(q: str, data: st.DataObject) -> None:
     words = TEXT_WORDS + query_words * 6
     names = data.draw(st.lists(st.sampled_from(["title", "body", "source", "url"]), min_size=1, max_size=2))
     fields = {f: data.draw(field_texts(words)) for f in names}
-    lang = data.draw(st.sampled_from([None, "en", "es", "zh"]))
+    lang = data.draw(st.sampled_from([None, "en", "es", "zh", "pl", "de"]))
     topics: dict[str, list[Evidence]] = data.draw(st.sampled_from([{}, {"t1": []}, {"t2": []}]))
     doc = Document(fields, lang=lang, topics=topics)
     ev = cq.match(doc)
