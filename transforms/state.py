@@ -308,14 +308,20 @@ class StateStore:
 
     # -- files of watch_paths ---------------------------------------------------------------------------
     def claim_file(self, path: str, size: int, mtime: float) -> bool:
-        """True when ``path`` is new or changed since it was read (and records it as read)."""
+        """True when ``path`` is new or changed since it was read (and records it as read). A name that is
+        not valid UTF-8 (surrogate-escaped by Python) is stored as its bytes."""
+        key: str | bytes = path
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            key = os.fsencode(path)
         with self.shared.txn() as db:
-            row = db.execute("SELECT size, mtime FROM files WHERE path = ?", (path,)).fetchone()
+            row = db.execute("SELECT size, mtime FROM files WHERE path = ?", (key,)).fetchone()
             if row is not None and row[0] == size and row[1] == mtime:
                 return False
             db.execute("INSERT INTO files (path, size, mtime, read_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, "
-                       "read_at = excluded.read_at", (path, size, mtime, self.clock()))
+                       "read_at = excluded.read_at", (key, size, mtime, self.clock()))
             return True
 
     # -- webhook outbox ---------------------------------------------------------------------------------

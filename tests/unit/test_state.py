@@ -194,3 +194,16 @@ def test_a_state_file_with_damaged_pages_is_replaced_by_a_sound_one(tmp_path):
     assert fresh.mark_seen("article-1") and fresh.counters() == {}      # a new, working store at the old path
     assert fresh.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     fresh.close()
+
+
+def test_a_watch_file_whose_name_is_not_utf8_is_claimed_once_and_pruned_when_gone(tmp_path):
+    import os
+
+    store = StateStore(str(tmp_path / "s.sqlite"))
+    name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt")          # as os.walk yields it: surrogate-escaped
+    with open(os.fsencode(name), "wb") as fh:
+        fh.write(b"x")
+    assert store.claim_file(name, 1, 1.0) and not store.claim_file(name, 1, 1.0)
+    assert store.prune()["files"] == 0
+    os.remove(os.fsencode(name))
+    assert store.prune()["files"] == 1
