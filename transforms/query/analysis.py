@@ -143,7 +143,7 @@ def elem_keys(e: Elem, lang: str | None = None) -> tuple[str, ...]:
         return (elem_key(e.text, e.prefix),)
     if lang is None:
         return (elem_key(e.base, True), *sorted(f for f in e.forms if not f.startswith(e.base)))
-    return _wordforms().forms_for(lang).keys(e.text, e.forms)
+    return _wordforms().forms_for(lang).keys(e.text, e.raw)
 
 
 @functools.cache
@@ -589,8 +589,10 @@ class Elem:
     no-space-script characters that were adjacent in the query.
     ``inflect``: matches ``text`` in any of its forms in the document's language (``wordforms``): a plain
     word of at least ``wordforms.MIN_INFLECT`` characters that is not a no-space-script character; ``base``
-    is then the prefix of ``text`` every such form starts with, in any language, apart from ``forms`` (its
-    Polish forms, folded).  Otherwise (``=word``, short words, CJK) the element matches ``text`` exactly.
+    is then the prefix of ``text`` every such form starts with, in any language (its first
+    ``MIN_INFLECT`` characters: every anchor starts with them), apart from ``forms`` (its Polish forms,
+    folded, from ``raw``: the token as written in the query).  Otherwise (``=word``, short words, CJK) the
+    element matches ``text`` exactly.
     """
 
     text: str
@@ -598,7 +600,12 @@ class Elem:
     glued: bool = False
     inflect: bool = False
     base: str = ""
-    forms: frozenset[str] = frozenset()
+    raw: str = ""
+
+    @property
+    def forms(self) -> frozenset[str]:
+        """The folded Polish forms of the word (Morfeusz, memoized: ``wordforms.polish_forms``)."""
+        return _wordforms().polish_forms(self.raw) if self.raw else frozenset()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -610,7 +617,7 @@ def analyze_term(raw: str, prefix: bool = False, exact: bool = False) -> tuple[E
     every element to its exact form, otherwise plain elements are inflectable (``Elem.inflect``).  Memoized
     (the compiler, the presearch filters and the scanner all analyze the same atoms; the result is immutable).
     """
-    from .wordforms import MIN_INFLECT, base_length, polish_forms
+    from .wordforms import MIN_INFLECT
 
     ft = fold_with_offsets(raw)
     toks = tokenize_folded(ft.folded)
@@ -625,6 +632,6 @@ def analyze_term(raw: str, prefix: bool = False, exact: bool = False) -> tuple[E
             out.append(Elem(tok, pre, glued))
         else:
             a, b = (s, e) if ft.orig_start is None or ft.orig_end is None else (ft.orig_start[s], ft.orig_end[e - 1])
-            out.append(Elem(tok, inflect=True, base=tok[: base_length(tok)], forms=polish_forms(raw[a:b])))
+            out.append(Elem(tok, inflect=True, base=tok[:MIN_INFLECT], raw=raw[a:b]))
         prev_end, prev_ns = e, ns
     return tuple(out)

@@ -32,8 +32,8 @@ alone):
   tokens (a prefix element contributes its prefix, an inflectable word its
   ``Elem.base`` -- plus, as alternatives, its Polish forms that do not start
   with it), where runs of glued CJK characters count as one literal
-  (``華為`` -> ``"華為"``), e.g. ``intellectual-property`` -> ``{"intellectual"}``,
-  ``"trade war"`` -> ``{"trad"}``, ``tariff*`` -> ``{"tariff"}``;
+  (``華為`` -> ``"華為"``), e.g. ``intellectual-property`` -> ``{"int"}``,
+  ``"trade war"`` -> ``{"tra"}``, ``tariff*`` -> ``{"tariff"}``;
 * ``x NEAR/N y``: the literal of ``x`` or of ``y``, whichever is longer;
 * ``lang:``, ``topic:``, ``NOT x``: ``None`` (no constraint);
 * ``AND``: the smallest non-``None`` child set (ties: the one whose shortest
@@ -52,7 +52,7 @@ from .analysis import Elem, analyze_term, scannable, term_keys
 from .errors import QuerySyntaxError
 from .matcher import _DIRECT_PAIRS, Document, Evidence, FieldIndex, HitField, finalize_evidence
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
-from .wordforms import LANGUAGES
+from .wordforms import FALLBACK, forms_for
 
 __all__ = ["CompiledQuery", "compile_query"]
 
@@ -85,14 +85,17 @@ _RX: dict[str, re.Pattern[str]] = {}
 def _elem_rx(e: Elem) -> str:
     if not e.inflect:
         return re.escape(e.text) + ("[^ ]*" if e.prefix else "")
-    # every form starts with the base, or is one of the Polish forms that do not
-    alts = [re.escape(e.base) + "[^ ]*", *(re.escape(f) for f in sorted(e.forms) if not f.startswith(e.base))]
-    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+    # every form starts with the base (apart from Polish forms: no pretest in Polish documents, ``_rx_ok``)
+    return re.escape(e.base) + "[^ ]*"
+
+
+def _rx_ok(fi: HitField, pattern: tuple[Elem, ...]) -> bool:
+    """Whether a term's pretest holds in this field's language: a Polish form need not start with the base."""
+    return fi._forms.code != "pl" or not any(e.inflect for e in pattern)
 
 
 def _atom_rx(pattern: tuple[Elem, ...], slop: int) -> str | None:
-    if not pattern or slop > _GAP_MAX or any(
-            e.glued or not e.text.isascii() or not all(f.isascii() for f in e.forms) for e in pattern):
+    if not pattern or slop > _GAP_MAX or any(e.glued or not e.text.isascii() for e in pattern):
         return None
     gap = " +" if slop == 0 else f"(?: +[^ ]+){{0,{slop}}} +"
     return gap.join(_elem_rx(e) for e in pattern)
@@ -141,7 +144,7 @@ class _TermPlan:
         return ev or None
 
     def _field_evidence(self, fi: HitField) -> list[Evidence]:
-        if self.rx is not None and fi._ascii and not _rx_search(self.rx, fi.padded):
+        if self.rx is not None and fi._ascii and _rx_ok(fi, self.pattern) and not _rx_search(self.rx, fi.padded):
             return []
         evidence = fi.evidence
         return [evidence(a, b) for a, b in fi.occurrences(self.pattern, self.slop)]
@@ -149,7 +152,8 @@ class _TermPlan:
     def test(self, doc: Document) -> bool:
         for name in self.fields:
             fi = doc.field(name)
-            if self.rx is not None and type(fi) is HitField and fi._ascii and not _rx_search(self.rx, fi.padded):
+            if (self.rx is not None and type(fi) is HitField and fi._ascii and _rx_ok(fi, self.pattern)
+                    and not _rx_search(self.rx, fi.padded)):
                 continue
             if fi.occurrences(self.pattern, self.slop):
                 return True
@@ -174,7 +178,7 @@ class _NearPlan:
         if not ro:
             return None
         if (self.rx is not None and len(lo) * len(ro) > _DIRECT_PAIRS and type(fi) is HitField and fi._ascii
-                and not _rx_search(self.rx, fi.padded)):
+                and _rx_ok(fi, self.left[0] + self.right[0]) and not _rx_search(self.rx, fi.padded)):
             return None   # many occurrences: one regex search before counting tokens
         return fi.near(lo, ro, self.distance)
 
@@ -313,7 +317,7 @@ def _atom_pattern(a: Atom) -> tuple[tuple[Elem, ...], int]:
 def _elem_id(e: Elem) -> str:
     if not e.inflect:
         return f"{e.text}\x1e{e.prefix:d}{e.glued:d}"
-    return f"{e.text}\x1ei" + "\x1c".join(sorted(e.forms))
+    return f"{e.text}\x1ei{e.raw}"
 
 
 def _plan(n: Node) -> _Plan:
@@ -431,27 +435,14 @@ def _required(n: Node) -> frozenset[str] | None:
     return None  # Lang, Topic, Not
 
 
-def _all_literals(n: Node, acc: set[str], lang: str) -> None:
-    if isinstance(n, (Word, Phrase)):   # an inflectable word's keys depend on the document's language
-        acc.update(x for x in term_keys(_atom_pattern(n)[0], lang) if scannable(x))
-    elif isinstance(n, Near):
-        _all_literals(n.left, acc, lang)
-        _all_literals(n.right, acc, lang)
-    elif isinstance(n, (And, Or)):
-        for c in n.children:
-            _all_literals(c, acc, lang)
-    elif isinstance(n, Not):
-        _all_literals(n.child, acc, lang)
-
-
-def _word_forms(n: Node, inflected: set[tuple[str, frozenset[str]]], exact: set[str]) -> None:
-    """The inflectable elements (folded text, Polish forms) of the atoms of ``n``, and the scannable keys of
-    its other elements (which do not depend on the language)."""
+def _word_forms(n: Node, inflected: set[tuple[str, str]], exact: set[str]) -> None:
+    """The inflectable elements (folded text, the token as written) of the atoms of ``n``, and the scannable
+    keys of its other elements (which do not depend on the language)."""
     if isinstance(n, (Word, Phrase)):
         pattern = _atom_pattern(n)[0]
         for e in pattern:
             if e.inflect:
-                inflected.add((e.text, e.forms))
+                inflected.add((e.text, e.raw))
         exact.update(k for k in term_keys([e for e in pattern if not e.inflect]) if scannable(k))
     elif isinstance(n, Near):
         _word_forms(n.left, inflected, exact)
@@ -494,8 +485,8 @@ _UNSET = object()
 class CompiledQuery:
     """A validated, compiled query.  Pickles as its source text."""
 
-    __slots__ = ("_plan", "_required", "ast", "exact_literals", "fields", "inflected", "literals", "literals_by_lang",
-                 "presearch_filter", "source", "topics")
+    __slots__ = ("_plan", "_required", "ast", "exact_literals", "fields", "inflected", "literals", "presearch_filter",
+                 "source", "topics")
 
     def __init__(self, source: str, ast: Node) -> None:
         self.source = source
@@ -510,23 +501,19 @@ class CompiledQuery:
         self.fields: frozenset[str] = frozenset(used)
         self._plan: _Plan = _plan(ast)
         self._required = _required(ast)
-        #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT), in every
-        #: language: what a presearch scan should cover
-        by_lang: dict[str, frozenset[str]] = {}
-        for lang in LANGUAGES:
-            lits: set[str] = set()
-            _all_literals(ast, lits, lang)
-            by_lang[lang] = frozenset(lits)
-        #: the same per document language (``wordforms.LANGUAGES``)
-        self.literals_by_lang: dict[str, frozenset[str]] = by_lang
-        self.literals: frozenset[str] = frozenset().union(*by_lang.values())
-        inflected: set[tuple[str, frozenset[str]]] = set()
+        #: every scannable presearch key (``analysis.term_keys``) of every atom (also under NOT) in documents of
+        #: the fallback language (English): what a presearch scan should cover (``inflected`` for the others)
+        inflected: set[tuple[str, str]] = set()
         exact: set[str] = set()
         _word_forms(ast, inflected, exact)
-        #: the inflectable words of its atoms (folded text, Polish forms), and the scannable keys of its other
-        #: elements: a scanner checks the hits of the keys that only anchor words (``presearch.Refine``)
-        self.inflected: frozenset[tuple[str, frozenset[str]]] = frozenset(inflected)
+        #: the inflectable words of its atoms (folded text, the token as written), and the scannable keys of its
+        #: other elements: the keys in documents of language L are ``exact_literals`` and the words' keys in L
+        #: (``presearch.KeySet.for_lang``, which also checks the hits of keys that only anchor words)
+        self.inflected: frozenset[tuple[str, str]] = frozenset(inflected)
         self.exact_literals: frozenset[str] = frozenset(exact)
+        lf = forms_for(FALLBACK)
+        self.literals: frozenset[str] = self.exact_literals.union(
+            k for text, raw in inflected for k in lf.keys(text, raw) if scannable(k))
         #: language -> ``presearch.filter_of(ast, language)``, computed there on first use
         #: (``presearch.query_filter``)
         self.presearch_filter: dict[str, object] = {}

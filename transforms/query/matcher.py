@@ -178,7 +178,7 @@ class FieldIndex:
     def positions(self, e: Elem) -> list[int]:
         """Sorted positions of tokens matching element ``e`` (do not mutate)."""
         if e.inflect:   # the definition itself (wordforms.LangForms.matcher), on every distinct token
-            m = self.forms.matcher(e.text, e.forms)
+            m = self.forms.matcher(e.text, e.raw)
             found = [lst for t, lst in self.index.items() if m(t)]
             return sorted(p for lst in found for p in lst) if len(found) > 1 else found[0] if found else _EMPTY
         if not e.prefix:
@@ -198,7 +198,7 @@ class FieldIndex:
     def elem_at(self, p: int, e: Elem) -> bool:
         tok = self.tokens[p]
         if e.inflect:
-            return self.forms.matcher(e.text, e.forms)(tok)
+            return self.forms.matcher(e.text, e.raw)(tok)
         if e.prefix:
             return tok.startswith(e.text)
         return tok == e.text
@@ -292,7 +292,7 @@ class HitField:
 
     def positions(self, e: Elem) -> list[tuple[int, int]]:
         """Spans of the tokens matching element ``e``, in text order (do not mutate)."""
-        key: tuple[str, object] = (e.text, e.forms) if e.inflect else (e.text, e.prefix)
+        key: tuple[str, object] = (e.text, e.raw) if e.inflect else (e.text, e.prefix)
         r = self._cache.get(key)
         if r is None:
             r = self._cache[key] = self._inflected(e) if e.inflect else self._find(e.text, e.prefix)
@@ -307,7 +307,7 @@ class HitField:
         anchor, stem = forms.entry(word)
         p = self.padded
         stems = forms._stems
-        pl = forms.code == "pl" and e.forms
+        pl = forms.polish(e.raw) if forms.code == "pl" else None
         out: list[tuple[int, int]] = []
         n = len(word)
         startswith, find = p.startswith, p.find
@@ -327,9 +327,9 @@ class HitField:
             st = stems.get(t)
             if st is None:
                 st = forms.stem(t)
-            if st == stem or (pl and t in e.forms):
+            if st == stem or (pl and t in pl):
                 out.append((a, b))
-        outside = forms.outside(word, e.forms)
+        outside = forms.outside(word, e.raw)
         if outside:
             extra = [sp for f in outside for sp in self._find(f, False)]
             if extra:
@@ -623,9 +623,9 @@ def _pattern_info(pattern: Sequence[Elem], forms: LangForms) -> _PatternInfo:
     entry = _PATTERNS.get(key)
     if entry is not None and entry[0] is pattern:
         return entry[1]
-    keys = tuple(forms.keys(e.text, e.forms) if e.inflect else (elem_key(e.text, e.prefix),) for e in pattern)
+    keys = tuple(forms.keys(e.text, e.raw) if e.inflect else (elem_key(e.text, e.prefix),) for e in pattern)
     # a non-ASCII token never occurs in ASCII text (a Polish word may have ASCII forms: cło, cle)
-    in_ascii = all(e.text.isascii() or (e.inflect and e.forms and forms.code == "pl") for e in pattern)
+    in_ascii = all(e.text.isascii() or (e.inflect and forms.code == "pl" and forms.polish(e.raw)) for e in pattern)
     j, best = 0, -1
     for k, e in enumerate(pattern):
         if not e.prefix and len(e.text) > best:
@@ -634,10 +634,10 @@ def _pattern_info(pattern: Sequence[Elem], forms: LangForms) -> _PatternInfo:
     before = tuple(pattern[:j][::-1])
     info = _PatternInfo(
         keys, in_ascii, j, after, before, tuple(pattern[j - k].glued for k in range(j)),
-        tuple(forms.matcher(e.text, e.forms) if e.inflect else None for e in after),
-        tuple(forms.anchor_of(e.text, e.forms) if e.inflect else "" for e in after),
-        tuple(forms.matcher(e.text, e.forms) if e.inflect else None for e in before),
-        tuple(forms.anchor_of(e.text, e.forms) if e.inflect else "" for e in before))
+        tuple(forms.matcher(e.text, e.raw) if e.inflect else None for e in after),
+        tuple(forms.anchor_of(e.text, e.raw) if e.inflect else "" for e in after),
+        tuple(forms.matcher(e.text, e.raw) if e.inflect else None for e in before),
+        tuple(forms.anchor_of(e.text, e.raw) if e.inflect else "" for e in before))
     if len(_PATTERNS) >= 100_000:
         _PATTERNS.clear()
     _PATTERNS[key] = (pattern, info)

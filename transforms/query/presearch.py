@@ -382,41 +382,52 @@ def _literals(f: Filter, acc: set[str]) -> None:
 
 
 class KeySet(frozenset[str]):
-    """The keys a :class:`Scanner` scans for (``Scanner.literal_set``), and per document language the subset
-    it scans documents in that language for (``for_lang``): the keys of an inflectable word depend on the
-    language (its anchor there), and a document in one language needs no other language's.
-    ``Document.set_scan`` keeps the subset of its language: a key outside it is not known to be absent."""
+    """The keys a :class:`Scanner` scans for (``Scanner.literal_set``: those of documents in the fallback
+    language, English), and per document language the keys it scans documents in that language for
+    (``for_lang``, computed on the first document in it from the queries' inflectable words and other keys):
+    the keys of an inflectable word depend on the language (its anchor there), and a document in one language
+    needs no other language's.  ``Document.set_scan`` keeps the set of its language: a key outside it is not
+    known to be absent."""
 
     _by_lang: dict[str, frozenset[str]]
+    _words: tuple[tuple[str, str], ...]
+    _exact: frozenset[str]
 
-    def __new__(cls, keys: Iterable[str], by_lang: Mapping[str, Iterable[str]] | None = None) -> KeySet:
+    def __new__(cls, keys: Iterable[str], words: Iterable[tuple[str, str]] = (),
+                exact: Iterable[str] = ()) -> KeySet:
         self = super().__new__(cls, keys)
         self._by_lang = {}
-        if by_lang:
-            shared: dict[frozenset[str], frozenset[str]] = {}
-            for lang, ks in by_lang.items():
-                sub = frozenset(ks) & self
-                self._by_lang[lang] = shared.setdefault(sub, sub)   # languages with the same keys share one set
+        self._words = tuple(sorted(words))
+        self._exact = frozenset(exact)
         return self
 
     def for_lang(self, lang: str) -> frozenset[str]:
-        """The keys scanned in documents whose word-form language is ``lang`` (all of them if not split)."""
-        return self._by_lang.get(lang, self)
+        """The keys scanned in documents whose word-form language is ``lang`` (all of them if the queries'
+        words are not known)."""
+        ks = self._by_lang.get(lang)
+        if ks is None:
+            if not self._words and not self._exact:
+                return self
+            lf = forms_for(lang)
+            ks = self._exact.union(k for text, raw in self._words for k in lf.keys(text, raw) if scannable(k))
+            if lang == FALLBACK and ks <= self:
+                ks = self
+            ks = self._by_lang.setdefault(lang, ks)   # one object per language (identity matters)
+        return ks
 
-    def by_lang(self) -> dict[str, tuple[str, ...]]:
-        return {lang: tuple(sorted(ks)) for lang, ks in self._by_lang.items()}
-
-    def __reduce__(self) -> tuple[type[KeySet], tuple[tuple[str, ...], dict[str, tuple[str, ...]]]]:
-        return (KeySet, (tuple(sorted(self)), self.by_lang()))
+    def __reduce__(self) -> tuple[type[KeySet], tuple[tuple[str, ...], tuple[tuple[str, str], ...],
+                                                   tuple[str, ...]]]:
+        return (KeySet, (tuple(sorted(self)), self._words, tuple(sorted(self._exact))))
 
 
 class Literals(set[str]):
-    """``Presearcher.literals_of``: a set of keys that also knows which of them each document language needs
-    (``by_lang``) and the words each anchor key stands for (``words``), which :class:`Scanner` takes from it."""
+    """``Presearcher.literals_of``: the keys of documents in the fallback language, and what the keys of the
+    other languages are made of (the queries' inflectable words, the keys of their other elements), which
+    :class:`Scanner` takes from it."""
 
-    by_lang: dict[str, set[str]]
-    #: the inflectable words (folded text, Polish forms) of the queries, and the keys of their other elements
-    words: set[tuple[str, frozenset[str]]]
+    #: the inflectable words (folded text, the token as written) of the queries, and the keys of their other
+    #: elements
+    words: set[tuple[str, str]]
     exact: set[str]
 
 
@@ -425,12 +436,11 @@ class Literals(set[str]):
 Refine: TypeAlias = dict[str, tuple[frozenset[str], frozenset[str]]]
 
 
-def _refine_of(lang: str, words: Iterable[tuple[str, frozenset[str]]], exact: Iterable[str],
-               keys: frozenset[str]) -> Refine:
+def _refine_of(lang: str, words: Iterable[tuple[str, str]], exact: Iterable[str], keys: frozenset[str]) -> Refine:
     lf = forms_for(lang)
     stems: dict[str, set[str]] = {}
     tokens: dict[str, set[str]] = {}
-    for word, forms in words:
+    for word, raw in words:
         anchor, stem = lf.entry(word)
         key = elem_key(anchor, True)
         if key not in keys or not key.endswith("*"):
@@ -438,8 +448,7 @@ def _refine_of(lang: str, words: Iterable[tuple[str, frozenset[str]]], exact: It
         stems.setdefault(key, set()).add(stem)
         tok = tokens.setdefault(key, set())
         tok.add(word)
-        if lang == "pl":
-            tok.update(f for f in forms if f.startswith(anchor))
+        tok.update(f for f in lf.polish(raw) if f.startswith(anchor))
     plain = set(exact)   # a key a prefix (or word) of some query also needs: every hit counts
     return {k: (frozenset(v), frozenset(tokens[k])) for k, v in stems.items() if k not in plain}
 
@@ -447,7 +456,8 @@ def _refine_of(lang: str, words: Iterable[tuple[str, frozenset[str]]], exact: It
 class _LangScan:
     """A scanner's automata for the keys of one document language."""
 
-    __slots__ = ("ascii_keys", "keys", "lf", "other_impl", "refine", "tally", "token_impl", "token_iter")
+    __slots__ = ("_sc", "_substr", "ascii_keys", "keys", "lf", "other_impl", "refine", "tally", "token_impl",
+                 "token_iter")
 
     ascii_keys: frozenset[str]
     other_impl: Callable[[str], list[tuple[str, ...]]]
@@ -457,6 +467,8 @@ class _LangScan:
     def __init__(self, sc: Scanner, keys: frozenset[str], refine: Refine, lang: str,
                  same: _LangScan | None = None) -> None:
         self.keys = keys
+        self._sc = sc
+        self._substr: Callable[[str], list[tuple[str, ...]]] | None = None
         #: the keys whose hits are checked (``_refine_hits``), and the language rules to check them with
         self.refine = dict(refine)
         #: per checked key: [fields where it was found, fields where no hit was a form]
@@ -492,6 +504,13 @@ class _LangScan:
         else:
             self.token_impl = sc._build(token_patterns, [(k,) for k in ascii_keys])
 
+    def substr(self, text: str) -> list[tuple[str, ...]]:
+        """Every key of this language as a substring of ``text`` (an automaton built on first use)."""
+        impl = self._substr
+        if impl is None:
+            impl = self._substr = self._sc._substrings(self.keys)
+        return impl(text)
+
 
 class Scanner:
     """Finds which presearch keys (``analysis.term_keys``) are present in which field.
@@ -506,16 +525,14 @@ class Scanner:
     from a field's result cannot occur there: no token of the field is that word, starts with that stem, or
     contains that substring.
 
-    The keys of each document language (``KeySet.for_lang``; from ``Literals.by_lang`` or ``by_lang``) get their
-    own automata, built on the first document in that language (languages with the same keys share them).
+    The keys of each document language (``KeySet.for_lang``, from the ``Literals`` it is given) get their own
+    automata, built on the first document in that language (languages with the same keys share them).
     """
 
     def __init__(self, literals: Iterable[str], backend: Backend = "ahocorasick",
-                 fields: Iterable[str] = SCAN_FIELDS, by_lang: Mapping[str, Iterable[str]] | None = None) -> None:
-        if by_lang is None:
-            by_lang = getattr(literals, "by_lang", None)
+                 fields: Iterable[str] = SCAN_FIELDS) -> None:
         #: the queries' inflectable words and the keys of their other elements (``Literals``)
-        self._words: tuple[tuple[str, frozenset[str]], ...] = tuple(sorted(getattr(literals, "words", ())))
+        self._words: tuple[tuple[str, str], ...] = tuple(sorted(getattr(literals, "words", ())))
         self._exact: frozenset[str] = frozenset(getattr(literals, "exact", ()))
         self.literals: tuple[str, ...] = tuple(sorted(set(literals)))
         #: the fields ``scan_document`` scans: those some query looks in (``Presearcher.fields_of``); a field
@@ -523,7 +540,7 @@ class Scanner:
         wanted = set(fields)
         self.fields: tuple[str, ...] = tuple(f for f in SCAN_FIELDS if f in wanted)
         #: every key (a ``KeySet``: also the keys of each document language)
-        self.literal_set: KeySet = KeySet(self.literals, by_lang)
+        self.literal_set: KeySet = KeySet(self.literals, self._words, self._exact)
         self.backend: Backend = backend
         if backend == "hyperscan":   # (an ImportError here, not on the first scan)
             import hyperscan  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
@@ -551,15 +568,19 @@ class Scanner:
 
     @property
     def _impl(self) -> Callable[[str], list[tuple[str, ...]]]:
-        """Every key as a substring (``scan``), built on first use."""
+        """Every key of every language as a substring (``scan``: no language is known), built on first use."""
         impl = self._impl_
         if impl is None:
-            by_base: dict[str, list[str]] = {}
-            for key in self.literals:
-                by_base.setdefault(key_base(key), []).append(key)
-            bases = sorted(by_base)
-            impl = self._impl_ = self._build(bases, [tuple(by_base[b]) for b in bases])
+            keys = set(self.literals).union(*(self.literal_set.for_lang(lang) for lang in LANGUAGES))
+            impl = self._impl_ = self._substrings(keys)
         return impl
+
+    def _substrings(self, keys: Iterable[str]) -> Callable[[str], list[tuple[str, ...]]]:
+        by_base: dict[str, list[str]] = {}
+        for key in sorted(keys):
+            by_base.setdefault(key_base(key), []).append(key)
+        bases = sorted(by_base)
+        return self._build(bases, [tuple(by_base[b]) for b in bases])
 
     def _build(self, patterns: Sequence[str], values: Sequence[tuple[str, ...]]
                ) -> Callable[[str], list[tuple[str, ...]]]:
@@ -634,7 +655,7 @@ class Scanner:
                 token_iter = ls.token_iter
                 fi = doc.field(name) if doc.fast else None
                 if token_iter is None or not isinstance(fi, HitField):
-                    for keys in self._impl(text):
+                    for keys in ls.substr(text):
                         for key in keys:
                             out[key] = get(key, 0) | bit
                     continue
@@ -651,7 +672,6 @@ class Scanner:
 
     def __reduce__(self) -> tuple[Callable[..., Scanner], tuple[Literals, Backend, tuple[str, ...]]]:
         lits = Literals(self.literals)
-        lits.by_lang = {lang: set(ks) for lang, ks in self.literal_set.by_lang().items()}
         lits.words, lits.exact = set(self._words), set(self._exact)
         return (Scanner, (lits, self.backend, self.fields))
 
@@ -806,17 +826,14 @@ class Presearcher:
 
     @staticmethod
     def literals_of(queries: Iterable[CompiledQuery]) -> set[str]:
-        """Every literal the filters of ``queries`` test (in any language: ``CompiledQuery.literals`` has the
-        keys of every language), and every other scannable literal of their atoms (which lets evaluation skip
-        absent ones), to build one shared :class:`Scanner`."""
+        """Every literal the filters of ``queries`` test, and every other scannable literal of their atoms (which
+        lets evaluation skip absent ones), to build one shared :class:`Scanner`: those of documents in the
+        fallback language, and what the keys of the other languages are made of (``Literals``)."""
         lits = Literals()
-        lits.by_lang = {lang: set() for lang in LANGUAGES}
         lits.words, lits.exact = set(), set()
         for q in queries:
             _literals(query_filter(q), lits)
             lits |= q.literals
-            for lang, ks in q.literals_by_lang.items():
-                lits.by_lang[lang] |= ks
             lits.words |= q.inflected
             lits.exact |= q.exact_literals
         return lits
@@ -851,9 +868,13 @@ class Presearcher:
         """
         if presence is None:
             presence = self.scan(doc_or_folded_fields)
-        if lang is None and isinstance(doc_or_folded_fields, Document):
-            lang = getattr(doc_or_folded_fields, "lang", None)
-        idx = self.index(lang)
+        if isinstance(doc_or_folded_fields, Document):
+            if lang is None:
+                lang = doc_or_folded_fields.lang
+            # the keys are those the document was scanned for: of its language (``lang`` is for ``lang:``)
+            idx = self.index(doc_or_folded_fields.word_language)
+        else:
+            idx = self.index(lang)
         tagset = frozenset(tags)
         checks = idx.checks
         get = presence.get

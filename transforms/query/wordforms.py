@@ -35,8 +35,9 @@ Snowball stemmer (``dutch_porter``): the newer one strips ``ge-`` prefixes and c
 lose 24% of the pairs above.
 
 Costs: a stem is computed once per (language, token) and kept in a bounded cache owned by the language's
-:class:`LangForms` (one per language per process); Morfeusz runs at compile time only, on query words
-written in the Polish alphabet (no ``q``, ``v``, ``x``), ~0.1 ms each, memoized.
+:class:`LangForms` (one per language per process); a word's keys and rules in a language are computed on the
+first document in that language; Morfeusz runs on the first Polish document, once per query word written in
+the Polish alphabet (no ``q``, ``v``, ``x``), ~0.1 ms each, memoized.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ __all__ = [
     "LANGUAGES",
     "MIN_INFLECT",
     "LangForms",
-    "base_length",
     "forms_for",
     "language_of",
     "polish_forms",
@@ -108,9 +108,9 @@ class LangForms:
         self._cut: str | None = _CUT.get(code)
         #: folded word -> (anchor, stem)
         self._entries: dict[str, tuple[str, str]] = {}
-        #: (folded word, its Polish forms) -> its matcher / its presearch keys in this language
-        self._matchers: dict[tuple[str, frozenset[str]], Callable[[str], bool]] = {}
-        self._keys: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
+        #: (folded word, the query token as written) -> its matcher / its presearch keys in this language
+        self._matchers: dict[tuple[str, str], Callable[[str], bool]] = {}
+        self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def stem(self, token: str) -> str:
         s = self._stems.get(token)
@@ -133,16 +133,21 @@ class LangForms:
             e = self._entries[word] = (word[: max(MIN_INFLECT, len(s) - cut)], s)
         return e
 
-    def matcher(self, word: str, forms: frozenset[str]) -> Callable[[str], bool]:
+    def polish(self, raw: str) -> frozenset[str]:
+        """The Polish forms of the query token ``raw`` when this language is Polish, else none."""
+        return polish_forms(raw) if self.code == "pl" and raw else frozenset()
+
+    def matcher(self, word: str, raw: str) -> Callable[[str], bool]:
         """Whether a (folded) token is a form of the (folded, inflectable) word ``word`` in this language;
-        ``forms``: the word's Polish forms (used when this language is Polish).  The definition of word forms
-        (the module docstring); both evaluation paths call it."""
-        key = (word, forms)
+        ``raw``: the query token as written (its Polish forms count when this language is Polish).  The
+        definition of word forms (the module docstring); both evaluation paths call it."""
+        key = (word, raw)
         m = self._matchers.get(key)
         if m is None:
             anchor, s = self.entry(word)
             stem = self.stem
-            if self.code != "pl" or not forms:
+            forms = self.polish(raw)
+            if not forms:
                 def m(t: str) -> bool:
                     return t == word or (t.startswith(anchor) and stem(t) == s)
             else:
@@ -153,29 +158,31 @@ class LangForms:
             self._matchers[key] = m
         return m
 
-    def anchor_of(self, word: str, forms: frozenset[str]) -> str | None:
+    def anchor_of(self, word: str, raw: str) -> str | None:
         """The anchor every form of ``word`` here starts with, ``None`` when some (Polish) form does not."""
-        return None if self.outside(word, forms) else self.entry(word)[0]
+        return None if self.outside(word, raw) else self.entry(word)[0]
 
-    def outside(self, word: str, forms: frozenset[str]) -> tuple[str, ...]:
-        """The Polish forms of ``word`` that do not start with its anchor here (``()`` unless Polish)."""
-        if self.code != "pl" or not forms:
+    def outside(self, word: str, raw: str) -> tuple[str, ...]:
+        """The Polish forms of ``word`` (as written: ``raw``) that do not start with its anchor here (``()``
+        unless Polish)."""
+        forms = self.polish(raw)
+        if not forms:
             return ()
         anchor = self.entry(word)[0]
         return tuple(sorted(f for f in forms if not f.startswith(anchor)))
 
-    def keys(self, word: str, forms: frozenset[str]) -> tuple[str, ...]:
+    def keys(self, word: str, raw: str) -> tuple[str, ...]:
         """The presearch keys of the inflectable ``word`` in this language, one of which a field holding one of
         its forms contains: its anchor as a prefix key (``analysis.elem_key``), and its Polish forms that do not
         start with the anchor (whole words)."""
-        key = (word, forms)
+        key = (word, raw)
         k = self._keys.get(key)
         if k is None:
             from .analysis import elem_key
 
             if len(self._keys) >= _CACHE_MAX:
                 self._keys.clear()
-            k = self._keys[key] = (elem_key(self.entry(word)[0], True), *self.outside(word, forms))
+            k = self._keys[key] = (elem_key(self.entry(word)[0], True), *self.outside(word, raw))
         return k
 
     def __reduce__(self) -> tuple[Callable[[str | None], LangForms], tuple[str]]:
@@ -191,6 +198,9 @@ _LOCK = threading.Lock()
 
 def forms_for(lang: str | None) -> LangForms:
     """The (shared) rules for an article in ``lang``."""
+    lf = _FORMS.get(lang)   # type: ignore[arg-type]
+    if lf is not None:
+        return lf
     code = language_of(lang)
     lf = _FORMS.get(code)
     if lf is None:
@@ -199,12 +209,6 @@ def forms_for(lang: str | None) -> LangForms:
             if lf is None:
                 lf = _FORMS[code] = LangForms(code)
     return lf
-
-
-@functools.lru_cache(maxsize=65536)
-def base_length(word: str) -> int:
-    """Length of ``Elem.base`` of an inflectable folded word: its shortest anchor over ``LANGUAGES``."""
-    return min(len(forms_for(code).entry(word)[0]) for code in LANGUAGES)
 
 
 # -- Polish: Morfeusz 2 ---------------------------------------------------------------------------------
