@@ -203,6 +203,11 @@ def test_documents_and_queries_pickle_with_their_language() -> None:
     q = pickle.loads(pickle.dumps(compile_query("cło")))
     assert q.match(back) == q.match(doc) == q.match(Document({"body": "Nowe cła i ceł"}, lang="pl"))
     assert pickle.loads(pickle.dumps(forms_for("de"))) is forms_for("de")
+    ps = Presearcher([compile_query("cło OR deal")])
+    assert ps.candidates(doc) == [0]
+    back_ps = pickle.loads(pickle.dumps(ps))   # (it holds a lock and its languages' indexes: rebuilt)
+    assert back_ps.candidates(Document({"body": "Nowe ceł"}, lang="pl", fast=True)) == [0]
+    assert back_ps.candidates(Document({"body": "two deals"}, fast=True)) == [0]
 
 
 def _article(title: str, body: str, lang: str | None) -> Article:

@@ -805,6 +805,9 @@ class Presearcher:
         self.filters, self.checks, self.anchors = fb.filters, fb.checks, fb.anchors
         self.by_term, self.by_topic, self.by_lang, self.always = fb.by_term, fb.by_topic, fb.by_lang, fb.always
 
+    def __reduce__(self) -> tuple[type[Presearcher], tuple[tuple[CompiledQuery, ...], Scanner]]:
+        return (Presearcher, (self.queries, self.scanner))
+
     def index(self, lang: str | None) -> _Index:
         """The filters, checks and anchors for documents in ``lang`` (``wordforms.language_of``)."""
         code = language_of(lang)
