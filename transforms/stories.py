@@ -284,7 +284,7 @@ def _id_shard(article_id: str) -> int:
 
 def _windowed(value: object) -> WindowedValue:
     # what finish_bundle emits: batch inputs are in the global window, where the lists go
-    return WindowedValue(value, MIN_TIMESTAMP, [GlobalWindow()])
+    return WindowedValue(value, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
 def _drain(buffer: dict[int, list]) -> list[tuple[int, bytes]]:
