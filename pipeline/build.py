@@ -1,50 +1,57 @@
 """Wiring only: sources -> normalize -> (dedupe) -> tag -> match -> sinks, dead letters beside.
 
-``analyze`` is the part batch and watch share; ``build_batch`` adds the file source, the story stage and the
-output folders. Sources are injectable (``source=``) so tests can feed a ``Create``.
+``analyze`` is the part batch and watch share. The watch job (``pipeline.watch``) adds its source, live
+dedupe and stories and ``write_outputs``. The batch job is two pipelines (``pipeline.run.run_batch`` runs
+them):
 
-Batch removes exact duplicates without grouping whole articles (``transforms.dedupe``): every copy is tagged
-and matched, and the one join by article id (``SetStoryIds``, which sets the story ids on the alerts and story
-members) keeps the first copy's alerts and member and writes a ``duplicates/`` record for each other copy.
+* ``build_per_article``: planned reads (``transforms.ingest.plan_path`` descriptors) -> ``analyze`` ->
+  the story signatures of every copy (``stories.SignCopies``), each copy's story member, the alerts (packed)
+  and, for ``--emit-articles``, the articles, to spill files (``transforms.spill``); dead letters straight to
+  ``dead_letters/``. No shuffle: every record streams from its reader to a spill file, so memory does not
+  grow with the archive, and any number of workers (processes, Dask workers) run it side by side.
+* ``build_finish``: the work folder -> ``transforms.settle.Settle``, which reads the spill files one id shard
+  at a time: one copy per id kept (a ``duplicates/`` record for each other copy), story ids, throttling,
+  story records -> the sinks. No shuffle either: what waits, waits on disk.
 """
 
 from __future__ import annotations
 
 import os
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 
 from schemas.config import Settings
-from transforms.ingest import ReadArticles
+from transforms.ingest import ReadPlanned
 from transforms.match import MatchRules
 from transforms.normalize import NormalizeArticles
+from transforms.settle import ARTICLES_TAG, Settle
 from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.stories import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
+from transforms.spill import Spill, id_shard
+from transforms.stories import DUPLICATES_TAG, copy_member, packed_alert, sign_copy
 from transforms.tag import TagTopics
-from transforms.throttle import ThrottleAlerts
+from transforms.throttle import STORIES, SUPPRESSED
 
 
 class Analyzed(NamedTuple):
     tagged: beam.PCollection        # transforms.tag.Tagged
     alerts: beam.PCollection        # schemas.records.Alert
     dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
-    #: (article id, story id) beside the articles (``story_ids=``): then the articles, the tagged articles and
-    #: the alerts of ``alerts`` do not carry their story id yet, and may hold several copies of an id;
-    #: ``write_outputs`` joins the story ids on and keeps one copy per id
-    story_ids: beam.PCollection | None = None
     tag_dead_letters: beam.PCollection | None = None    # DeadLetter (tag stage)
     match_dead_letters: beam.PCollection | None = None  # DeadLetter (match stage)
 
+    def all_dead_letters(self) -> list[tuple[str, beam.PCollection | None]]:
+        return [("", self.dead_letters), ("[tag]", self.tag_dead_letters), ("[match]", self.match_dead_letters)]
+
 
 def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransform | None = None,
-            stories: beam.PTransform | None = None, story_ids: beam.PTransform | None = None) -> Analyzed:
+            stories: beam.PTransform | None = None) -> Analyzed:
     """RawArticle -> tagged articles and alerts (the stages every mode shares). ``dedupe`` drops articles
     before tagging (watch: ``DedupeSeen``). ``stories`` sets ``story_id`` on each article before tagging
-    (watch: ``AssignStoriesLive``; batch could use ``AssignStories``); ``story_ids`` (batch: ``StoryIds``),
-    applied to the tagged articles, computes the story ids beside them instead, for ``write_outputs`` to join
-    onto the alerts and story members only (keeping one copy per id)."""
+    (watch: ``AssignStoriesLive``); the batch job leaves both out and settles copies and stories in its
+    finishing pass (``pipeline.batch``), so its articles and alerts may hold several copies of an id and no
+    story id yet."""
     normalized = raw | "NormalizeArticles" >> NormalizeArticles()
     articles = normalized.articles
     if dedupe is not None:
@@ -53,59 +60,84 @@ def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransfor
         articles = articles | "AssignStories" >> stories
     tagged = articles | "TagTopics" >> TagTopics(settings)
     matched = tagged.tagged | "MatchRules" >> MatchRules(settings)
-    ids = tagged.tagged | "StoryIds" >> story_ids if story_ids is not None else None
-    return Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, ids, tagged.dead_letters,
+    return Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, tagged.dead_letters,
                     matched.dead_letters)
 
 
-def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
-                  emit_articles: bool, *, throttle: beam.PTransform | None = None,
-                  state_path: str | None = None) -> None:
-    """Alerts to their sinks, dead letters (and optionally articles) to JSONL under ``out_dir``. ``throttle``
-    (``ThrottleAlerts`` / ``ThrottleAlertsLive``) decides which alerts are delivered; the others go to
-    ``suppressed/``, story records to ``stories/``."""
-    alerts = analyzed.alerts
-    inputs: dict[str, beam.PCollection] = {"alerts": alerts, "articles": analyzed.tagged}
-    if analyzed.story_ids is not None:
-        joined = ({"alerts": alerts, "articles": analyzed.tagged, "story_ids": analyzed.story_ids}
-                  | "SetStoryIds" >> SetStoryIds())
-        alerts = joined.alerts
-        inputs = {"alerts": alerts, "members": joined[MEMBERS_TAG]}
-        joined[DUPLICATES_TAG] | "WriteDuplicates" >> WriteJsonl(os.path.join(out_dir, "duplicates"),
-                                                                 prefix="duplicates", counter="sink_duplicates")
+def write_dead_letters(labelled: list[tuple[str, beam.PCollection | None]], out_dir: str) -> None:
+    """Dead letters to ``out_dir/dead_letters``. One writer per collection, not a Flatten: on the streaming
+    FnApiRunner a Flatten of several inputs runs only at shutdown (measured), and dead letters must show up
+    while watch runs; on the batch runner a Flatten holds its inputs in memory."""
+    for suffix, dead in labelled:
+        if dead is not None:
+            dead | f"WriteDeadLetters{suffix}" >> WriteJsonl(
+                os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
+
+
+def deliver(alerts: beam.PCollection, context: dict[str, beam.PCollection], settings: Settings, out_dir: str, *,
+            throttle: beam.PTransform | None = None, state_path: str | None = None) -> None:
+    """Alerts to their sinks. ``throttle`` (``ThrottleAlerts`` / ``ThrottleAlertsLive``, given ``{"alerts": ...,
+    **context}``: the articles, or the batch job's story members) decides which are delivered; the others go
+    to ``suppressed/``, story records to ``stories/``. ``state_path`` (watch): sinks deliver crash-safely
+    against the state store (transforms.sinks)."""
     if throttle is not None:
-        throttled = inputs | "ThrottleAlerts" >> throttle
+        throttled = {"alerts": alerts, **context} | "ThrottleAlerts" >> throttle
         alerts = throttled.alerts
         throttled.suppressed | "WriteSuppressed" >> WriteJsonl(os.path.join(out_dir, "suppressed"),
                                                               prefix="suppressed", counter="sink_suppressed")
         throttled.stories | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
                                                          counter="sink_stories")
-    # state_path (watch): sinks deliver crash-safely against the state store (transforms.sinks)
     alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir, state_path=state_path)
-    # One writer per dead-letter collection, not a Flatten: on the streaming FnApiRunner a Flatten of
-    # several inputs runs only at shutdown (measured), and dead letters must show up while watch runs.
-    labelled = [("", analyzed.dead_letters), ("[tag]", analyzed.tag_dead_letters),
-                ("[match]", analyzed.match_dead_letters), *((f"[{i}]", d) for i, d in enumerate(other_dead, 1))]
-    for suffix, dead in labelled:
-        if dead is not None:
-            dead | f"WriteDeadLetters{suffix}" >> WriteJsonl(
-                os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
+
+
+def write_articles(articles: beam.PCollection, out_dir: str) -> None:
+    articles | "WriteArticles" >> WriteJsonl(os.path.join(out_dir, "articles"), prefix="articles",
+                                             counter="sink_articles")
+
+
+def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
+                  emit_articles: bool, *, throttle: beam.PTransform | None = None,
+                  state_path: str | None = None) -> None:
+    """What the watch job writes: alerts to their sinks (``deliver``), dead letters (and optionally articles)
+    to JSONL under ``out_dir``."""
+    deliver(analyzed.alerts, {"articles": analyzed.tagged}, settings, out_dir, throttle=throttle,
+            state_path=state_path)
+    write_dead_letters([*analyzed.all_dead_letters(), *((f"[{i}]", d) for i, d in enumerate(other_dead, 1))],
+                       out_dir)
     if emit_articles:
-        articles = analyzed.tagged | "Articles" >> beam.Map(lambda t: t.article)
-        if analyzed.story_ids is not None:   # only when asked for: this ships every article through a join
-            articles = ({"articles": articles, "story_ids": analyzed.story_ids}
-                        | "ArticleStories" >> JoinStoryIds())
-        (articles
-         | "WriteArticles" >> WriteJsonl(os.path.join(out_dir, "articles"), prefix="articles",
-                                         counter="sink_articles"))
+        write_articles(analyzed.tagged | "Articles" >> beam.Map(attrgetter("article")), out_dir)
 
 
-def build_batch(p: beam.Pipeline, paths: list[str], settings: Settings, out_dir: str, *,
-                emit_articles: bool = False, source: beam.PTransform | None = None) -> Analyzed:
-    """The batch job: ``paths`` (already expanded files) through every stage to ``out_dir``."""
-    read = (p | "Inputs" >> beam.Create([os.fsencode(path) for path in paths])  # bytes: any file name survives
-              | "ReadArticles" >> (source or ReadArticles()))
-    analyzed = analyze(read.raw, settings, story_ids=StoryIds(article_of=attrgetter("article")))
-    write_outputs(analyzed, [read.dead_letters], settings, out_dir, emit_articles,
-                  throttle=ThrottleAlerts(settings))
+def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, work_dir: str, out_dir: str, *,
+                      emit_articles: bool = False) -> Analyzed:
+    """The batch job's first pass: ``plan`` (``plan_path`` descriptors) through every per-article stage to
+    spill files under ``work_dir``, by id shard; dead letters to ``out_dir``."""
+    read = (p | "Plan" >> beam.Create(plan)
+              | "ReadArticles" >> ReadPlanned())
+    analyzed = analyze(read.raw, settings)
+    tagged = analyzed.tagged
+    (tagged | "SignCopies" >> beam.Map(lambda t: sign_copy(t.article))
+            | "SpillCopies" >> Spill(work_dir, "copies"))
+    tagged | "Members" >> beam.Map(copy_member) | "SpillMembers" >> Spill(work_dir, "members")
+    analyzed.alerts | "PackAlerts" >> beam.Map(packed_alert) | "SpillAlerts" >> Spill(work_dir, "alerts")
+    if emit_articles:
+        (tagged | "Articles" >> beam.Map(attrgetter("article"))
+                | "SpillArticles" >> Spill(work_dir, "articles", shard_of=lambda a: id_shard(a.id)))
+    write_dead_letters([("[read]", read.dead_letters), *analyzed.all_dead_letters()], out_dir)
     return analyzed
+
+
+def build_finish(p: beam.Pipeline, work_dir: str, settings: Settings, out_dir: str, *,
+                 emit_articles: bool = False) -> None:
+    """The batch job's second pass: the spill files of ``build_per_article`` -> one copy per id, stories,
+    throttling (``transforms.settle``) -> ``out_dir``."""
+    settled = p | "WorkDir" >> beam.Create([work_dir]) | "Settle" >> Settle(settings, emit_articles)
+    settled[DUPLICATES_TAG] | "WriteDuplicates" >> WriteJsonl(os.path.join(out_dir, "duplicates"),
+                                                              prefix="duplicates", counter="sink_duplicates")
+    settled[SUPPRESSED] | "WriteSuppressed" >> WriteJsonl(os.path.join(out_dir, "suppressed"),
+                                                          prefix="suppressed", counter="sink_suppressed")
+    settled[STORIES] | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
+                                                    counter="sink_stories")
+    settled.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
+    if emit_articles:
+        write_articles(settled[ARTICLES_TAG], out_dir)

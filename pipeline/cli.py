@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline import logs
 
-OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output"}
+OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output", "--workers"}
 OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state"}
 
 
@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     common(b)
     b.add_argument("--out", default="newswatch-out", help="output folder (default ./newswatch-out)")
     b.add_argument("--emit-articles", action="store_true", help="also write articles/*.jsonl")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes of the local runner (default: the usable cores; 1 for small inputs)")
 
     w = sub.add_parser("watch", help="monitor feeds and folders until stopped")
     common(w)
@@ -156,7 +158,7 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     settings, _ = load(args.config)
     paths = expand_inputs(args.inputs)
     summary = run_batch(paths, settings, args.out, beam_args, emit_articles=args.emit_articles,
-                        status=_status)
+                        workers=args.workers, status=_status)
     if sys.stderr.isatty():
         from rich.console import Console
 

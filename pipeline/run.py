@@ -1,5 +1,18 @@
 """Runner choice, pipeline options, and running a batch job to its summary.
 
+The batch job is two passes (``pipeline.build``). ``run_batch`` plans the reads (files, and byte ranges of
+big WARC/JSONL files: ``plan_reads``, the same plan whatever the number of workers, so results do not
+depend on it), runs the per-article pass, then the finishing pass in this process over the spill files in
+a work folder under the output folder (removed at the end). The per-article pass runs
+
+* on the local runner with ``workers`` > 1: in that many worker processes (``python -m pipeline.worker``),
+  each a whole FnApiRunner over its share of the plan (shared out by bytes, largest first); they share
+  nothing but the spill folder, so the speed-up is near-linear. Default: the usable cores, but one process
+  when the inputs are under ``SMALL_INPUT`` bytes (a process costs seconds to start);
+* on the local runner with one worker: in this process;
+* on any other runner (Dask, portable): as one pipeline of that runner, its workers taking the plan's
+  descriptors; the finishing pass stays in this process, so the outputs are those of a local run.
+
 Runner choice. Without ``--runner`` newswatch runs Beam's FnApiRunner in this process (the engine behind
 the DirectRunner) — chosen explicitly, because the DirectRunner would first try to download the Prism
 runner. ``--direct_num_workers N --direct_running_mode multi_processing`` spread it over local
@@ -13,19 +26,26 @@ from __future__ import annotations
 import glob
 import json
 import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.build import build_batch
+from pipeline.build import build_finish, build_per_article
 from pipeline.logs import get_logger
 from schemas.config import Settings
+from schemas.errors import UsageError
+from transforms.ingest import plan_path, range_bytes
 
 RUNNER_ALIASES = {
     "local": None,
@@ -36,6 +56,11 @@ RUNNER_ALIASES = {
     "portable": "PortableRunner",
 }
 OUTPUT_DIRS = ("alerts", "dead_letters", "duplicates", "articles", "stories", "suppressed")
+WORK_PREFIX = ".work-"
+SMALL_INPUT = 8 * 1024 * 1024   # default workers: one process below this many input bytes
+PIECES = 64                     # plan_reads: big files are cut so that the input is about this many pieces
+MIN_PIECE = 1024 * 1024
+MAX_PIECE = 32 * 1024 * 1024
 
 
 def make_options(beam_args: list[str], *, streaming: bool = False) -> tuple[PipelineOptions, Any]:
@@ -80,6 +105,55 @@ def clear_outputs(out_dir: str) -> None:
     summary = os.path.join(out_dir, "summary.json")
     if os.path.exists(summary):
         os.remove(summary)
+    for work in glob.glob(os.path.join(glob.escape(out_dir), WORK_PREFIX + "*")):   # left by a killed run
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
+
+
+def input_bytes(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        with suppress(OSError):
+            total += os.stat(path).st_size
+    return total
+
+
+def plan_reads(paths: list[str]) -> list[Any]:
+    """What to read, as ``transforms.ingest.plan_path`` descriptors: every file whole, but a WARC or plain
+    JSONL of more than two pieces cut into byte ranges of one piece, a piece being 1/``PIECES`` of the
+    input (1-32 MiB). Ids do not depend on the cut (``transforms.ingest``), and the plan does not depend on
+    the number of workers."""
+    piece = min(max(input_bytes(paths) // PIECES, MIN_PIECE), MAX_PIECE)
+    return [d for path in paths for d in plan_path(path, 2 * piece, piece)]
+
+
+def share_out(plan: list[Any], n: int) -> list[list[Any]]:
+    """``plan`` in ``n`` shares of about equal bytes (largest descriptor first, to the lightest share);
+    empty shares are left out."""
+    shares: list[list[Any]] = [[] for _ in range(n)]
+    load = [0] * n
+    for d in sorted(plan, key=lambda d: -range_bytes(d)):
+        i = load.index(min(load))
+        shares[i].append(d)
+        load[i] += max(range_bytes(d), 1)
+    return [s for s in shares if s]
+
+
+def merge_counters(parts: list[dict[str, int] | None]) -> dict[str, int] | None:
+    """Counters of several pipelines summed; None when any of them reported none."""
+    total: dict[str, int] = {}
+    for part in parts:
+        if part is None:
+            return None
+        for k, v in part.items():
+            total[k] = total.get(k, 0) + v
+    return total
 
 
 def read_counters(result: Any) -> dict[str, int] | None:
@@ -154,29 +228,112 @@ def summarize(counters: dict[str, int] | None, out_dir: str, settings: Settings,
     return summary
 
 
-def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
-              emit_articles: bool = False,
-              status: Callable[[str], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
-    """Run the batch job to completion and write ``summary.json``; returns the summary."""
-    log = get_logger()
+def run_per_article(plan: list[Any], settings: Settings, work_dir: str, out_dir: str, beam_args: list[str],
+                    emit_articles: bool) -> dict[str, int] | None:
+    """One pipeline of the per-article pass over ``plan`` on the runner ``beam_args`` choose; its counters."""
     options, runner = make_options(beam_args)
+    p = beam.Pipeline(runner=runner, options=options)
+    build_per_article(p, plan, settings, work_dir, out_dir, emit_articles=emit_articles)
+    result = p.run()
+    result.wait_until_finish()
+    return read_counters(result)
+
+
+def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_dir: str, beam_args: list[str],
+                emit_articles: bool) -> dict[str, int] | None:
+    """The per-article pass in one worker process per share (``pipeline.worker``); their counters summed.
+    A worker that fails fails the run (its log is on stderr); the others are stopped."""
+    procs: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for i, share in enumerate(shares):
+            spec = os.path.join(work_dir, f"worker-{i}.spec")
+            with open(spec, "wb") as fh:
+                pickle.dump({"plan": share, "settings": settings, "work_dir": work_dir, "out_dir": out_dir,
+                             "beam_args": beam_args, "emit_articles": emit_articles}, fh)
+            procs.append((subprocess.Popen([sys.executable, "-m", "pipeline.worker", spec],
+                                           stdin=subprocess.DEVNULL), spec))
+        counters: list[dict[str, int] | None] = []
+        for i, (proc, spec) in enumerate(procs):
+            if proc.wait() != 0:
+                raise RuntimeError(f"batch worker {i + 1}/{len(procs)} failed (exit {proc.returncode}); "
+                                   "its log is above")
+            with open(spec + ".counters.json", encoding="utf-8") as fh:
+                counters.append(json.load(fh))
+        return merge_counters(counters)
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+class BatchRun(NamedTuple):
+    counters: dict[str, int] | None
+    workers: int | None          # worker processes of the per-article pass (None: another runner's)
+    per_article_seconds: float
+    finish_seconds: float
+
+
+def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
+               emit_articles: bool = False, workers: int | None = None,
+               status: Callable[[str], AbstractContextManager[Any]] | None = None) -> BatchRun:
+    """Both passes of the batch job over ``paths`` into ``out_dir`` (see the module docstring); their
+    counters summed. ``workers``: worker processes of the local runner's per-article pass (None:
+    ``usable_cores()``, one for inputs under ``SMALL_INPUT`` bytes)."""
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    _, runner = make_options(beam_args)
+    local = not isinstance(runner, str)
+    t0 = time.perf_counter()
+    plan = plan_reads(paths)
+    if workers is None:
+        workers = 1 if input_bytes(paths) < SMALL_INPUT else usable_cores()
+    shares = share_out(plan, workers) if local else [plan]
+    os.makedirs(out_dir, exist_ok=True)
+    work_dir = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out_dir)
+    where = f"{len(shares)} worker(s)" if local else runner_name(runner)
+    try:
+        with (status or (lambda _msg: nullcontext()))(f"newswatch batch: {len(paths)} input(s) on {where}"):
+            if local and len(shares) > 1:
+                first = run_workers(shares, settings, work_dir, out_dir, beam_args, emit_articles)
+            else:
+                first = run_per_article(plan, settings, work_dir, out_dir, beam_args, emit_articles)
+            t1 = time.perf_counter()
+            options, finisher = make_options([])
+            p = beam.Pipeline(runner=finisher, options=options)
+            build_finish(p, work_dir, settings, out_dir, emit_articles=emit_articles)
+            result = p.run()
+            result.wait_until_finish()
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    counters = merge_counters([first, read_counters(result),
+                               {"read_files": len(paths), "read_ranges": sum(1 for d in plan if d[0] != "file")}])
+    return BatchRun(counters, len(shares) if local else None, t1 - t0, time.perf_counter() - t1)
+
+
+def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
+              emit_articles: bool = False, workers: int | None = None,
+              status: Callable[[str], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
+    """Run the batch job to completion (``run_passes``) and write ``summary.json``; returns the summary."""
+    log = get_logger()
+    _, runner = make_options(beam_args)
     os.makedirs(out_dir, exist_ok=True)
     clear_outputs(out_dir)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    p = beam.Pipeline(runner=runner, options=options)
-    build_batch(p, paths, settings, out_dir, emit_articles=emit_articles)
-    with (status or (lambda _msg: nullcontext()))(f"newswatch batch: {len(paths)} input(s) on {runner_name(runner)}"):
-        result = p.run()
-        result.wait_until_finish()
+    run = run_passes(paths, settings, out_dir, beam_args, emit_articles=emit_articles, workers=workers,
+                     status=status)
     seconds = time.perf_counter() - t0
-    summary = summarize(read_counters(result), out_dir, settings, len(paths), started, seconds,
-                        runner_name(runner))
+    summary = summarize(run.counters, out_dir, settings, len(paths), started, seconds, runner_name(runner))
+    summary["workers"] = run.workers
+    summary["pass_seconds"] = {"per_article": round(run.per_article_seconds, 3),
+                               "finish": round(run.finish_seconds, 3)}
     with open(os.path.join(out_dir, ".summary.json.tmp"), "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
     os.replace(os.path.join(out_dir, ".summary.json.tmp"), os.path.join(out_dir, "summary.json"))
     log.info("batch finished", inputs=len(paths), articles=summary["articles"], alerts=summary["alerts"],
              dead_letters=summary["dead_letters"], duplicates=summary["duplicates"],
-             seconds=summary["duration_seconds"], runner=summary["runner"], out=out_dir)
+             seconds=summary["duration_seconds"], runner=summary["runner"], workers=summary["workers"],
+             out=out_dir)
     return summary

@@ -443,14 +443,30 @@ class _PlanFn(beam.DoFn):
 
     def process(self, element: str | bytes) -> Iterator[Range]:
         self.files.inc()
-        path = as_path(element)
-        ranges = file_ranges(path, self.split_min_bytes, self.split_bytes) if self.split_min_bytes is not None else []
-        if not ranges:
-            yield ("file", os.fsencode(path), 0, None, 1)
-            return
-        for item in ranges:
-            self.ranges.inc()
-            yield item
+        ranges = plan_path(element, self.split_min_bytes, self.split_bytes)
+        if ranges[0][0] != "file":
+            self.ranges.inc(len(ranges))
+        yield from ranges
+
+
+def plan_path(element: str | bytes, split_min_bytes: int | None = SPLIT_MIN_BYTES,
+              split_bytes: int = SPLIT_BYTES) -> list[Range]:
+    """What to read of a path: ``[("file", path, 0, None, 1)]`` (the whole file), or, for a WARC or plain JSONL
+    over ``split_min_bytes`` (None: never split), its byte ranges of about ``split_bytes`` (``file_ranges``)."""
+    path = as_path(element)
+    ranges = file_ranges(path, split_min_bytes, split_bytes) if split_min_bytes is not None else []
+    return ranges or [("file", os.fsencode(path), 0, None, 1)]
+
+
+def range_bytes(element: Range) -> int:
+    """About how many bytes reading ``element`` reads (0 for a file that cannot be stat'ed): for sharing."""
+    _, name, start, end, _ = element
+    if end is not None:
+        return end - start
+    try:
+        return max(os.stat(name).st_size - start, 0)
+    except OSError:
+        return 0
 
 
 class _ReadFn(beam.DoFn):
@@ -463,6 +479,15 @@ class _ReadFn(beam.DoFn):
     def process(self, element: Range) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
         items = read_path(element[1]) if element[0] == "file" else read_range(element)
         return route_dead_letters(items, self.items, self.dead)
+
+
+class ReadPlanned(beam.PTransform):
+    """``plan_path`` descriptors -> ``Outputs(raw, dead_letters)``: ``ReadFiles`` alone, for a job that planned
+    its reads itself (the batch job shares them out between workers, ``pipeline.batch``)."""
+
+    def expand(self, plan: beam.PCollection) -> Outputs:
+        read = plan | "ReadFiles" >> beam.ParDo(_ReadFn()).with_outputs(DEAD_LETTERS, main="raw")
+        return Outputs(read.raw, read[DEAD_LETTERS])
 
 
 class ReadArticles(beam.PTransform):

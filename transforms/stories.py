@@ -278,6 +278,20 @@ def expand(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint32).astype(np.uint64)
 
 
+def sign_copy(article: Article) -> Copy:
+    """What the story stage needs of one copy of an article: (id, copy key, sort key, compact signature or
+    b"" for too little text)."""
+    sig = article_signature(article)
+    return (article.id, copy_key(article), sort_key(article), b"" if sig is None else compact(sig))
+
+
+def keep_copy(kept: dict[str, Copy], copy: Copy) -> None:
+    """Of several copies of an id, keep the one with the smallest (copy key, sort key, signature)."""
+    seen = kept.get(copy[0])
+    if seen is None or copy[1:] < seen[1:]:
+        kept[copy[0]] = copy
+
+
 def _id_shard(article_id: str) -> int:
     return zlib.crc32(article_id.encode("utf-8", "surrogatepass")) % SHARDS
 
@@ -313,9 +327,7 @@ class _SignFn(beam.DoFn):
 
     def process(self, element: Any) -> Iterator[tuple[int, bytes]]:
         article = element if self.article_of is None else self.article_of(element)
-        sig = article_signature(article)
-        self._copies.setdefault(_id_shard(article.id), []).append(
-            (article.id, copy_key(article), sort_key(article), b"" if sig is None else compact(sig)))
+        self._copies.setdefault(_id_shard(article.id), []).append(sign_copy(article))
         self._buffered += 1
         if self._buffered >= _FLUSH_COPIES_AT:
             self._buffered = 0
@@ -344,9 +356,7 @@ class _PickCopiesFn(beam.DoFn):
         kept: dict[str, Copy] = {}
         for blob in blobs:
             for copy in pickle.loads(blob):
-                seen = kept.get(copy[0])
-                if seen is None or copy[1:] < seen[1:]:
-                    kept[copy[0]] = copy
+                keep_copy(kept, copy)
         signed: dict[str, tuple[str, bytes]] = {}
         for article_id, _, key, sig in kept.values():
             if not sig:
@@ -457,26 +467,44 @@ def _story_ids(picked: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
             | "UnionFind" >> beam.FlatMap(_components))
 
 
-class StoryIds(beam.PTransform):
-    """Article -> (article id, story id) for every article that has a near-duplicate (batch; every runner).
-    One signature per id: of several copies of an id, the kept one's (``transforms.dedupe``). ``article_of``
-    takes the article from each element (the batch job: ``Tagged.article``).
-
-    What the batch job uses: the story ids are joined onto the alerts and the story members
-    (``SetStoryIds``), which are small, instead of onto every article: a CoGroupByKey of the articles
-    themselves wrote each one through the shuffle twice (its Flatten and its GroupByKey) -- half a second per
-    6,000 articles, measured."""
+class SignCopies(beam.PTransform):
+    """Article (or ``article_of(element)``) -> (id shard, pickled [``Copy``, ...]): step 1's ``Sign``, the part
+    of the story stage that looks at whole articles (the batch job runs it in its per-article pass)."""
 
     def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
         super().__init__()
         self.article_of = article_of
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        signed = (articles
-                  | "Sign" >> beam.ParDo(_SignFn(self.article_of))
+        return articles | "Sign" >> beam.ParDo(_SignFn(self.article_of))
+
+
+class StoryIdsOfCopies(beam.PTransform):
+    """``SignCopies``' output -> (article id, story id) for every article that has a near-duplicate: steps 1
+    (keep one signature per id) to 3."""
+
+    def expand(self, signed: beam.PCollection) -> beam.PCollection:
+        picked = (signed
                   | "GroupCopies" >> beam.GroupByKey()
                   | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BUCKETS_TAG, SIGNED_TAG, main="none"))
-        return _story_ids(signed)
+        return _story_ids(picked)
+
+
+class StoryIds(beam.PTransform):
+    """Article -> (article id, story id) for every article that has a near-duplicate (batch; every runner).
+    One signature per id: of several copies of an id, the kept one's (``transforms.dedupe``). ``article_of``
+    takes the article from each element (``Tagged.article``). ``SignCopies`` + ``StoryIdsOfCopies``.
+
+    The batch job joins the story ids onto the alerts and the story members (``SettleCopies``), which are
+    small, instead of onto every article: a CoGroupByKey of the articles themselves wrote each one through
+    the shuffle twice (its Flatten and its GroupByKey) -- half a second per 6,000 articles, measured."""
+
+    def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
+        super().__init__()
+        self.article_of = article_of
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        return articles | "SignCopies" >> SignCopies(self.article_of) | "StoryIdsOfCopies" >> StoryIdsOfCopies()
 
 
 def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
@@ -518,7 +546,7 @@ def member_info(article: Article) -> tuple:
     return (sort_key(article), article.id, article.title, article.url, article.source, article.published_at)
 
 
-def _copy_member(tagged: Any) -> tuple[str, tuple]:
+def copy_member(tagged: Any) -> tuple[str, tuple]:
     """A tagged article -> (id, (story member, origin, language, topics)): its story member and what tells its
     copy from other copies of its id (``dedupe.key_of``)."""
     a = tagged.article
@@ -597,24 +625,32 @@ def _evidence(alert: Alert) -> tuple:
     return (alert.snippet, [(m.field, m.start, m.end, m.text) for m in alert.matches])
 
 
-def _packed(alert: Alert) -> tuple[str, bytes]:
+def packed_alert(alert: Alert) -> tuple[str, bytes]:
     # an alert crosses this join as a pickled tuple of plain values: 25 µs there and back instead of 42 µs
     # for the record (measured; it is written twice, by the join's Flatten and by its GroupByKey)
     return (alert.article.id, pickle.dumps(pack_alert(alert), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-class SetStoryIds(beam.PTransform):
-    """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> (alerts with their
-    ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- the batch job's one join
-    by article id: it sets the story ids and keeps one copy of each id (``transforms.dedupe``)."""
+class SettleCopies(beam.PTransform):
+    """``{"alert": packed_alert(...), "member": copy_member(...), "story": (id, story id)}`` -> (alerts with
+    their ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- the batch job's one
+    join by article id: it sets the story ids and keeps one copy of each id (``transforms.dedupe``)."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
-        return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(_packed),
-                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(_copy_member),
-                 "story": inputs["story_ids"]}
+        return (inputs
                 | "JoinStoryIds" >> beam.CoGroupByKey()
                 | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(
                     MEMBERS_TAG, DUPLICATES_TAG, main="alerts"))
+
+
+class SetStoryIds(beam.PTransform):
+    """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> ``SettleCopies``' outputs."""
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
+        return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(packed_alert),
+                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(copy_member),
+                 "story": inputs["story_ids"]}
+                | "SettleCopies" >> SettleCopies())
 
 
 def first_published(articles: Sequence[Article]) -> Article:

@@ -13,7 +13,6 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.build import build_batch
 from schemas.config import parse_settings
 from schemas.records import Article, Origin, RawArticle
 from transforms import dedupe
@@ -175,7 +174,7 @@ def test_a_copy_that_fails_is_a_dead_letter_and_the_next_copy_is_kept():
 def test_batch_accounts_for_every_item(tmp_path):
     """Batch end to end (real files): articles + duplicates + dead letters cover every item read, and the
     summary's counters agree with the records."""
-    from pipeline.run import read_counters
+    from pipeline.run import run_passes
 
     rows = [{"id": f"r{i}", "title": f"Tariffs story {i}", "body": f"New tariffs number {i} announced today.",
              "url": f"https://example.org/{i}"} for i in range(5)]
@@ -185,11 +184,8 @@ def test_batch_accounts_for_every_item(tmp_path):
     (tmp_path / "b.jsonl").write_text(text + '{"title": "<p></p>", "body": "<p></p>"}\n', encoding="utf-8")
     out = tmp_path / "out"
     settings = parse_settings(CONFIG)
-    p = beam.Pipeline(runner=FnApiRunner())
-    build_batch(p, sorted(str(f) for f in tmp_path.glob("*.jsonl")), settings, str(out))
-    result = p.run()
-    result.wait_until_finish()
-    counters = read_counters(result)
+    counters = run_passes(sorted(str(f) for f in tmp_path.glob("*.jsonl")), settings, str(out), []).counters
+    assert counters is not None
     dups = read_jsonl(out / "duplicates")
     assert len(dups) == 6 == counters["dedupe_duplicates"]
     dead = read_jsonl(out / "dead_letters")

@@ -125,7 +125,7 @@ def test_write_outputs_writes_tag_and_match_dead_letters(settings, tmp_path):
         matched = tagged.tagged | MatchRules(settings, matcher=_RaisingMatcher)
         read_dead = p | "ReadDead" >> beam.Create([DeadLetter.of("read", "unreadable", Origin(kind="file",
                                                                                              location="r.bin"))])
-        analyzed = Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, None, tagged.dead_letters,
+        analyzed = Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, tagged.dead_letters,
                             matched.dead_letters)
         write_outputs(analyzed, [read_dead], settings, str(tmp_path), False)
     dead = {d["origin"]["location"]: d for d in _read_jsonl(tmp_path / "dead_letters")}

@@ -1,0 +1,217 @@
+"""The batch job's finishing pass: one copy per article id, story ids, throttling -- over spill files, a
+shard at a time.
+
+``Settle`` is a Beam transform of one element (the work folder of ``pipeline.build.build_per_article``)
+whose DoFn streams its results to the sinks: delivered alerts (main output), ``duplicates``, ``suppressed``
+and ``stories`` records. It runs the same policies as the Beam batch transforms, with the same code
+(``transforms.dedupe`` and ``stories.keep_copy`` for copies, ``stories.candidate_pairs``/``similarity``/
+``cluster`` for stories, ``stories._SetStoryIdsFn`` for the join, ``throttle._SplitFn``/``_DecideFn``/
+``_StoryRecordFn`` for throttling and story records), so its outputs are those of a one-pipeline run; it
+differs in where records wait: not in shuffles held in memory by the in-process runner, but in the spill
+files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
+
+1. Copies, per id shard: the kept copy of each id (its signature and sort key, ``signed-<shard>``), its
+   32 LSH bucket ids appended to ``BAND_PARTS`` bucket files (by bucket id).
+2. Shared buckets, per bucket file: the bucket ids that occur more than once (sorted uint64 arrays).
+3. Members of shared buckets, per id shard (only articles with a near-duplicate candidate, few), verified
+   pairs (estimated Jaccard >= ``stories.THRESHOLD``), union-find: story ids of the clustered articles.
+4. Per id shard: members and alerts by id -> the kept copy's alerts with their story id (``duplicates``
+   for the other copies), the kept story members to ``kept-<shard>``.
+5. Throttling (rules that throttle: their alerts in (time, id) order; the others delivered as they come),
+   then the story records of the stories that have events, members read back from ``kept-<shard>``.
+
+Memory: one shard's records at a time, plus what stays small -- the shared bucket ids, the clustered
+articles' story ids, the alerts (held for throttling) and the story ids with events.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from schemas.config import Settings
+from transforms import dedupe, spill
+from transforms import stories as st
+from transforms import throttle as th
+
+BAND_PARTS = 16
+ARTICLES_TAG = "articles"
+
+
+def _dump(path: str, value: object) -> None:
+    with open(path, "wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load(path: str) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def _records(work_dir: str, kind: str, shard: int) -> Iterator[Any]:
+    for path in spill.spill_files(work_dir, kind, shard):
+        yield from spill.read_spill(path)
+
+
+class _SettleFn(beam.DoFn):
+    def __init__(self, settings: Settings, emit_articles: bool) -> None:
+        self.rules = {r.id: r for r in settings.rules if th.throttles(r)}
+        self.emit_articles = emit_articles
+
+    def process(self, work_dir: str) -> Iterator[Any]:
+        self.work = work_dir
+        self._sign()
+        shared = self._shared_buckets()
+        story_of = self._stories(shared)
+        alerts: list[Any] = []
+        for shard in range(spill.ID_SHARDS):
+            yield from self._settle_shard(shard, story_of, alerts)
+        yield from self._throttle(alerts)
+
+    # 1. ------------------------------------------------------------------------------------------------
+    def _sign(self) -> None:
+        compared = Metrics.counter(st.NAMESPACE, "stories_compared")
+        too_short = Metrics.counter(st.NAMESPACE, "stories_too_short")
+        with ExitStack() as files:
+            bands = [files.enter_context(open(os.path.join(self.work, f"bands-{b:02d}.u64"), "wb"))
+                     for b in range(BAND_PARTS)]
+            for shard in range(spill.ID_SHARDS):
+                kept: dict[str, st.Copy] = {}
+                for copy in _records(self.work, "copies", shard):
+                    st.keep_copy(kept, copy)
+                signed: list[tuple[st.Member, bytes]] = []
+                rows = []
+                for article_id, _, key, sig in kept.values():
+                    if not sig:
+                        too_short.inc()
+                        continue
+                    compared.inc()
+                    signed.append(((key, article_id), sig))
+                    rows.append(st.band_array(st.expand(sig)))
+                table = np.stack(rows) if rows else np.empty((0, st.BANDS), dtype=np.uint64)
+                _dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
+                if rows:
+                    buckets = table.ravel()
+                    parts = buckets % np.uint64(BAND_PARTS)
+                    for b in range(BAND_PARTS):
+                        bands[b].write(buckets[parts == b].tobytes())
+
+    # 2. ------------------------------------------------------------------------------------------------
+    def _shared_buckets(self) -> set[int]:
+        shared: set[int] = set()
+        for b in range(BAND_PARTS):
+            buckets = np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"), dtype=np.uint64)
+            buckets.sort()
+            shared.update(np.unique(buckets[1:][buckets[1:] == buckets[:-1]]).tolist())
+        return shared
+
+    # 3. ------------------------------------------------------------------------------------------------
+    def _stories(self, shared: set[int]) -> dict[str, str]:
+        if not shared:
+            return {}
+        wanted = np.array(sorted(shared), dtype=np.uint64)
+        buckets: dict[int, dict[st.Member, bytes]] = defaultdict(dict)
+        for shard in range(spill.ID_SHARDS):
+            signed, table = _load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
+            rows, cols = np.nonzero(np.isin(table, wanted))
+            for row, bucket in zip(rows.tolist(), table[rows, cols].tolist(), strict=True):
+                member, sig = signed[row]
+                buckets[bucket][member] = sig
+        edges: set[tuple[st.Member, st.Member]] = set()
+        rejected: set[tuple[st.Member, st.Member]] = set()
+        for members in buckets.values():
+            for pair in st.candidate_pairs(list(members)):
+                if pair in edges or pair in rejected:
+                    continue
+                a, b = pair
+                close = st.similarity(np.frombuffer(members[a], dtype=np.uint32),
+                                      np.frombuffer(members[b], dtype=np.uint32)) >= st.THRESHOLD
+                (edges if close else rejected).add(pair)
+        return st.cluster(sorted(edges))
+
+    # 4. ------------------------------------------------------------------------------------------------
+    def _settle_shard(self, shard: int, story_of: dict[str, str], alerts: list[Any]) -> Iterator[Any]:
+        members: dict[str, list[Any]] = defaultdict(list)
+        for article_id, member in _records(self.work, "members", shard):
+            members[article_id].append(member)
+        packed: dict[str, list[bytes]] = defaultdict(list)
+        for article_id, blob in _records(self.work, "alerts", shard):
+            packed[article_id].append(blob)
+        join = self._join = getattr(self, "_join", None) or st._SetStoryIdsFn()
+        kept: list[tuple[str, tuple]] = []
+        for article_id in sorted(members):
+            story = story_of.get(article_id)
+            for out in join.process((article_id, {"member": members[article_id], "alert": packed.get(article_id, []),
+                                                   "story": [story] if story else []})):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    if out.tag == st.MEMBERS_TAG:
+                        kept.append(out.value)
+                    else:
+                        yield out
+                else:
+                    alerts.append(out)
+        _dump(os.path.join(self.work, f"kept-{shard:03d}.pkl"), kept)
+        if self.emit_articles:   # the kept copy of each id, with its story id
+            copies: dict[str, list[Any]] = defaultdict(list)
+            for article in _records(self.work, "articles", shard):
+                copies[article.id].append(article)
+            for article_id in sorted(copies):
+                article, _ = dedupe.pick(copies.pop(article_id), dedupe.copy_key)
+                yield beam.pvalue.TaggedOutput(ARTICLES_TAG, article.model_copy(
+                    update={"story_id": story_of.get(article_id, article_id)}))
+
+    # 5. ------------------------------------------------------------------------------------------------
+    def _throttle(self, alerts: list[Any]) -> Iterator[Any]:
+        split = th._SplitFn(frozenset(self.rules))
+        decide = th._DecideFn(self.rules)
+        grouped: dict[str, list[Any]] = defaultdict(list)
+        events: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for alert in alerts:
+            for out in split.process(alert):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    grouped[out.value[0]].append(out.value[1])
+                else:
+                    events[out.story_id or out.article.id].append(("alert", out.rule_id))
+                    yield out
+        alerts.clear()
+        for rule_id in sorted(grouped):
+            for out in decide.process((rule_id, grouped.pop(rule_id))):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    events[out.value.story_id or out.value.article.id].append((th.SUPPRESSED, out.value.rule_id))
+                    yield out
+                else:
+                    events[out.story_id or out.article.id].append(("alert", out.rule_id))
+                    yield out
+        story_members: dict[str, list[tuple]] = defaultdict(list)
+        for shard in range(spill.ID_SHARDS):
+            for story_id, member in _load(os.path.join(self.work, f"kept-{shard:03d}.pkl")):
+                if story_id in events:
+                    story_members[story_id].append(member)
+        record = th._StoryRecordFn()
+        for story_id in sorted(events):
+            for story in record.process((story_id, {"events": events[story_id],
+                                                   "members": story_members.get(story_id, [])})):
+                yield beam.pvalue.TaggedOutput(th.STORIES, story)
+
+
+class Settle(beam.PTransform):
+    """The work folder (one element) -> delivered alerts (main), ``stories.DUPLICATES_TAG``,
+    ``throttle.SUPPRESSED``, ``throttle.STORIES`` records, and with ``emit_articles`` the kept articles with
+    their story ids (``ARTICLES_TAG``)."""
+
+    def __init__(self, settings: Settings, emit_articles: bool = False) -> None:
+        super().__init__()
+        self.settings = settings
+        self.emit_articles = emit_articles
+
+    def expand(self, work_dir: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return work_dir | "Settle" >> beam.ParDo(_SettleFn(self.settings, self.emit_articles)).with_outputs(
+            st.DUPLICATES_TAG, th.SUPPRESSED, th.STORIES, ARTICLES_TAG, main="alerts")
