@@ -17,11 +17,12 @@ files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
    pairs (estimated Jaccard >= ``stories.THRESHOLD``), union-find: story ids of the clustered articles.
 4. Per id shard: members and alerts by id -> the kept copy's alerts with their story id (``duplicates``
    for the other copies), the kept story members to ``kept-<shard>``.
-5. Throttling (rules that throttle: their alerts in (time, id) order; the others delivered as they come),
-   then the story records of the stories that have events, members read back from ``kept-<shard>``.
+   Alerts of rules that do not throttle are delivered right away; the others are held, packed.
+5. Throttling (each throttling rule's alerts in (time, id) order), then the story records of the stories
+   that have events, members read back from ``kept-<shard>``.
 
 Memory: one shard's records at a time, plus what stays small -- the shared bucket ids, the clustered
-articles' story ids, the alerts (held for throttling) and the story ids with events.
+articles' story ids, the packed alerts of throttling rules and the story ids with events.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
+from schemas.records import pack_alert, unpack_alert
 from transforms import dedupe, spill
 from transforms import stories as st
 from transforms import throttle as th
@@ -71,10 +73,12 @@ class _SettleFn(beam.DoFn):
         self._sign()
         shared = self._shared_buckets()
         story_of = self._stories(shared)
-        alerts: list[Any] = []
+        self._split = th._SplitFn(frozenset(self.rules))
+        self._grouped: dict[str, list[tuple]] = defaultdict(list)      # rule id -> packed alerts
+        self._events: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
-            yield from self._settle_shard(shard, story_of, alerts)
-        yield from self._throttle(alerts)
+            yield from self._settle_shard(shard, story_of)
+        yield from self._throttle()
 
     # 1. ------------------------------------------------------------------------------------------------
     def _sign(self) -> None:
@@ -138,7 +142,7 @@ class _SettleFn(beam.DoFn):
         return st.cluster(sorted(edges))
 
     # 4. ------------------------------------------------------------------------------------------------
-    def _settle_shard(self, shard: int, story_of: dict[str, str], alerts: list[Any]) -> Iterator[Any]:
+    def _settle_shard(self, shard: int, story_of: dict[str, str]) -> Iterator[Any]:
         members: dict[str, list[Any]] = defaultdict(list)
         for article_id, member in _records(self.work, "members", shard):
             members[article_id].append(member)
@@ -157,7 +161,7 @@ class _SettleFn(beam.DoFn):
                     else:
                         yield out
                 else:
-                    alerts.append(out)
+                    yield from self._deliver_or_hold(out)
         _dump(os.path.join(self.work, f"kept-{shard:03d}.pkl"), kept)
         if self.emit_articles:   # the kept copy of each id, with its story id
             copies: dict[str, list[Any]] = defaultdict(list)
@@ -168,28 +172,28 @@ class _SettleFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(ARTICLES_TAG, article.model_copy(
                     update={"story_id": story_of.get(article_id, article_id)}))
 
+    def _deliver_or_hold(self, alert: Any) -> Iterator[Any]:
+        """An alert of a rule that does not throttle is delivered now; the others wait (packed) for
+        ``_throttle``, which needs all of a rule's alerts in time order."""
+        for out in self._split.process(alert):
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                rule_id, held = out.value
+                self._grouped[rule_id].append(pack_alert(held))
+            else:
+                self._events[out.story_id or out.article.id].append(("alert", out.rule_id))
+                yield out
+
     # 5. ------------------------------------------------------------------------------------------------
-    def _throttle(self, alerts: list[Any]) -> Iterator[Any]:
-        split = th._SplitFn(frozenset(self.rules))
+    def _throttle(self) -> Iterator[Any]:
         decide = th._DecideFn(self.rules)
-        grouped: dict[str, list[Any]] = defaultdict(list)
-        events: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for alert in alerts:
-            for out in split.process(alert):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    grouped[out.value[0]].append(out.value[1])
-                else:
-                    events[out.story_id or out.article.id].append(("alert", out.rule_id))
-                    yield out
-        alerts.clear()
-        for rule_id in sorted(grouped):
-            for out in decide.process((rule_id, grouped.pop(rule_id))):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    events[out.value.story_id or out.value.article.id].append((th.SUPPRESSED, out.value.rule_id))
-                    yield out
-                else:
-                    events[out.story_id or out.article.id].append(("alert", out.rule_id))
-                    yield out
+        events = self._events
+        for rule_id in sorted(self._grouped):
+            packed = self._grouped.pop(rule_id)
+            for out in decide.process((rule_id, [unpack_alert(state) for state in packed])):
+                alert = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
+                kind = th.SUPPRESSED if isinstance(out, beam.pvalue.TaggedOutput) else "alert"
+                events[alert.story_id or alert.article.id].append((kind, alert.rule_id))
+                yield out
         story_members: dict[str, list[tuple]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
             for story_id, member in _load(os.path.join(self.work, f"kept-{shard:03d}.pkl")):

@@ -5,9 +5,9 @@ ends in ``Spill`` writers; the finishing pass (dedupe, stories, throttling, sink
 No article waits in a shuffle of the per-article pass, so its memory does not grow with the archive, and its
 workers share nothing but the spill folder (a local folder, or one every worker of a cluster can reach).
 
-A spill file is one pickled list of records (``FLUSH_AT`` at most), written under a temporary name and
-renamed, so a reader never sees half a file; names are random, so any number of workers write side by
-side. Records keyed by article id are spilled by **id shard** (``id_shard``, ``ID_SHARDS``): the finishing
+A spill file is one pickled list of records (a writer holds ``FLUSH_AT`` at most), written under a
+temporary name and renamed, so a reader never sees half a file; names are random, so any number of workers
+write side by side. Records keyed by article id are spilled by **id shard** (``id_shard``, ``ID_SHARDS``): the finishing
 pass reads one shard at a time, all copies of an id in it, so its memory is a shard's, not the archive's.
 What is spilled (``KINDS``): ``copies`` -- ``stories.sign_copy`` of every copy; ``members`` -- (article id,
 story member and copy key); ``alerts`` -- (article id, packed alert); ``articles`` -- the articles
@@ -27,7 +27,7 @@ from typing import Any
 import apache_beam as beam
 
 KINDS = ("copies", "members", "alerts", "articles")
-FLUSH_AT = 2000   # records per spill file: a few MB at most, written while the bundle still runs
+FLUSH_AT = 8000   # records held by a writer (all shards) before it writes them: a few MB, while the bundle runs
 ID_SHARDS = 64    # a shard of a 300,000-article archive: ~4,700 articles
 
 
@@ -77,20 +77,21 @@ class _SpillFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self.records: dict[int, list[Any]] = {}
+        self.held = 0
 
     def process(self, record: Any) -> Iterator[Any]:
         shard = 0 if self.shard_of is None else self.shard_of(record)
-        records = self.records.setdefault(shard, [])
-        records.append(record)
-        if len(records) >= FLUSH_AT:
-            write_spill(self.folder, self.kind, records, shard)
-            del self.records[shard]
+        self.records.setdefault(shard, []).append(record)
+        self.held += 1
+        if self.held >= FLUSH_AT:   # a bundle can be a whole archive: memory is bounded by what is held
+            self.finish_bundle()
         return iter(())
 
     def finish_bundle(self) -> None:
         for shard, records in sorted(self.records.items()):
             write_spill(self.folder, self.kind, records, shard)
         self.records = {}
+        self.held = 0
 
 
 class Spill(beam.PTransform):
