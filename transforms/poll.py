@@ -1,12 +1,14 @@
-"""The watch-mode source: ticks -> due feeds and new files -> fetch -> parse, element-wise to the end.
+"""The watch-mode source: ticks -> due feeds and new files -> fetch -> backlog -> parse, element-wise to the end.
 
 The shape of Beam's ``fileio.MatchContinuously``::
 
     PollTicks (a PeriodicImpulse that can be stopped)
       -> DueWork    feeds whose next poll time has come (state store), new files in ``watch_paths``
-      -> FetchFeeds conditional GET / local read, schedule and validators saved (``transforms.fetch``)
-      -> ParseFeeds feedparser (``transforms.ingest_feed``)          } -> Outputs(raw, dead_letters)
-      -> ReadFiles  the batch readers (``transforms.ingest.read_path``) }
+      -> FetchFeeds conditional GET / local read, schedule and validators saved (``transforms.fetch``);
+                    new entries parsed (``transforms.ingest_feed``) into the backlog; a bounded share of
+                    the backlog handed on                               } -> Outputs(raw, dead_letters)
+      -> ParseFeeds failed fetches to dead letters; files read by the batch readers
+                    (``transforms.ingest.read_path``)                  }
 
 ``PollTicks`` is ``PeriodicImpulse``'s splittable DoFn with two additions: it returns for good (claiming
 the rest of its restriction) once a stop file exists or a deadline passes, which is how ``newswatch
@@ -24,15 +26,34 @@ loses no state change whose output is missing, and repeats none whose output exi
 
 Fetching never blocks the tick. ``FetchFeeds`` submits every due URL feed to an ``AsyncFetcher``
 (concurrent, per-host limits, whole-request deadlines) and answers the tick's last task, ``PollTask(
-collect=True)``, by waiting up to ``COLLECT_WAIT`` seconds for the fetches submitted in this tick, then
-passing on every answer that has arrived (from this tick or earlier ones). A feed still in flight stays
-leased and is collected by a later tick: a slow or stuck feed delays only itself, never the others' polls.
-On stop (stop file or deadline) the collect step cancels what is in flight and makes those feeds due again;
-a run that died mid-fetch leaves them marked ``in_flight``, and the next start makes them due at once.
+collect=True)``, by taking every answer that has arrived (from this tick or earlier ones); when the backlog
+is empty it first waits up to ``COLLECT_WAIT`` seconds for the fetches submitted in this tick, so that a
+small deployment analyses an answer in the tick that asked for it. A feed still in flight stays leased and
+is collected by a later tick: a slow or stuck feed delays only itself, never the others' polls. On stop
+(stop file or deadline) the collect step cancels what is in flight and makes those feeds due again; a run
+that died mid-fetch leaves them marked ``in_flight``, and the next start makes them due at once.
+
+Analysis never holds up the next poll: the backlog. The stages after the source (normalize, dedupe, stories,
+tag, match, throttle, sinks) run inside the tick's bundle, synchronously as ``FetchFeeds`` yields, and the
+next tick -- the next claims of due feeds -- starts only when the bundle is done. So the collect step does
+not hand on what it fetched: it parses each document and appends its entries to the ``backlog`` table of
+the state store (``StateStore.queue_items``: an entry whose article id is known from its URL and was
+analysed before is not queued, an entry already waiting is not queued twice), then hands on the oldest
+backlog items: at most ``DRAIN_ITEMS``, and no more once ``DRAIN_SECONDS`` have gone into their analysis
+(measured around the yields; at least one item a tick, so the backlog always drains). A first poll of
+thousands of feeds therefore becomes a backlog drained over the next ticks, in the order it was fetched,
+while every tick still claims and submits the feeds that have come due, and memory holds one tick's items,
+not the backlog. The backlog is state like any other: items are queued in the tick that fetched them and
+taken out in the tick that analyses them, both inside the tick's transaction, so a ``kill -9`` puts an item
+taken by an unfinished tick back (it is analysed again after the restart; the JSONL sinks drop the alerts
+already written) and keeps every item queued by a committed tick; a stop keeps the rest of the backlog for
+the next start. Files of ``watch_paths`` do not go through the backlog: a file is read in the tick that
+claims it.
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
 synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
-counters say happened: feeds polled, 304s, failures, files read, new articles, alerts, suppressed alerts.
+counters say happened: feeds polled, 304s, failures, files read, entries queued and processed, the backlog
+left, new articles, alerts, suppressed alerts, and the seconds the tick took.
 """
 
 from __future__ import annotations
@@ -56,6 +77,7 @@ from schemas.records import DeadLetter, Origin, RawArticle, utc_now
 from transforms.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.ingest import read_path, route_dead_letters
 from transforms.ingest_feed import parse_feed
+from transforms.normalize import article_id, canonical_url
 from transforms.state import FeedState, StateStore
 
 NAMESPACE = "newswatch"
@@ -64,7 +86,9 @@ NAP = 0.2                     # seconds between stop checks while waiting for th
 FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
 SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
 PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this often
-COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted before passing on
+COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted (when the backlog is empty)
+DRAIN_ITEMS = 200             # backlog items a tick hands to the analysis stages, at most
+DRAIN_SECONDS = 1.0           # ... and no more once their analysis has taken this long in the tick
 
 
 class Outputs(NamedTuple):
@@ -153,7 +177,7 @@ class _DueFn(beam.DoFn):
     """tick -> a ``PollTask`` per feed due now and per new, settled file of ``watch_paths``."""
 
     HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts",
-                 "suppressed")
+                 "suppressed", "backlog_queued", "backlog_drained")
 
     def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str,
                  tick: float = 1.0) -> None:
@@ -184,9 +208,14 @@ class _DueFn(beam.DoFn):
                 self.log.info("state pruned", **removed, **self.store.sizes())
         before = self.store.counters()
         work = 0
+        # due within half a tick counts as due now: the ticks fall on whole seconds, polls a little after
+        due_by = now + tick_slack(self.tick)
+        schedule = self.store.schedule()     # one query, then a claim only for the feeds that are due
         for feed in self.feeds:
-            # due within half a tick counts as due now: the ticks fall on whole seconds, polls a little after
-            if self.store.claim_due(feed_key(feed), now + tick_slack(self.tick), lease=feed.timeout * 2 + 30):
+            key = feed_key(feed)
+            if schedule.get(key, 0.0) > due_by:
+                continue
+            if self.store.claim_due(key, due_by, lease=feed.timeout * 2 + 30):
                 work += 1
                 yield PollTask(feed=feed)
         for folder in self.watch_paths:
@@ -201,17 +230,19 @@ class _DueFn(beam.DoFn):
                     work += 1
                     self.store.bump("files_read")
                     yield PollTask(path=path)
-        yield PollTask(collect=True)     # the fetches that have answered (this tick's and earlier ones)
+        yield PollTask(collect=True)     # the answers that have arrived, then a bounded share of the backlog
         after = self.store.counters()
-        if work or after.get("feeds_polled", 0) != before.get("feeds_polled", 0):
+        delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
+        if work or delta["feeds_polled"] or delta["backlog_queued"] or delta["backlog_drained"]:
             self.cycle += 1
-            delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
             self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
                           feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
                           failed=delta["feeds_failed"], files_read=delta["files_read"],
-                          new_entries=delta["new_articles"],
+                          queued=delta["backlog_queued"], processed=delta["backlog_drained"],
+                          backlog=self.store.backlog_size(), new_entries=delta["new_articles"],
                           # the store counts alerts before throttling; the heartbeat reports delivered ones
-                          alerts=delta["alerts"] - delta["suppressed"], suppressed=delta["suppressed"])
+                          alerts=delta["alerts"] - delta["suppressed"], suppressed=delta["suppressed"],
+                          seconds=round(time.time() - now, 2))
 
 
 class PollTask(NamedTuple):
@@ -224,7 +255,9 @@ class PollTask(NamedTuple):
 
 
 class Fetched(NamedTuple):
-    """A fetched feed (``result``), or a file task passed on to its reader (``result`` None)."""
+    """A failed fetch (``result``, turned into a dead letter), or a file task passed on to its reader
+    (``result`` None). Feed documents that arrived are not passed on as such: their entries go through the
+    backlog (``_FetchFn``)."""
 
     task: PollTask
     result: FetchResult | None = None
@@ -233,19 +266,28 @@ class Fetched(NamedTuple):
 
 
 class _FetchFn(beam.DoFn):
-    """PollTask -> ``Fetched``: a feed's new body, its failure (turned into a dead letter by the next stage),
-    or nothing (304). URL feeds are fetched in the background and passed on by the tick's collect task
-    (see the module docstring); local feeds are read at once; file tasks pass through to their reader."""
+    """PollTask -> what the analysis stages get: items from the backlog (``RawArticle``), dead letters of
+    documents that did not parse, ``Fetched`` failures (turned into dead letters by the next stage) and file
+    tasks (passed through to their reader). URL feeds are fetched in the background; the tick's collect task
+    parses the answers that have arrived into the backlog and then hands on a bounded share of it (see the
+    module docstring). Local feeds are read and queued at once."""
 
     def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None,
-                 fetching: Fetching | None = None) -> None:
+                 fetching: Fetching | None = None, *, drain_items: int | None = None,
+                 drain_seconds: float | None = None) -> None:
         self.state_path = state_path
         self.stop_file = stop_file
         self.deadline = deadline
         self.fetching = fetching or Fetching()
+        if drain_items is None:    # NEWSWATCH_DRAIN_ITEMS: a smaller share a tick (tests of a long backlog)
+            drain_items = int(os.environ.get("NEWSWATCH_DRAIN_ITEMS") or DRAIN_ITEMS)
+        self.drain_items = max(1, drain_items)
+        self.drain_seconds = DRAIN_SECONDS if drain_seconds is None else drain_seconds
         self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
         self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
         self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
+        self.queued = Metrics.counter(NAMESPACE, "backlog_queued")
+        self.drained = Metrics.counter(NAMESPACE, "backlog_drained")
 
     def setup(self) -> None:
         import structlog
@@ -263,7 +305,7 @@ class _FetchFn(beam.DoFn):
         self.client.close()
         self.store.close()
 
-    def process(self, task: PollTask) -> Iterator[Fetched]:
+    def process(self, task: PollTask) -> Iterator[Fetched | RawArticle | DeadLetter]:
         if task.collect:
             yield from self._collect()
             return
@@ -282,12 +324,14 @@ class _FetchFn(beam.DoFn):
                 feed.url, before, timeout=feed.timeout, max_bytes=feed.max_bytes))
             self.submitted.append(key)
 
-    def _collect(self) -> Iterator[Fetched]:
+    def _collect(self) -> Iterator[Fetched | RawArticle | DeadLetter]:
         waited_for, self.submitted = self.submitted, []
-        until = time.monotonic() + COLLECT_WAIT
-        while (any(not self.in_flight[k][3].done() for k in waited_for if k in self.in_flight)
-               and time.monotonic() < until and not stop_requested(self.stop_file, self.deadline)):
-            time.sleep(0.02)
+        # with a backlog, this tick's answers go behind it anyway: hand on backlog items instead of waiting
+        if self.store.backlog_empty():
+            until = time.monotonic() + COLLECT_WAIT
+            while (any(not self.in_flight[k][3].done() for k in waited_for if k in self.in_flight)
+                   and time.monotonic() < until and not stop_requested(self.stop_file, self.deadline)):
+                time.sleep(0.02)
         for key in [k for k, entry in self.in_flight.items() if entry[3].done()]:
             feed, before, started, future = self.in_flight.pop(key)
             if future.cancelled():
@@ -301,14 +345,31 @@ class _FetchFn(beam.DoFn):
                 self.store.release_feed(key, now)
                 self.log.info("fetch abandoned at stop", feed=feed.url)
             self.in_flight.clear()
+        yield from self._drain()
 
-    def _outcome(self, task: PollTask, outcome: PollOutcome) -> Iterator[Fetched]:
+    def _drain(self) -> Iterator[RawArticle]:
+        """The oldest backlog items, at most ``drain_items`` of them and, once one has gone, no more after
+        ``drain_seconds``: the stages downstream run as each item is yielded (fused, on the tick's bundle), so
+        the clock measures their work, and the next tick (the next claims of due feeds) waits no longer."""
+        started = time.monotonic()
+        handed = 0
+        for seq, raw in self.store.peek_backlog(self.drain_items):
+            if handed and time.monotonic() - started >= self.drain_seconds:
+                break
+            self.store.take_backlog(seq)
+            handed += 1
+            yield RawArticle.model_validate_json(raw)
+        if handed:
+            self.drained.inc(handed)
+            self.store.bump("backlog_drained", handed)
+
+    def _outcome(self, task: PollTask, outcome: PollOutcome) -> Iterator[Fetched | DeadLetter]:
         feed, result = outcome.feed, outcome.result
         if result.status == "ok":
             self.ok.inc()
             self.log.debug("feed fetched", feed=feed.url, bytes=len(result.body),
                            seconds=round(result.seconds, 3))
-            yield Fetched(task, result)
+            yield from self._queue(feed, result)
         elif result.status == "not_modified":
             self.not_modified.inc()
         else:
@@ -318,34 +379,57 @@ class _FetchFn(beam.DoFn):
                              failures=outcome.state.failures, next_poll_in=wait)
             yield Fetched(task, result, outcome.state.failures, wait)
 
+    def _queue(self, feed: Feed, result: FetchResult) -> Iterator[DeadLetter]:
+        """Parse a feed document into the backlog (only entries not analysed before and not already waiting);
+        its dead letters (a malformed document) go on at once."""
+        origin = Origin(kind="feed", location=feed.url)
+        base = result.url if result.url.lower().startswith(("http://", "https://")) else None
+        items: list[tuple[str | None, str]] = []
+        for item in parse_feed(result.body, origin, source=feed.source, base_url=base, headers=result.headers,
+                               fetched_at=utc_now()):
+            if isinstance(item, DeadLetter):
+                yield item
+            else:
+                items.append((known_id(item), item.model_dump_json()))
+        queued = self.store.queue_items(items)
+        if queued:
+            self.queued.inc(queued)
+            self.store.bump("backlog_queued", queued)
+
+
+def known_id(raw: RawArticle) -> str | None:
+    """The id ``normalize`` will give ``raw`` when it is known without normalizing: the digest of its
+    canonical URL (``transforms.normalize.article_id``); None for an item without a usable URL."""
+    if raw.url and canonical_url(raw.url):
+        return article_id(raw.url, None, None, "", "")
+    return None
+
 
 class _ParseFn(beam.DoFn):
-    """``Fetched`` -> a RawArticle per entry (feeds: ``parse_feed``; files: the batch readers), and dead
-    letters: failed fetches (stage ``fetch``), malformed documents, unreadable files."""
+    """What ``FetchFeeds`` hands on -> RawArticles on the main output and dead letters: backlog items and the
+    dead letters of malformed documents pass through; failed fetches become dead letters (stage ``fetch``);
+    file tasks are read by the batch readers (unreadable files are dead letters)."""
 
     def __init__(self) -> None:
         self.items = Metrics.counter(NAMESPACE, "read_items")
         self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
 
-    def _items(self, fetched: Fetched) -> Iterator[RawArticle | DeadLetter]:
-        task, result = fetched.task, fetched.result
+    def _items(self, element: Fetched | RawArticle | DeadLetter) -> Iterator[RawArticle | DeadLetter]:
+        if isinstance(element, RawArticle | DeadLetter):
+            yield element
+            return
+        task, result = element.task, element.result
         if task.feed is None:
             yield from read_path(task.path or "")
             return
-        feed = task.feed
-        origin = Origin(kind="feed", location=feed.url)
-        if result is None or result.status != "ok":
-            error = result.error if result is not None else "not fetched"
-            body = (result.body if result is not None else b"") or None
-            yield DeadLetter.of("fetch", f"{error} (failure {fetched.failures} in a row; next poll in "
-                                         f"{fetched.next_poll_in:g} s)", origin, body)
-            return
-        base = result.url if result.url.lower().startswith(("http://", "https://")) else None
-        yield from parse_feed(result.body, origin, source=feed.source, base_url=base, headers=result.headers,
-                              fetched_at=utc_now())
+        origin = Origin(kind="feed", location=task.feed.url)
+        error = result.error if result is not None else "not fetched"
+        body = (result.body if result is not None else b"") or None
+        yield DeadLetter.of("fetch", f"{error} (failure {element.failures} in a row; next poll in "
+                                     f"{element.next_poll_in:g} s)", origin, body)
 
-    def process(self, fetched: Fetched) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-        return route_dead_letters(self._items(fetched), self.items, self.dead)
+    def process(self, element: Fetched | RawArticle | DeadLetter) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        return route_dead_letters(self._items(element), self.items, self.dead)
 
 
 class PollSources(beam.PTransform):
@@ -357,9 +441,12 @@ class PollSources(beam.PTransform):
 
     def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str, *,
                  tick: float = 1.0, stop_file: str | None = None, deadline: float | None = None,
-                 fetching: Fetching | None = None) -> None:
+                 fetching: Fetching | None = None, drain_items: int | None = None,
+                 drain_seconds: float | None = None) -> None:
         super().__init__()
         self.fetching = fetching
+        self.drain_items = drain_items
+        self.drain_seconds = drain_seconds
         self.feeds = feeds
         self.watch_paths = watch_paths
         self.state_path = state_path
@@ -372,6 +459,7 @@ class PollSources(beam.PTransform):
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
                   | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
                   | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
-                                                            self.fetching))
+                                                            self.fetching, drain_items=self.drain_items,
+                                                            drain_seconds=self.drain_seconds))
                   | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
         return Outputs(parsed.raw, parsed[DEAD_LETTERS])

@@ -9,6 +9,10 @@ What it remembers, so that a restart neither repeats nor loses alerts:
   ``MAX_ALERTS`` rows.
 * ``files``: files of ``watch_paths`` already read (path, size, mtime). Dropped when the file is gone.
 * ``outbox``: alerts queued for a webhook sink and not yet delivered (``transforms.webhook``).
+* ``backlog``: feed entries fetched and parsed but not yet analysed (the raw item as JSON, its article id
+  when its URL gives it), in the order they were fetched (``transforms.poll``: a tick hands on a bounded
+  share, so that analysing a big first poll never delays the next claims of due feeds). Never pruned: an
+  item leaves only when a tick hands it to the analysis stages.
 * ``counters``: running totals (feeds polled, 304s, new articles, alerts, ...) for the heartbeat.
 * ``meta``: ``committed_at``, the wall-clock time of the last committed tick.
 
@@ -21,12 +25,13 @@ process (``StateStore``, ``transforms.story_state.StoryStore``, each DoFn's) sha
 (``SharedDB.acquire``). ``newswatch watch`` runs each poll tick as one bundle of fused, element-wise stages:
 the tick's first stage (``transforms.poll``) commits the previous tick and begins a new transaction
 (``SharedDB.begin_tick``), so every change a tick makes -- validators and schedules of the feeds it polled,
-seen ids, files claimed, story assignments, throttle decisions, emitted alert ids, webhook outbox rows -- is
-committed only when the next tick starts, i.e. after the previous bundle finished and its sinks wrote their
-files durably (write, flush, fsync, rename: ``transforms.sinks``). The last tick is committed by
+entries queued in and taken from the backlog, seen ids, files claimed, story assignments, throttle
+decisions, emitted alert ids, webhook outbox rows -- is committed only when the next tick starts, i.e. after
+the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename: ``transforms.sinks``). The last tick is committed by
 ``pipeline.watch.run_watch`` once the pipeline has finished. A ``kill -9`` at any moment therefore rolls
-the state back to the end of a tick whose output is on disk: the rolled-back tick is fetched and analysed
-again after a restart (nothing is lost), and the JSONL alert sinks drop the alert ids they find in their
+the state back to the end of a tick whose output is on disk: the rolled-back tick is fetched again, the
+backlog items it had taken are back in the backlog and analysed again after a restart (nothing is lost;
+items queued by committed ticks are kept), and the JSONL alert sinks drop the alert ids they find in their
 own files written since ``committed_at`` (nothing is repeated: ``emitted_since``). Outside a tick (tests,
 tools) each change is its own short transaction, as before.
 
@@ -75,6 +80,9 @@ CREATE TABLE IF NOT EXISTS outbox (sink_id TEXT NOT NULL, alert_id TEXT NOT NULL
     attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, last_error TEXT,
     queued_at REAL NOT NULL, PRIMARY KEY (sink_id, alert_id));
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL);
+CREATE TABLE IF NOT EXISTS backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT, raw TEXT NOT NULL,
+    queued_at REAL NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS backlog_item ON backlog(item_id);
 """
 
 
@@ -267,6 +275,11 @@ class StateStore:
                 (key, state.etag, state.last_modified, state.failures, state.next_due, state.last_status,
                  state.last_polled))
 
+    def schedule(self) -> dict[str, float]:
+        """Every known feed's next poll time (one query: the tick checks thousands of feeds)."""
+        with self.shared.lock:
+            return dict(self.db.execute("SELECT key, next_due FROM feeds").fetchall())
+
     def claim_due(self, key: str, now: float, lease: float) -> bool:
         """True (and the feed leased until ``now + lease``, marked in flight) when the feed is due at ``now``."""
         with self.shared.txn() as db:
@@ -305,6 +318,44 @@ class StateStore:
             cur = db.execute("INSERT OR IGNORE INTO alerts (id, emitted_at) VALUES (?, ?)",
                              (alert_id, self.clock()))
             return cur.rowcount == 1
+
+    # -- the backlog: fetched items waiting for the analysis stages --------------------------------------
+    def queue_items(self, items: Iterable[tuple[str | None, str]]) -> int:
+        """Append ``(item_id, raw_json)`` items to the backlog, oldest first; returns how many were queued.
+
+        An item whose id (``item_id``: the article id it will have, when it is known before normalizing) was
+        already analysed is not queued, and its ``last_seen`` becomes now (what ``mark_seen`` does for it);
+        an item already waiting in the backlog is not queued twice. Items without an id are always queued
+        (``DedupeSeen`` decides after normalizing)."""
+        now = self.clock()
+        queued = 0
+        with self.shared.txn() as db:
+            for item_id, raw in items:
+                if item_id is not None and db.execute("UPDATE seen SET last_seen = ? WHERE id = ?",
+                                                      (now, item_id)).rowcount:
+                    continue
+                queued += db.execute("INSERT OR IGNORE INTO backlog (item_id, raw, queued_at) VALUES (?, ?, ?)",
+                                     (item_id, raw, now)).rowcount
+        return queued
+
+    def peek_backlog(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest ``limit`` backlog items as ``(seq, raw_json)``, in the order they were queued."""
+        with self.shared.lock:
+            return self.db.execute("SELECT seq, raw FROM backlog ORDER BY seq LIMIT ?", (limit,)).fetchall()
+
+    def take_backlog(self, seq: int) -> None:
+        """Remove one item from the backlog: it is handed to the analysis stages in this tick (a rolled-back
+        tick puts it back)."""
+        with self.shared.txn() as db:
+            db.execute("DELETE FROM backlog WHERE seq = ?", (seq,))
+
+    def backlog_size(self) -> int:
+        with self.shared.lock:
+            return int(self.db.execute("SELECT COUNT(*) FROM backlog").fetchone()[0])
+
+    def backlog_empty(self) -> bool:
+        with self.shared.lock:
+            return self.db.execute("SELECT 1 FROM backlog LIMIT 1").fetchone() is None
 
     # -- files of watch_paths ---------------------------------------------------------------------------
     def claim_file(self, path: str, size: int, mtime: float) -> bool:
@@ -364,7 +415,7 @@ class StateStore:
     def sizes(self) -> dict[str, int]:
         with self.shared.lock:
             return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                    for t in ("feeds", "seen", "alerts", "files", "outbox")}
+                    for t in ("feeds", "seen", "alerts", "files", "outbox", "backlog")}
 
     def prune(self, *, seen_retention: float = SEEN_RETENTION, alert_retention: float = ALERT_RETENTION,
               max_seen: int = MAX_SEEN, max_alerts: int = MAX_ALERTS, feed_keys: set[str] | None = None

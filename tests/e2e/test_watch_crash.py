@@ -243,3 +243,70 @@ def test_kill9_at_random_moments_loses_and_repeats_no_alert(tmp_path):
 @pytest.mark.slow
 def test_kill9_ten_times_loses_and_repeats_no_alert(tmp_path):
     run_with_kills(tmp_path, kills=10, seed=7)
+
+
+BACKLOG_ITEMS = 120
+DRAIN_PER_TICK = 5     # NEWSWATCH_DRAIN_ITEMS: 120 entries are a backlog of about 24 ticks
+
+
+def last_backlog(log: Path) -> int | None:
+    """The ``backlog`` of the last ``poll cycle`` line in a run's log."""
+    value = None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []:
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("event") == "poll cycle":
+                value = record.get("backlog")
+    return value
+
+
+def test_kill9_with_a_backlog_loses_and_repeats_nothing(tmp_path, monkeypatch):
+    """A first poll of 120 entries, handed on 5 a tick: ``kill -9`` three times while the backlog is not
+    empty. The feed answers 304 once its validators are committed, so entries queued by a committed tick
+    reach the alerts only if the backlog survived the crash; entries taken by the killed tick must be
+    analysed again after the restart, and their alerts written once."""
+    monkeypatch.setenv("NEWSWATCH_DRAIN_ITEMS", str(DRAIN_PER_TICK))
+    rng = random.Random(int(os.environ.get("NEWSWATCH_CRASH_SEED", 11)))
+    out = tmp_path / "out"
+    served = [make_item(n) for n in range(BACKLOG_ITEMS)]
+    history: list[str] = []
+    with FeedServer() as server:
+        server.set_items(served[::-1])
+        cfg = tmp_path / "watch.yaml"
+        cfg.write_text(CONFIG.format(url=server.url("/feed.xml"), interval=INTERVAL), encoding="utf-8")
+        expected = oracle(tmp_path, cfg, served)
+
+        def done() -> bool:
+            return set(expected) <= {a["alert_id"] for a in alert_lines(out)[0]}
+
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            for i in range(3):
+                log = tmp_path / f"run{i}.err"
+                proc = start(cfg, out, log)
+                wait_for(lambda log=log: (last_backlog(log) or 0) > 0, 60, proc, log,
+                         f"a tick of run {i} that leaves a backlog", step=0.05)
+                offset = rng.uniform(0, 1.5)
+                time.sleep(offset)
+                kill9(proc)
+                history.append(f"run {i}: SIGKILL +{offset:.2f}s after a backlog of {last_backlog(log)}, "
+                               f"{len(alert_lines(out)[0])} alert lines so far")
+            assert not done(), "the backlog was drained before the last kill: the test proves nothing"
+            log = tmp_path / "final.err"
+            proc = start(cfg, out, log)
+            wait_for(done, 120, proc, log, "every alert after the restarts", step=0.2)
+            stop(proc, log)
+            history.append(f"final run: backlog {last_backlog(log)}")
+        finally:
+            if proc is not None:
+                kill9(proc)
+        gets = len(server.request_times("/feed.xml"))
+    alerts, broken = alert_lines(out)
+    context = "\n".join(history) + f"\nfeed GETs {gets}"
+    assert not broken, f"half-written alert lines: {broken[:5]}\n{context}"
+    got = Counter(a["alert_id"] for a in alerts)
+    assert set(got) == set(expected), (f"lost {len(set(expected) - set(got))}, unexpected "
+                                       f"{len(set(got) - set(expected))}\n{context}")
+    repeated = {i: c for i, c in got.items() if c > 1}
+    assert not repeated, f"{len(repeated)} alert ids written more than once\n{context}"
+    assert last_backlog(tmp_path / "final.err") == 0, context
