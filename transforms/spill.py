@@ -28,7 +28,7 @@ import apache_beam as beam
 
 KINDS = ("copies", "members", "alerts", "articles")
 FLUSH_AT = 8000   # records held by a writer (all shards) before it writes them: a few MB, while the bundle runs
-ID_SHARDS = 64    # a shard of a 300,000-article archive: ~4,700 articles
+ID_SHARDS = 16    # a shard of a 300,000-article archive: ~19,000 articles (a few tens of MB of compact records)
 
 
 def id_shard(article_id: str) -> int:
