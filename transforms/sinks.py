@@ -1,7 +1,8 @@
 """Sinks: JSON records to files (atomically, per bundle), to stdout, or to a webhook.
 
-Files. ``WriteJsonl(folder)`` buffers a bundle's records and, when the bundle finishes, writes them to a
-hidden temporary file in ``folder`` and renames it to ``<prefix>-<utc time>-<random>.jsonl``. A reader that
+Files. ``WriteJsonl(folder)`` buffers a bundle's records and, when the bundle finishes (or ``FLUSH_LINES``
+are buffered), writes them to a hidden temporary file in ``folder`` and renames it to
+``<prefix>-<utc time>-<random>.jsonl``. A reader that
 lists ``*.jsonl`` therefore never sees a half-written line, and in watch mode alerts become visible at
 the end of every bundle (every poll), not at shutdown. The same element-wise writer serves batch and
 streaming, and every runner (it needs no windowing and no GroupByKey).
@@ -33,6 +34,7 @@ from pydantic import BaseModel
 from schemas.config import Settings, Sink
 
 NAMESPACE = "newswatch"
+FLUSH_LINES = 5000   # a file at most this many lines long: memory stays bounded within a bundle
 
 
 def to_json_line(record: BaseModel | dict[str, Any]) -> str:
@@ -85,6 +87,8 @@ class _JsonlWriterFn(beam.DoFn):
             return iter(())
         self.lines.append(to_json_line(record))
         self.written.inc()
+        if len(self.lines) >= FLUSH_LINES:   # a batch bundle can be a whole archive's records
+            self.finish_bundle()
         return iter(())
 
     def finish_bundle(self) -> None:

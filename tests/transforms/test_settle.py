@@ -171,3 +171,20 @@ def test_spill_files_are_per_id_shard(tmp_path):
             seen += records
     assert sorted(seen) == sorted((f"id{i}", i) for i in range(500))
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_jsonl_writer_bounds_a_bundle(tmp_path):
+    """A batch bundle can hold a whole archive's records: the writer writes a file every FLUSH_LINES lines
+    instead of holding them all (and loses none)."""
+    from schemas.records import DeadLetter, Origin
+    from transforms.sinks import FLUSH_LINES
+
+    n = FLUSH_LINES * 2 + 7
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        (p | beam.Create([0])
+           | beam.FlatMap(lambda _: (DeadLetter.of("read", f"e{i}", Origin(kind="file", location=f"f{i}"))
+                                     for i in range(n)))
+           | WriteJsonl(str(tmp_path / "dead"), prefix="dead"))
+    files = sorted((tmp_path / "dead").glob("*.jsonl"))
+    assert len(files) == 3
+    assert sorted(r["error"] for r in read_jsonl(tmp_path / "dead")) == sorted(f"e{i}" for i in range(n))
