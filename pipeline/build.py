@@ -29,7 +29,7 @@ from transforms.normalize import NormalizeArticles
 from transforms.settle import ARTICLES_TAG, Settle
 from transforms.sinks import WriteAlerts, WriteJsonl
 from transforms.spill import Spill, id_shard
-from transforms.stories import DUPLICATES_TAG, copy_member, packed_alert, sign_copy
+from transforms.stories import DUPLICATES_TAG, SignCopiesFn, copy_member, packed_alert
 from transforms.tag import TagTopics
 from transforms.throttle import STORIES, SUPPRESSED
 
@@ -116,7 +116,7 @@ def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, wor
               | "ReadArticles" >> ReadPlanned())
     analyzed = analyze(read.raw, settings)
     tagged = analyzed.tagged
-    (tagged | "SignCopies" >> beam.Map(lambda t: sign_copy(t.article))
+    (tagged | "SignCopies" >> beam.ParDo(SignCopiesFn(attrgetter("article")))
             | "SpillCopies" >> Spill(work_dir, "copies"))
     tagged | "Members" >> beam.Map(copy_member) | "SpillMembers" >> Spill(work_dir, "members")
     analyzed.alerts | "PackAlerts" >> beam.Map(packed_alert) | "SpillAlerts" >> Spill(work_dir, "alerts")

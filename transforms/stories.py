@@ -13,8 +13,9 @@ Method (plain Python, no Beam: ``shingles``, ``signature``, ``StoryIndex``, ``cl
 * Shingles: ``SHINGLE`` = 3 consecutive tokens. Single words or pairs make texts on one topic look alike
   ("fort lauderdale airport"); 5-grams lose too much to small edits in a 40-token lead (each changed word
   removes up to 5 shingles). Measured on the labelled pairs: ``bench/eval_stories.py``.
-* MinHash: datasketch, ``NUM_PERM`` = 128 permutations, seed 1 (the same on every worker, so signatures
-  agree across processes and runs); the standard error of the Jaccard estimate is about 0.044.
+* MinHash: datasketch's, ``NUM_PERM`` = 128 permutations, seed 1 (the same on every worker, so signatures
+  agree across processes and runs); the standard error of the Jaccard estimate is about 0.044. Computed for
+  many articles at once in numpy (``signatures``, ``sign_copies``), value for value datasketch's.
 * LSH: ``BANDS`` x ``ROWS`` = 32 x 4 (datasketch's optimum for threshold 0.4 with equal weights): a pair with
   Jaccard 0.4 becomes a candidate with probability 0.74, 0.5 with 0.87, 0.6 with 0.99; 0.2 with 0.05.
   Candidates are then **verified**: two articles are near-duplicates when their estimated Jaccard is at
@@ -95,7 +96,6 @@ MAX_BUCKET_PAIRS_AT = 50
 _NO_SPACE = ("\u2e80-\u2fff\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
              "\uf900-\ufaff\u0e00-\u0e7f")
 _TOKEN = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+")
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)   # permutations are built once, then copied
 
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
@@ -130,17 +130,99 @@ def story_text_tokens(title: str, body: str, lead: int = LEAD_TOKENS) -> list[st
 def shingles(words: Sequence[str], k: int = SHINGLE) -> set[str]:
     if len(words) < k:
         return set()
-    return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
+    return set(map(" ".join, zip(*(words[i:] for i in range(k)), strict=False)))   # the k-grams
+
+
+# MinHash signatures: exactly datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED)`` updated with the UTF-8
+# shingles (``tests/unit/test_stories.py`` checks value for value), computed for many texts at once in numpy
+# instead of one datasketch object per text. Each shingle's hash is datasketch's ``sha1_hash32`` (the first 4
+# bytes of its SHA-1, little-endian), read from one joined buffer of digests; datasketch's own permutations
+# (its ``a``, ``b`` for the seed, and for its default scheme its pre-mix) give NUM_PERM values per hash;
+# ``np.minimum.reduceat`` takes each text's minimum per permutation. ``bench/bench_minhash.py``: ~27 µs of CPU
+# per article of real news instead of ~110 (SHA-1 is most of what is left), ~50 µs one at a time.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)
+_SCHEME = getattr(_TEMPLATE, "scheme", "legacy")    # datasketch 2's default is "affine32"; before 2, "legacy"
+if _SCHEME not in ("affine32", "legacy"):
+    raise ImportError(f"stories: unsupported datasketch MinHash scheme {_SCHEME!r}")
+_PERM_A, _PERM_B = (np.asarray(p).reshape(NUM_PERM, 1) for p in _TEMPLATE.permutations)
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)   # legacy scheme: (a * h + b) mod (2**61 - 1), low 32 bits kept
+_MAX_HASH = np.uint64((1 << 32) - 1)
+#: shingles permuted in one numpy pass (NUM_PERM x this many uint32, 4 MB; bigger passes were slower)
+_CHUNK_SHINGLES = 8192
+#: tagged articles the batch job signs at once (``SignCopiesFn``)
+SIGN_BATCH = 256
+
+
+def _hashes32(items: list[bytes]) -> np.ndarray:
+    """datasketch's ``sha1_hash32`` of each item, as uint32: the first 4 of every 20 digest bytes (CPython's
+    own ``_sha1`` is not clearly faster: ``bench/bench_minhash.py``)."""
+    sha1 = hashlib.sha1
+    return np.frombuffer(b"".join([sha1(x).digest() for x in items]), dtype="<u4")[::5]
+
+
+def _permuted(hv: np.ndarray) -> np.ndarray:
+    """NUM_PERM x len(hv) permuted hash values, as datasketch's ``update_batch`` computes them."""
+    if _SCHEME == "affine32":   # MurmurHash3's finalizer, then a * h + b mod 2**32
+        s1, m1, s2, m2, s3 = _FMIX32
+        hv = hv ^ (hv >> s1)
+        hv *= m1
+        hv ^= hv >> s2
+        hv *= m2
+        hv ^= hv >> s3
+        out = _PERM_A * hv
+        out += _PERM_B
+        return out
+    out = _PERM_A * hv.astype(np.uint64)   # legacy: wraps in uint64, as datasketch's does
+    out += _PERM_B
+    out %= _MERSENNE_PRIME
+    out &= _MAX_HASH
+    return out
+
+
+def _minhashes(shingle_sets: Iterable[Iterable[str]]) -> tuple[np.ndarray, list[int]]:
+    """The signatures of the texts with at least ``MIN_SHINGLES`` shingles, as rows of one array of uint32
+    (legacy scheme: uint64), and the positions of those texts; the others have none."""
+    rows: list[np.ndarray] = []
+    signed: list[int] = []
+    items: list[bytes] = []
+    starts: list[int] = []
+
+    def flush() -> None:
+        hv = _hashes32(items)
+        rows.append(np.minimum.reduceat(_permuted(hv), starts, axis=1).T)
+        items.clear()
+        starts.clear()
+
+    for pos, shingle_set in enumerate(shingle_sets):
+        encoded = list(map(str.encode, shingle_set))   # UTF-8
+        if len(encoded) < MIN_SHINGLES:
+            continue
+        if items and len(items) + len(encoded) > _CHUNK_SHINGLES:
+            flush()
+        signed.append(pos)
+        starts.append(len(items))
+        items += encoded
+    if items:
+        flush()
+    if not rows:
+        return np.empty((0, NUM_PERM), dtype=np.uint32), signed
+    return (rows[0] if len(rows) == 1 else np.concatenate(rows)), signed
+
+
+def signatures(shingle_sets: Iterable[Iterable[str]]) -> list[np.ndarray | None]:
+    """``signature`` of each shingle set, computed together (cheaper than one at a time)."""
+    sets = list(shingle_sets)
+    out: list[np.ndarray | None] = [None] * len(sets)
+    mins, signed = _minhashes(sets)
+    for pos, sig in zip(signed, mins.astype(np.uint64), strict=True):
+        out[pos] = sig
+    return out
 
 
 def signature(shingle_set: Iterable[str]) -> np.ndarray | None:
     """The MinHash signature (``NUM_PERM`` uint64 values), or None for too little text."""
-    items = [s.encode("utf-8") for s in shingle_set]
-    if len(items) < MIN_SHINGLES:
-        return None
-    m = _TEMPLATE.copy()
-    m.update_batch(items)
-    return m.hashvalues.astype(np.uint64)
+    return signatures([shingle_set])[0]
 
 
 def article_signature(article: Article) -> np.ndarray | None:
@@ -281,8 +363,45 @@ def expand(data: bytes) -> np.ndarray:
 def sign_copy(article: Article) -> Copy:
     """What the story stage needs of one copy of an article: (id, copy key, sort key, compact signature or
     b"" for too little text)."""
-    sig = article_signature(article)
-    return (article.id, copy_key(article), sort_key(article), b"" if sig is None else compact(sig))
+    return sign_copies([article])[0]
+
+
+def sign_copies(articles: Sequence[Article]) -> list[Copy]:
+    """``sign_copy`` of each article, the signatures computed together."""
+    mins, signed = _minhashes(shingles(story_text_tokens(a.title, a.body)) for a in articles)
+    packed = [b""] * len(articles)
+    if signed:
+        data = np.ascontiguousarray(mins, dtype=np.uint32).tobytes()   # ``compact`` of every row at once
+        size = 4 * NUM_PERM
+        for row, pos in enumerate(signed):
+            packed[pos] = data[row * size:(row + 1) * size]
+    return [(a.id, copy_key(a), sort_key(a), sig) for a, sig in zip(articles, packed, strict=True)]
+
+
+class SignCopiesFn(beam.DoFn):
+    """Element (or ``article_of(element)``) -> the ``Copy`` of its article (``sign_copy``): articles are
+    buffered and signed ``SIGN_BATCH`` at a time (``sign_copies``), the rest when the bundle finishes; copies
+    leave in any order."""
+
+    def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
+        self.article_of = article_of
+
+    def start_bundle(self) -> None:
+        self._articles: list[Article] = []
+
+    def process(self, element: Any) -> Iterator[Copy]:
+        self._articles.append(element if self.article_of is None else self.article_of(element))
+        if len(self._articles) >= SIGN_BATCH:
+            yield from self._signed()
+
+    def _signed(self) -> list[Copy]:
+        copies = sign_copies(self._articles)
+        self._articles = []
+        return copies
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for copy in self._signed():
+            yield _windowed(copy)
 
 
 def keep_copy(kept: dict[str, Copy], copy: Copy) -> None:

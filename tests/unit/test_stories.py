@@ -184,3 +184,148 @@ def test_batch_signatures_travel_losslessly_as_32_bit_values() -> None:
         assert sig is not None and int(sig.max()) < 2**32
         data = st.compact(sig)
         assert len(data) == 4 * st.NUM_PERM and np.array_equal(st.expand(data), sig)
+
+
+# -- signatures in batches: the same values as datasketch's MinHash, one at a time ---------------------------
+
+_DS_TEMPLATE = None
+
+
+def _datasketch_signature(shingle_set, scheme: str | None = None):
+    """What ``stories.signature`` computed before batching: one datasketch MinHash per text."""
+    import numpy as np
+    from datasketch import MinHash
+
+    global _DS_TEMPLATE
+    items = [s.encode("utf-8") for s in shingle_set]
+    if len(items) < st.MIN_SHINGLES:
+        return None
+    if scheme is not None:
+        m = MinHash(num_perm=st.NUM_PERM, seed=st.SEED, scheme=scheme)
+    else:
+        if _DS_TEMPLATE is None:
+            _DS_TEMPLATE = MinHash(num_perm=st.NUM_PERM, seed=st.SEED)
+        m = _DS_TEMPLATE.copy()
+    m.update_batch(items)
+    return m.hashvalues.astype(np.uint64)
+
+
+def _same_signatures(got, want) -> bool:
+    import numpy as np
+
+    return len(got) == len(want) and all(
+        (g is None and w is None) or (g is not None and w is not None and g.dtype == w.dtype and g.shape == w.shape
+                                      and np.array_equal(g, w))
+        for g, w in zip(got, want, strict=True))
+
+
+_WORDS = hst.sampled_from(["the", "ministry", "said", "tariffs", "Straße", "華", "為", "公司", "ǅ", "é", "x" * 70,
+                           "2026", "U.S.", "-", " ", "\n", "  ", "\u0e01\u0e32", "😀"])
+_TEXTS = hst.lists(_WORDS, max_size=80).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(hst.lists(hst.tuples(_TEXTS, _TEXTS), max_size=12), hst.data())
+def test_batch_signatures_equal_datasketch(texts: list[tuple[str, str]], data) -> None:
+    """``signatures`` of many texts at once (empty, short, CJK, duplicate texts and shingles) are exactly
+    datasketch's, text by text, and ``None`` where a text has too few shingles."""
+    if texts:   # some texts twice, as copies of one article are
+        texts = texts + data.draw(hst.lists(hst.sampled_from(texts), max_size=4))
+    sets = [st.shingles(st.story_text_tokens(title, body)) for title, body in texts]
+    want = [_datasketch_signature(s) for s in sets]
+    assert _same_signatures(st.signatures(sets), want)
+    assert _same_signatures([st.signature(s) for s in sets], want)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(hst.lists(hst.lists(hst.text(hst.characters(blacklist_categories=("Cs",)), max_size=12), max_size=12),
+                 max_size=8))
+def test_batch_signatures_of_any_strings_equal_datasketch(collections: list[list[str]]) -> None:
+    """Any strings, as lists (repeated entries count towards ``MIN_SHINGLES``, as they did)."""
+    want = [_datasketch_signature(c) for c in collections]
+    assert _same_signatures(st.signatures(collections), want)
+    assert _same_signatures([st.signature(iter(c)) for c in collections], want)
+
+
+def test_batch_signatures_across_chunks(monkeypatch) -> None:
+    """Batches bigger than one numpy pass (``_CHUNK_SHINGLES``): a text bigger than a pass on its own, texts
+    that fill a pass exactly, texts without a signature between them."""
+    words = [f"w{i}" for i in range(400)]
+    sets = [st.shingles(words[i:i + n]) for i, n in enumerate([2, 9, 60, 3, 400, 7, 0, 12, 5, 8, 40, 1])]
+    want = [_datasketch_signature(s) for s in sets]
+    for chunk in (1, 5, 7, 10, 64, 1000):
+        monkeypatch.setattr(st, "_CHUNK_SHINGLES", chunk)
+        assert _same_signatures(st.signatures(sets), want)
+    monkeypatch.undo()
+    big = st.shingles([f"w{i}" for i in range(9000)])
+    assert len(big) > st._CHUNK_SHINGLES
+    assert _same_signatures(st.signatures([big, st.shingles(st.tokens(COPY)), big]),
+                            [_datasketch_signature(big), _datasketch_signature(st.shingles(st.tokens(COPY))),
+                             _datasketch_signature(big)])
+
+
+def test_batch_signatures_equal_datasketch_on_real_pairs() -> None:
+    sets = [st.shingles(st.story_text_tokens(p[s]["title"], p[s]["body"])) for p in PAIRS for s in ("a", "b")]
+    assert _same_signatures(st.signatures(sets), [_datasketch_signature(s) for s in sets])
+
+
+def test_signatures_are_unchanged() -> None:
+    """The watch state store keeps signatures (and their band keys) across versions: these are the values of
+    the datasketch implementation the story stage started with."""
+    import zlib
+
+    for body, crc in ((WIRE, 391941215), (COPY, 1729433191), (REWRITE, 1338605002)):
+        sig = st.article_signature(article("x", body))
+        assert sig is not None and zlib.crc32(st.compact(sig)) == crc
+
+
+def test_legacy_scheme_equals_datasketch(monkeypatch) -> None:
+    """datasketch before 2.0 has only the "legacy" permutations ((a * h + b) mod 2**61 - 1, low 32 bits):
+    with its parameters the batch computes its values too."""
+    import numpy as np
+    from datasketch import MinHash
+
+    legacy = MinHash(num_perm=st.NUM_PERM, seed=st.SEED, scheme="legacy")
+    monkeypatch.setattr(st, "_SCHEME", "legacy")
+    monkeypatch.setattr(st, "_PERM_A", np.asarray(legacy.permutations[0]).reshape(-1, 1))
+    monkeypatch.setattr(st, "_PERM_B", np.asarray(legacy.permutations[1]).reshape(-1, 1))
+    sets = [st.shingles(st.story_text_tokens("t", body)) for body in (WIRE, COPY, REWRITE, "", "a b c d e f g h")]
+    want = [_datasketch_signature(s, scheme="legacy") for s in sets]
+    assert _same_signatures(st.signatures(sets), want)
+    copies = st.sign_copies([article(f"a{i}", b) for i, b in enumerate((WIRE, "", COPY))])
+    assert copies[1][3] == b"" and copies[2][3] == st.compact(want[1])
+
+
+def _copies_corpus() -> list[Article]:
+    arts = [article(f"p{i}{s}", p[s]["body"], title=p[s]["title"], source=p[s]["source"] or "S",
+                    published=None if i % 3 else "2026-02-01T10:00:00+00:00")
+            for i, p in enumerate(PAIRS) for s in ("a", "b")]
+    arts += [article("empty", ""), article("short", "", title="Fire"), article("cjk", "華為公司周二表示將在深圳建設新的研發中心"),
+             article("p0a", PAIRS[0]["a"]["body"], title=PAIRS[0]["a"]["title"], source="other outlet")]
+    return arts
+
+
+def test_sign_copies_equal_sign_copy_one_by_one() -> None:
+    arts = _copies_corpus()
+    want = []
+    for a in arts:
+        sig = _datasketch_signature(st.shingles(st.story_text_tokens(a.title, a.body)))
+        want.append((a.id, st.copy_key(a), st.sort_key(a), b"" if sig is None else st.compact(sig)))
+    assert st.sign_copies(arts) == want
+    assert [st.sign_copy(a) for a in arts] == want
+    assert st.sign_copies([]) == []
+    assert any(c[3] == b"" for c in want) and all(len(c[3]) in (0, 4 * st.NUM_PERM) for c in want)
+
+
+def test_sign_copies_fn_signs_every_copy_in_batches(monkeypatch) -> None:
+    """The batch job's ``SignCopiesFn``: every element's copy, batches full or not."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    monkeypatch.setattr(st, "SIGN_BATCH", 7)
+    arts = _copies_corpus()
+    with TestPipeline() as p:
+        copies = (p | beam.Create([(a.id, a) for a in arts])
+                    | beam.ParDo(st.SignCopiesFn(lambda pair: pair[1])))
+        assert_that(copies, equal_to([st.sign_copy(a) for a in arts]))
