@@ -15,6 +15,10 @@ completes: exit code 0, within a few seconds whatever a feed or webhook does. A 
 once (exit 130). ``--duration`` sets a deadline checked the same way. Unlike batch, watch never clears the
 output folder.
 
+Memory stays flat over a long run: the analysis backlog lives in the state store, not in memory
+(``transforms.poll``), and ``bound_runner_metrics`` keeps the in-process runner from holding every tick's
+metric reports until the job ends (measured on an idle watch: 100 KB a tick, 6 MB a minute, before).
+
 Crash safety (``transforms.state``): each tick's state changes commit only once the tick's output is on
 disk; the last tick is committed here after the pipeline has finished. Before starting, a state file that
 SQLite cannot read is moved aside with a warning (``--reset-state`` does the same on request), and feeds
@@ -45,10 +49,33 @@ from transforms.throttle import ThrottleAlertsLive
 TICK = 1.0
 
 
+def bound_runner_metrics() -> None:
+    """Keep the in-process runner's metrics bounded over a long streaming run.
+
+    Beam's FnApiRunner (2.77) folds each bundle's monitoring infos into the totals of its stage with a
+    generator (``consolidate_monitoring_infos(chain(new, old))``) that is only consumed when the job ends:
+    every tick's bundle adds a link to that chain and keeps its responses alive, about 4-5 KB per stage a
+    bundle (100 KB a tick for the watch job, 6 MB a minute, measured on an idle watch). Consolidating into a
+    list each time gives the same totals in constant memory."""
+    from apache_beam.metrics import monitoring_infos
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+
+    current = getattr(fn_runner, "consolidate_monitoring_infos", None)
+    if current is monitoring_infos.consolidate:
+        fn_runner.consolidate_monitoring_infos = _consolidated
+
+
+def _consolidated(infos: Any, key: Any = None) -> list[Any]:
+    from apache_beam.metrics import monitoring_infos
+
+    return list(monitoring_infos.consolidate(infos) if key is None else monitoring_infos.consolidate(infos, key))
+
+
 def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: str, *,
                 emit_articles: bool = False, stop_file: str | None = None, deadline: float | None = None,
                 tick: float = TICK) -> None:
     """The watch job: poll sources -> the shared stages -> sinks under ``out_dir``."""
+    bound_runner_metrics()
     source = p | "PollSources" >> PollSources(settings.feeds, settings.watch_paths, state_path, tick=tick,
                                                stop_file=stop_file, deadline=deadline, fetching=settings.fetch)
     analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path), stories=AssignStoriesLive(state_path))
