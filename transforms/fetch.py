@@ -73,6 +73,7 @@ class FetchResult:
     retry_after: float | None = None
     error: str | None = None
     seconds: float = 0.0
+    started_at: float | None = None   # wall clock when the request went out (after waiting for its slots)
 
 
 def is_url(location: str) -> bool:
@@ -171,19 +172,25 @@ class AsyncFetcher:
         self.per_host = per_host
         self.slots = asyncio.Semaphore(concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
-        self.client = self.io.run(self._client())
+        self.client = self.io.run(self._client(concurrency))
 
     @staticmethod
-    async def _client() -> httpx.AsyncClient:
+    async def _client(concurrency: int) -> httpx.AsyncClient:
+        # as many idle connections kept as requests may be in flight (httpx keeps 20): with dozens of hosts
+        # polled every minute, fewer meant a new connection (connect, close) for most requests
         return httpx.AsyncClient(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}, follow_redirects=True,
-                                 max_redirects=MAX_REDIRECTS)
+                                 max_redirects=MAX_REDIRECTS,
+                                 limits=httpx.Limits(max_connections=max(100, concurrency),
+                                                     max_keepalive_connections=concurrency))
 
     async def _fetch(self, url: str, state: FeedState, timeout: float, max_bytes: int) -> FetchResult:
         host = self.hosts.setdefault((urlsplit(url).hostname or "").lower(), asyncio.Semaphore(self.per_host))
         # the host's turn first, then a global slot: a request waiting for its host holds no global slot,
         # so one busy site cannot starve the others (waiting does not count against the deadline)
         async with host, self.slots:
-            return await fetch_http(self.client, url, state, timeout=timeout, max_bytes=max_bytes)
+            began = time.time()
+            result = await fetch_http(self.client, url, state, timeout=timeout, max_bytes=max_bytes)
+            return replace(result, started_at=began)
 
     def submit(self, url: str, state: FeedState, *, timeout: float, max_bytes: int
                ) -> concurrent.futures.Future[FetchResult]:
@@ -285,7 +292,10 @@ class FeedPoller:
                ) -> PollOutcome:
         """Save the validators and the next poll time that ``result`` implies, and count the poll. The
         schedule counts from ``started`` (when the poll began; default now), so that a feed with a 60 s
-        interval is polled every 60 s, not every 60 s plus its answer time."""
+        interval is polled every 60 s, not every 60 s plus its answer time. The watch source passes the
+        time the request went out (``FetchResult.started_at``): a request that waited for a free slot must
+        not make the next one come early, nor, repeated every interval, keep a burst of feeds due at the
+        same moment."""
         now = self.clock()
         base = now if started is None else started
         if result.status == "error":

@@ -336,7 +336,11 @@ class _FetchFn(beam.DoFn):
             feed, before, started, future = self.in_flight.pop(key)
             if future.cancelled():
                 continue
-            outcome = self.poller.record(feed, before, future.result(), started)
+            result = future.result()
+            # the schedule counts from when the request went out, not from when it was submitted: after a
+            # wait for a free slot (a first poll of thousands of feeds) the feeds spread over the interval
+            # instead of coming due again all at once, each to wait as long again
+            outcome = self.poller.record(feed, before, result, result.started_at or started)
             yield from self._outcome(PollTask(feed=feed), outcome)
         if stop_requested(self.stop_file, self.deadline) and self.in_flight:
             now = time.time()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import time
 from email.utils import formatdate
 
 import pytest
@@ -150,3 +151,41 @@ def test_next_poll_schedule():
         assert 60 <= delay <= MAX_BACKOFF
     assert next_poll(0.0, 60, 1, retry_after=500, rng=rng) >= 500
     assert next_poll(0.0, 100_000, 5, rng=rng) == 100_000     # an interval above the cap: the interval
+
+
+def test_a_request_that_waits_for_a_slot_says_when_it_went_out(server):
+    server.slow_seconds = 0.5
+    client = make_client(concurrency=1, per_host=1)
+    try:
+        t0 = time.time()
+        first = client.submit(server.url("/slow"), FeedState(), timeout=5, max_bytes=10**6)
+        second = client.submit(server.url("/slow?2"), FeedState(), timeout=5, max_bytes=10**6)
+        a, b = first.result(10), second.result(10)
+    finally:
+        client.close()
+    assert a.status == b.status == "ok"
+    assert a.started_at is not None and b.started_at is not None
+    assert a.started_at - t0 < 0.3 and b.started_at - a.started_at >= 0.45   # it waited for the only slot
+
+
+def test_the_watch_schedule_counts_from_when_the_request_went_out(server, tmp_path):
+    """Two feeds submitted at once through one slot: the second is due an interval after its request went
+    out, not after it was submitted (else a burst of feeds stays a burst, each waiting as long again)."""
+    from schemas.config import Fetching
+    from transforms.poll import PollTask, _FetchFn
+
+    server.slow_seconds = 0.5
+    feeds = [Feed(url=server.url("/slow"), interval=60), Feed(url=server.url("/slow?2"), interval=60)]
+    fn = _FetchFn(str(tmp_path / "s.sqlite"), fetching=Fetching(concurrency=1, per_host=1))
+    fn.setup()
+    try:
+        t0 = time.time()
+        for feed in feeds:
+            list(fn.process(PollTask(feed=feed)))
+        deadline = time.monotonic() + 10
+        while fn.in_flight and time.monotonic() < deadline:
+            list(fn.process(PollTask(collect=True)))
+        due = [fn.store.feed(f.url).next_due - t0 for f in feeds]
+    finally:
+        fn.teardown()
+    assert 59.9 <= due[0] < 60.3 and due[1] >= 60.45, due
