@@ -27,10 +27,10 @@ the tick's first stage (``transforms.poll``) commits the previous tick and begin
 (``SharedDB.begin_tick``), so every change a tick makes -- validators and schedules of the feeds it polled,
 entries queued in and taken from the backlog, seen ids, files claimed, story assignments, throttle
 decisions, emitted alert ids, webhook outbox rows -- is committed only when the next tick starts, i.e. after
-the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename: ``transforms.sinks``). The last tick is committed by
-``pipeline.watch.run_watch`` once the pipeline has finished. A ``kill -9`` at any moment therefore rolls
-the state back to the end of a tick whose output is on disk: the rolled-back tick is fetched again, the
-backlog items it had taken are back in the backlog and analysed again after a restart (nothing is lost;
+the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename:
+``transforms.sinks``). The last tick is committed by ``pipeline.watch.run_watch`` once the pipeline has
+finished. A ``kill -9`` at any moment therefore rolls the state back to the end of a tick whose output is
+on disk: the rolled-back tick is fetched again, the backlog items it had taken are back in the backlog and analysed again after a restart (nothing is lost;
 items queued by committed ticks are kept), and the JSONL alert sinks drop the alert ids they find in their
 own files written since ``committed_at`` (nothing is repeated: ``emitted_since``). Outside a tick (tests,
 tools) each change is its own short transaction, as before.
