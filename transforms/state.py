@@ -30,10 +30,11 @@ decisions, emitted alert ids, webhook outbox rows -- is committed only when the 
 the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename:
 ``transforms.sinks``). The last tick is committed by ``pipeline.watch.run_watch`` once the pipeline has
 finished. A ``kill -9`` at any moment therefore rolls the state back to the end of a tick whose output is
-on disk: the rolled-back tick is fetched again, the backlog items it had taken are back in the backlog and analysed again after a restart (nothing is lost;
-items queued by committed ticks are kept), and the JSONL alert sinks drop the alert ids they find in their
-own files written since ``committed_at`` (nothing is repeated: ``emitted_since``). Outside a tick (tests,
-tools) each change is its own short transaction, as before.
+on disk: the rolled-back tick is fetched again, the backlog items it had taken are back in the backlog and
+analysed again after a restart (nothing is lost; items queued by committed ticks are kept), and the JSONL
+alert sinks drop the alert ids they find in their own files written since ``committed_at`` (nothing is
+repeated: ``emitted_since``). Outside a tick (tests, tools) each change is its own short transaction, as
+before.
 
 A state file that SQLite cannot read is moved aside (``open_state``: ``<state>.corrupt-<time>``) with a
 warning, and a fresh one is started; ``newswatch watch --reset-state`` does the same on request
