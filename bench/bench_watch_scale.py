@@ -13,13 +13,15 @@ are reported apart. ``newswatch watch`` runs with the feeds' ``interval`` for ``
 It prints, for the healthy feeds: how many were polled, the gaps between consecutive polls of a feed (p50,
 p99, max) and the share of gaps within ``interval + 10 s`` (the target: all of them); the polls per minute
 the server saw; and the resident memory of the watch process tree sampled over the run (after the first
-interval, and at the end: flat is the target).
+interval, and at the end: flat is the target). Every GET's time is left in ``<out>/gets.json``, the watch
+log in ``<out>/watch.err``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import socket
@@ -182,6 +184,8 @@ def main() -> int:
     ended = time.time()
     for server in servers:
         server.shutdown()
+    (work / "gets.json").write_text(json.dumps({"started": started, "ended": ended, "kind": feeds.kind,
+                                                "gets": {str(i): t for i, t in feeds.gets.items()}}))
 
     healthy = [i for i in range(args.feeds) if feeds.kind[i] == "ok"]
     gaps = [b - a for i in healthy for a, b in zip(feeds.gets[i], feeds.gets[i][1:], strict=False)]

@@ -189,3 +189,26 @@ def test_the_watch_schedule_counts_from_when_the_request_went_out(server, tmp_pa
     finally:
         fn.teardown()
     assert 59.9 <= due[0] < 60.3 and due[1] >= 60.45, due
+
+
+def test_httpcore_does_not_search_the_import_path_for_every_lock(monkeypatch):
+    """httpcore tries ``import sniffio`` for every lock it makes; without the package each attempt searched
+    the whole import path (255 us, several a request). ``transforms.aio`` makes the attempt answer at once."""
+    import sys
+
+    import httpcore._synchronization as sync
+
+    import transforms.aio  # noqa: F401
+
+    searched: list[str] = []
+
+    class Spy:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            searched.append(name)
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [Spy(), *sys.meta_path])
+    for _ in range(5):
+        assert sync.current_async_library() == "asyncio"
+    assert "sniffio" not in searched
