@@ -26,6 +26,7 @@ from __future__ import annotations
 import glob
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import shutil
@@ -269,13 +270,16 @@ def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_
             proc.start()
             procs.append((proc, spec))
         counters: list[dict[str, int] | None] = []
-        for i, (proc, spec) in enumerate(procs):
-            proc.join()
-            if proc.exitcode != 0:
-                raise RuntimeError(f"batch worker {i + 1}/{len(procs)} failed (exit {proc.exitcode}); "
-                                   "its log is above")
-            with open(spec + ".counters.json", encoding="utf-8") as fh:
-                counters.append(json.load(fh))
+        pending = {proc.sentinel: (i, proc, spec) for i, (proc, spec) in enumerate(procs)}
+        while pending:   # the first worker to fail fails the run at once
+            for sentinel in multiprocessing.connection.wait(list(pending)):
+                i, proc, spec = pending.pop(sentinel)   # type: ignore[index]
+                proc.join()
+                if proc.exitcode != 0:
+                    raise RuntimeError(f"batch worker {i + 1}/{len(procs)} failed (exit {proc.exitcode}); "
+                                       "its log is above")
+                with open(spec + ".counters.json", encoding="utf-8") as fh:
+                    counters.append(json.load(fh))
         return merge_counters(counters)
     finally:
         for proc, _ in procs:
@@ -303,6 +307,9 @@ def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: li
     local = not isinstance(runner, str)
     t0 = time.perf_counter()
     plan = plan_reads(paths)
+    if workers is not None and not local:
+        get_logger().info("--workers applies to the local runner only; the runner's own workers are used",
+                          workers=workers, runner=runner_name(runner))
     if workers is None:
         workers = 1 if input_bytes(paths) < SMALL_INPUT else usable_cores()
     shares = share_out(plan, workers) if local else [plan]

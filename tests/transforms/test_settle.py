@@ -188,3 +188,23 @@ def test_jsonl_writer_bounds_a_bundle(tmp_path):
     files = sorted((tmp_path / "dead").glob("*.jsonl"))
     assert len(files) == 3
     assert sorted(r["error"] for r in read_jsonl(tmp_path / "dead")) == sorted(f"e{i}" for i in range(n))
+
+
+def test_a_failing_worker_fails_the_run_at_once(tmp_path, monkeypatch):
+    """Workers are forked: one that fails stops the run with its number, without waiting for the others, and
+    the others are stopped."""
+    import time
+
+    from pipeline import run as run_mod
+
+    def fake(plan, *_args):
+        if plan[0][1].endswith(b"bad.txt"):
+            raise SystemExit(3)
+        time.sleep(60)
+
+    monkeypatch.setattr(run_mod, "run_per_article", fake)
+    shares = [[("file", b"/x/good.txt", 0, None, 1)], [("file", b"/x/bad.txt", 0, None, 1)]]
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"batch worker 2/2 failed \(exit 3\)"):
+        run_mod.run_workers(shares, parse_settings(CONFIG), str(tmp_path), str(tmp_path), [], False)
+    assert time.monotonic() - started < 30
