@@ -5,7 +5,7 @@ dedupe and stories and ``write_outputs``. The batch job is two pipelines (``pipe
 them):
 
 * ``build_per_article``: planned reads (``transforms.ingest.plan_path`` descriptors) -> ``analyze`` ->
-  the story signatures of every copy (``stories.SignCopies``), each copy's story member, the alerts (packed)
+  the story signatures of every copy (``stories.SignCopiesFn``), each copy's story member, the alerts (packed)
   and, for ``--emit-articles``, the articles, to spill files (``transforms.spill``); dead letters straight to
   ``dead_letters/``. No shuffle: every record streams from its reader to a spill file, so memory does not
   grow with the archive, and any number of workers (processes, Dask workers) run it side by side.

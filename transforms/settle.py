@@ -28,7 +28,6 @@ articles' story ids, the packed alerts of throttling rules and the story ids wit
 from __future__ import annotations
 
 import os
-import pickle
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -48,16 +47,6 @@ BAND_PARTS = 16
 ARTICLES_TAG = "articles"
 
 
-def _dump(path: str, value: object) -> None:
-    with open(path, "wb") as fh:
-        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load(path: str) -> Any:
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
-
-
 def _records(work_dir: str, kind: str, shard: int) -> Iterator[Any]:
     for path in spill.spill_files(work_dir, kind, shard):
         yield from spill.read_spill(path)
@@ -73,6 +62,7 @@ class _SettleFn(beam.DoFn):
         self._sign()
         shared = self._shared_buckets()
         story_of = self._stories(shared)
+        self._join = st._SetStoryIdsFn()
         self._split = th._SplitFn(frozenset(self.rules))
         self._grouped: dict[str, list[tuple]] = defaultdict(list)      # rule id -> packed alerts
         self._events: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -101,7 +91,7 @@ class _SettleFn(beam.DoFn):
                     signed.append(((key, article_id), sig))
                     rows.append(st.band_array(st.expand(sig)))
                 table = np.stack(rows) if rows else np.empty((0, st.BANDS), dtype=np.uint64)
-                _dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
+                spill.dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
                 if rows:
                     buckets = table.ravel()
                     parts = buckets % np.uint64(BAND_PARTS)
@@ -112,9 +102,8 @@ class _SettleFn(beam.DoFn):
     def _shared_buckets(self) -> set[int]:
         shared: set[int] = set()
         for b in range(BAND_PARTS):
-            buckets = np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"), dtype=np.uint64)
-            buckets.sort()
-            shared.update(np.unique(buckets[1:][buckets[1:] == buckets[:-1]]).tolist())
+            shared.update(st.repeated(np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"),
+                                                  dtype=np.uint64)).tolist())
         return shared
 
     # 3. ------------------------------------------------------------------------------------------------
@@ -124,7 +113,7 @@ class _SettleFn(beam.DoFn):
         wanted = np.array(sorted(shared), dtype=np.uint64)
         buckets: dict[int, dict[st.Member, bytes]] = defaultdict(dict)
         for shard in range(spill.ID_SHARDS):
-            signed, table = _load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
+            signed, table = spill.load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
             rows, cols = np.nonzero(np.isin(table, wanted))
             for row, bucket in zip(rows.tolist(), table[rows, cols].tolist(), strict=True):
                 member, sig = signed[row]
@@ -132,13 +121,7 @@ class _SettleFn(beam.DoFn):
         edges: set[tuple[st.Member, st.Member]] = set()
         rejected: set[tuple[st.Member, st.Member]] = set()
         for members in buckets.values():
-            for pair in st.candidate_pairs(list(members)):
-                if pair in edges or pair in rejected:
-                    continue
-                a, b = pair
-                close = st.similarity(np.frombuffer(members[a], dtype=np.uint32),
-                                      np.frombuffer(members[b], dtype=np.uint32)) >= st.THRESHOLD
-                (edges if close else rejected).add(pair)
+            st.verify(members, edges, rejected)
         return st.cluster(sorted(edges))
 
     # 4. ------------------------------------------------------------------------------------------------
@@ -149,12 +132,12 @@ class _SettleFn(beam.DoFn):
         packed: dict[str, list[bytes]] = defaultdict(list)
         for article_id, blob in _records(self.work, "alerts", shard):
             packed[article_id].append(blob)
-        join = self._join = getattr(self, "_join", None) or st._SetStoryIdsFn()
         kept: list[tuple[str, tuple]] = []
         for article_id in sorted(members):
             story = story_of.get(article_id)
-            for out in join.process((article_id, {"member": members[article_id], "alert": packed.get(article_id, []),
-                                                   "story": [story] if story else []})):
+            joined = {"member": members[article_id], "alert": packed.get(article_id, []),
+                      "story": [story] if story else []}
+            for out in self._join.process((article_id, joined)):
                 if isinstance(out, beam.pvalue.TaggedOutput):
                     if out.tag == st.MEMBERS_TAG:
                         kept.append(out.value)
@@ -162,7 +145,7 @@ class _SettleFn(beam.DoFn):
                         yield out
                 else:
                     yield from self._deliver_or_hold(out)
-        _dump(os.path.join(self.work, f"kept-{shard:03d}.pkl"), kept)
+        spill.dump(os.path.join(self.work, f"kept-{shard:03d}.pkl"), kept)
         if self.emit_articles:   # the kept copy of each id, with its story id
             copies: dict[str, list[Any]] = defaultdict(list)
             for article in _records(self.work, "articles", shard):
@@ -196,7 +179,7 @@ class _SettleFn(beam.DoFn):
                 yield out
         story_members: dict[str, list[tuple]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
-            for story_id, member in _load(os.path.join(self.work, f"kept-{shard:03d}.pkl")):
+            for story_id, member in spill.load(os.path.join(self.work, f"kept-{shard:03d}.pkl")):
                 if story_id in events:
                     story_members[story_id].append(member)
         record = th._StoryRecordFn()

@@ -51,16 +51,25 @@ def write_spill(folder: str, kind: str, records: list[Any], shard: int = 0) -> s
     """``records`` as one new spill file of ``kind`` (and id shard); returns its path."""
     name = f"{kind}-{shard:03d}-{uuid.uuid4().hex}.pkl"
     tmp = os.path.join(folder, f".{name}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(records, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    dump(tmp, records)
     path = os.path.join(folder, name)
     os.replace(tmp, path)
     return path
 
 
-def read_spill(path: str) -> list[Any]:
+def dump(path: str, value: object) -> None:
+    """``value`` pickled to ``path`` (the finishing pass's own work files)."""
+    with open(path, "wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load(path: str) -> Any:
     with open(path, "rb") as fh:
-        records: list[Any] = pickle.load(fh)
+        return pickle.load(fh)
+
+
+def read_spill(path: str) -> list[Any]:
+    records: list[Any] = load(path)
     return records
 
 

@@ -515,13 +515,33 @@ SIGNED_TAG = "signed"
 ALL = "all"
 
 
-def _shared_buckets(element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
-    """A band shard's bucket ids (arrays from ``_PickCopiesFn``) -> the ids that occur more than once (nearly
-    every bucket has one member), sent to every id shard (a handful of small arrays)."""
-    _, blobs = element
-    buckets = np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in blobs] or [np.empty(0, np.uint64)])
+def repeated(buckets: np.ndarray) -> np.ndarray:
+    """The bucket ids that occur more than once in ``buckets`` (sorted in place; nearly every bucket has one
+    member), each once."""
     buckets.sort()
-    shared = np.unique(buckets[1:][buckets[1:] == buckets[:-1]])
+    return np.unique(buckets[1:][buckets[1:] == buckets[:-1]])
+
+
+def verify(members: dict[Member, bytes], edges: set[tuple[Member, Member]],
+           rejected: set[tuple[Member, Member]]) -> None:
+    """One LSH bucket's members (with their compact signatures): each candidate pair (``candidate_pairs``)
+    not decided yet goes to ``edges`` when its estimated Jaccard reaches THRESHOLD, else to ``rejected``
+    (copies share many buckets: a pair is verified once)."""
+    for pair in candidate_pairs(list(members)):
+        if pair in edges or pair in rejected:
+            continue
+        a, b = pair
+        close = similarity(np.frombuffer(members[a], dtype=np.uint32),
+                           np.frombuffer(members[b], dtype=np.uint32)) >= THRESHOLD
+        (edges if close else rejected).add(pair)
+
+
+def _shared_buckets(element: tuple[int, Iterable[bytes]]) -> Iterator[tuple[int, bytes]]:
+    """A band shard's bucket ids (arrays from ``_PickCopiesFn``) -> the ids that occur more than once, sent to
+    every id shard (a handful of small arrays)."""
+    _, blobs = element
+    shared = repeated(np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in blobs]
+                                     or [np.empty(0, np.uint64)]))
     if len(shared):
         data = shared.tobytes()
         for s in range(SHARDS):
@@ -552,15 +572,7 @@ class _VerifyFn(beam.DoFn):
         self._rejected: set[tuple[Member, Member]] = set()
 
     def process(self, element: tuple[int, Iterable[tuple[Member, bytes]]]) -> None:
-        _, members = element
-        sigs = dict(members)
-        for pair in candidate_pairs(list(sigs)):
-            if pair in self._edges or pair in self._rejected:
-                continue
-            a, b = pair
-            close = similarity(np.frombuffer(sigs[a], dtype=np.uint32),
-                               np.frombuffer(sigs[b], dtype=np.uint32)) >= THRESHOLD
-            (self._edges if close else self._rejected).add(pair)
+        verify(dict(element[1]), self._edges, self._rejected)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for pair in sorted(self._edges):
@@ -586,44 +598,26 @@ def _story_ids(picked: beam.pvalue.DoOutputsTuple) -> beam.PCollection:
             | "UnionFind" >> beam.FlatMap(_components))
 
 
-class SignCopies(beam.PTransform):
-    """Article (or ``article_of(element)``) -> (id shard, pickled [``Copy``, ...]): step 1's ``Sign``, the part
-    of the story stage that looks at whole articles (the batch job runs it in its per-article pass)."""
-
-    def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
-        super().__init__()
-        self.article_of = article_of
-
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return articles | "Sign" >> beam.ParDo(_SignFn(self.article_of))
-
-
-class StoryIdsOfCopies(beam.PTransform):
-    """``SignCopies``' output -> (article id, story id) for every article that has a near-duplicate: steps 1
-    (keep one signature per id) to 3."""
-
-    def expand(self, signed: beam.PCollection) -> beam.PCollection:
-        picked = (signed
-                  | "GroupCopies" >> beam.GroupByKey()
-                  | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BUCKETS_TAG, SIGNED_TAG, main="none"))
-        return _story_ids(picked)
-
-
 class StoryIds(beam.PTransform):
     """Article -> (article id, story id) for every article that has a near-duplicate (batch; every runner).
     One signature per id: of several copies of an id, the kept one's (``transforms.dedupe``). ``article_of``
-    takes the article from each element (``Tagged.article``). ``SignCopies`` + ``StoryIdsOfCopies``.
+    takes the article from each element (``Tagged.article``).
 
-    The batch job joins the story ids onto the alerts and the story members (``SettleCopies``), which are
-    small, instead of onto every article: a CoGroupByKey of the articles themselves wrote each one through
-    the shuffle twice (its Flatten and its GroupByKey) -- half a second per 6,000 articles, measured."""
+    ``SetStoryIds`` joins the story ids onto the alerts and the story members, which are small, instead of
+    onto every article: a CoGroupByKey of the articles themselves wrote each one through the shuffle twice
+    (its Flatten and its GroupByKey) -- half a second per 6,000 articles, measured. (The batch job does the
+    same steps over spill files: ``transforms.settle``.)"""
 
     def __init__(self, article_of: Callable[[Any], Article] | None = None) -> None:
         super().__init__()
         self.article_of = article_of
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return articles | "SignCopies" >> SignCopies(self.article_of) | "StoryIdsOfCopies" >> StoryIdsOfCopies()
+        signed = (articles
+                  | "Sign" >> beam.ParDo(_SignFn(self.article_of))
+                  | "GroupCopies" >> beam.GroupByKey()
+                  | "PickCopies" >> beam.ParDo(_PickCopiesFn()).with_outputs(BUCKETS_TAG, SIGNED_TAG, main="none"))
+        return _story_ids(signed)
 
 
 def _with_story(element: tuple[str, dict[str, list]]) -> Iterator[Article]:
@@ -750,26 +744,18 @@ def packed_alert(alert: Alert) -> tuple[str, bytes]:
     return (alert.article.id, pickle.dumps(pack_alert(alert), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-class SettleCopies(beam.PTransform):
-    """``{"alert": packed_alert(...), "member": copy_member(...), "story": (id, story id)}`` -> (alerts with
-    their ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- the batch job's one
-    join by article id: it sets the story ids and keeps one copy of each id (``transforms.dedupe``)."""
-
-    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
-        return (inputs
-                | "JoinStoryIds" >> beam.CoGroupByKey()
-                | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(
-                    MEMBERS_TAG, DUPLICATES_TAG, main="alerts"))
-
-
 class SetStoryIds(beam.PTransform):
-    """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> ``SettleCopies``' outputs."""
+    """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> (alerts with their
+    ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- one join by article id:
+    it sets the story ids and keeps one copy of each id (``transforms.dedupe``)."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(packed_alert),
                  "member": inputs["articles"] | "MembersByArticle" >> beam.Map(copy_member),
                  "story": inputs["story_ids"]}
-                | "SettleCopies" >> SettleCopies())
+                | "JoinStoryIds" >> beam.CoGroupByKey()
+                | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(
+                    MEMBERS_TAG, DUPLICATES_TAG, main="alerts"))
 
 
 def first_published(articles: Sequence[Article]) -> Article:
