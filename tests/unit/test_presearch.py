@@ -289,6 +289,60 @@ def test_fast_path_equals_reference(config: str, data: st.DataObject) -> None:
     assert fast(c, art) == reference(c, art)
 
 
+@st.composite
+def long_configs(draw: st.DrawFn) -> str:
+    """Topics and rules that are long ORs (8-40 operands, as in a real taxonomy): their operands are indexed by
+    anchor key (``compiler._or_index``) and, past ``presearch._PRECHECK_MAX`` keys, not prechecked."""
+    def long_or(topics: list[str]) -> str:
+        ops = draw(st.lists(queries(topics).filter(_valid), min_size=8, max_size=40))
+        return " OR ".join(f"({q})" for q in ops)
+
+    lines = ["topics:"]
+    for k, tid in enumerate(TOPIC_IDS):
+        q = long_or(TOPIC_IDS[:k])
+        if draw(st.booleans()):   # the long OR under an AND, as in 'topic-words AND NOT ...'
+            q = f"({q}) AND NOT {draw(st.sampled_from(VOCAB))}"
+        lines.append(f"  - {{id: {tid}, query: {_yaml_str(q)}}}")
+    lines.append("rules:")
+    lines.append(f"  - {{id: r0, query: {_yaml_str(long_or(TOPIC_IDS))}}}")
+    return "\n".join(lines) + "\n"
+
+
+@PROPS
+@given(long_configs(), st.data(), st.booleans())
+def test_long_ors_equal_reference(config: str, data: st.DataObject, no_prechecks: bool) -> None:
+    from transforms.query import presearch
+
+    saved = presearch._PRECHECK_MAX
+    presearch._PRECHECK_MAX = 0 if no_prechecks else saved   # every topic evaluated without its precheck
+    try:
+        c = compile_settings(parse_settings(config))
+        words = TEXT_WORDS * 2 + [w for w in re.findall(r"[^\W\d_]+", config) if w not in {"AND", "OR", "NOT"}]
+        art = article(data.draw(texts(words)), data.draw(texts(words)),
+                      lang=data.draw(st.sampled_from([None, "en", "es", "zh", "pl", "de"])))
+        assert fast(c, art) == reference(c, art)
+    finally:
+        presearch._PRECHECK_MAX = saved
+
+
+def test_long_or_index_skips_operands_without_a_present_anchor() -> None:
+    from transforms.query.compiler import _INDEX_MIN, _OrPlan
+
+    words = [f"w{i}x" for i in range(3 * _INDEX_MIN)]
+    q = compile_query(" OR ".join([f'"{w} trade"' for w in words] + ["lang:de AND tariff", "lang:en AND NOT zeta", "lang:es"]))
+    doc = Document({"title": "", "body": f"{words[5]} trade and {words[7]}"}, lang="en", fast=True)
+    ps = Presearcher([q])
+    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    plan = q._plan
+    assert isinstance(plan, _OrPlan)
+    live = plan._live(doc)
+    # the two present anchors' phrases (the second then fails on evaluation) and the operands with no key
+    # anchor whose filter holds (lang:en); not the 22 other phrases, 'lang:de AND tariff' or lang:es
+    n = 3 * _INDEX_MIN
+    assert [plan.children.index(c) for c in live] == [5, 7, n + 1]
+    assert q.match(doc) is not None and [e.text for e in q.match(doc)] == [f"{words[5]} trade"]
+
+
 @PROPS
 @given(st.lists(queries(TOPIC_IDS).filter(_valid), min_size=1, max_size=8), st.data())
 def test_candidates_never_drop_a_match(qs: list[str], data: st.DataObject) -> None:

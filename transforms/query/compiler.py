@@ -253,13 +253,14 @@ class _OrPlan:
 
     #: document language (``wordforms.LANGUAGES``) -> [per child: its presearch filter, compiled, and the keys
     #: it tests (``_gate``; None: no constraint), the last scanned key set seen to cover every gate's keys (a
-    #: scan's set is shared by all its documents)]
+    #: scan's set is shared by all its documents), the operands by anchor key (``_or_index``; None: short OR)]
     by_lang: dict[str, list[object]] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def _gates(self, lang: str) -> list[object]:
         entry = self.by_lang.get(lang)
         if entry is None:
-            entry = self.by_lang[lang] = [tuple(_gate(c, lang) for c in self.nodes), None]
+            entry = self.by_lang[lang] = [tuple(_gate(c, lang) for c in self.nodes), None,
+                                          _or_index(self.nodes, lang) if len(self.nodes) >= _INDEX_MIN else None]
         return entry
 
     def _live(self, doc: Document) -> list[_Plan]:
@@ -276,6 +277,16 @@ class _OrPlan:
             entry[1] = scanned
             covered = True
         topics, lang = doc.topics, doc.lang
+        index: _OrIndex | None = entry[2]   # type: ignore[assignment]
+        if covered and index is not None:
+            # a long OR: only the operands one of whose anchor keys is present can hold (then their filter)
+            by_key, always = index
+            live = set(always)
+            for key in presence.keys() & by_key.keys():   # (in C: presence has tens of keys, by_key hundreds)
+                live.update(by_key[key])
+            children = self.children
+            return [children[i] for i in sorted(live)
+                    if (gate := gates[i]) is None or gate[0](get, topics, lang)]
         # skip an operand whose filter fails on the scan (only when the scan covered its keys)
         return [c for c, gate in zip(self.children, gates, strict=True)
                 if gate is None or not (covered or gate[1] <= scanned) or gate[0](get, topics, lang)]
@@ -340,6 +351,32 @@ def _plan(n: Node) -> _Plan:
     if isinstance(n, Or):
         return _OrPlan(tuple(_plan(c) for c in n.children), n.children)
     return _NotPlan(_plan(n.child))
+
+
+#: an OR with at least this many operands indexes them by anchor key (``_or_index``)
+_INDEX_MIN = 8
+
+#: (anchor key -> the operands it anchors, the operands anchored on no key: always tested)
+_OrIndex: TypeAlias = "tuple[dict[str, tuple[int, ...]], tuple[int, ...]]"
+
+
+def _or_index(nodes: tuple[Node, ...], lang: str) -> _OrIndex:
+    """The operands of a long OR by anchor (``presearch.anchor_of``: keys one of which an operand's filter
+    needs): on a document whose scan covered the operands' keys, only the operands under a present key, and
+    those with no key anchor (a ``topic:`` or ``lang:`` one, or none), can hold.  Finding them costs a lookup
+    per present key instead of a filter call per operand (a topic's OR has hundreds; a document, tens of keys)."""
+    from .presearch import anchor_of, filter_of  # presearch imports this module
+
+    by_key: dict[str, list[int]] = {}
+    always: list[int] = []
+    for i, n in enumerate(nodes):
+        anchor = anchor_of(filter_of(n, lang))
+        if anchor is None or any(kind != "term" for kind, _ in anchor):
+            always.append(i)
+            continue
+        for _, key in anchor:
+            by_key.setdefault(key, []).append(i)
+    return {k: tuple(v) for k, v in by_key.items()}, tuple(always)
 
 
 def _gate(n: Node, lang: str) -> _Gate:

@@ -745,10 +745,14 @@ def _refine_hits(padded: str, hits: dict[str, list[int]], ls: _LangScan, bit: in
 # -- the rule set --------------------------------------------------------
 
 
+#: filters testing more keys than this are not tested before a taxonomy query is evaluated (``_Index.prechecks``)
+_PRECHECK_MAX = 32
+
+
 class _Index:
     """A presearcher's filters, checks and anchors for documents of one language (``wordforms.LANGUAGES``)."""
 
-    __slots__ = ("always", "anchors", "by_lang", "by_term", "by_topic", "checks", "filters")
+    __slots__ = ("always", "anchors", "by_lang", "by_term", "by_topic", "checks", "filters", "prechecks")
 
     def __init__(self, queries: Sequence[CompiledQuery], lang: str, scanned: frozenset[str]) -> None:
         self.filters: tuple[Filter, ...] = tuple(query_filter(q, lang) for q in queries)
@@ -756,12 +760,18 @@ class _Index:
         self.checks: tuple[Check, ...] = tuple(compile_filters(self.filters))
         shared: dict[str, int] = {}
         lits: set[str] = set()
-        for f in self.filters:
+        #: what ``run_ordered`` tests before evaluating: the checks, but none for a filter of more than
+        #: ``_PRECHECK_MAX`` keys (a taxonomy's topic of hundreds of alternatives): its check would cost as
+        #: much as evaluating it, whose ORs skip the operands without a present anchor (``compiler._or_index``)
+        self.prechecks: list[Check] = list(self.checks)
+        for i, f in enumerate(self.filters):
             mine: set[str] = set()
             _literals(f, mine)
             lits |= mine
             for lit in mine:
                 shared[lit] = shared.get(lit, 0) + 1
+            if len(mine) > _PRECHECK_MAX:
+                self.prechecks[i] = _always
         self.anchors: tuple[frozenset[Key] | None, ...] = tuple(
             anchor_of(f, lambda lit: shared.get(lit, 0)) for f in self.filters)
         missing = lits - scanned
@@ -894,7 +904,7 @@ class Presearcher:
         tags: set[str] = set()
         heap = sorted(self._anchored(presence, (), lang, idx))
         queued = set(heap)
-        checks = idx.checks
+        checks = idx.prechecks
         get = presence.get
         by_topic = idx.by_topic
         while heap:
