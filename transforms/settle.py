@@ -21,12 +21,15 @@ files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
 5. Throttling (each throttling rule's alerts in (time, id) order), then the story records of the stories
    that have events, members read back from ``kept-<shard>``.
 
-Memory: one shard's records at a time, plus what stays small -- the shared bucket ids, the clustered
-articles' story ids, the packed alerts of throttling rules and the story ids with events.
+Memory: one shard's records at a time, plus what stays small -- the shared bucket ids (a uint64 each), a
+(bucket, member number) pair per shared bucket's member and the signatures of the articles with a candidate
+copy (numpy arrays and one list, not a dict per bucket), the clustered articles' story ids, the packed alerts
+of throttling rules (rebuilt one at a time, in throttling order) and the story ids with events.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -64,7 +67,7 @@ class _SettleFn(beam.DoFn):
         story_of = self._stories(shared)
         self._join = st._SetStoryIdsFn()
         self._split = th._SplitFn(frozenset(self.rules))
-        self._grouped: dict[str, list[tuple]] = defaultdict(list)      # rule id -> packed alerts
+        self._grouped: dict[str, list[tuple]] = defaultdict(list)   # rule id -> (order, packed alert)
         self._events: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
             yield from self._settle_shard(shard, story_of)
@@ -99,29 +102,45 @@ class _SettleFn(beam.DoFn):
                         bands[b].write(buckets[parts == b].tobytes())
 
     # 2. ------------------------------------------------------------------------------------------------
-    def _shared_buckets(self) -> set[int]:
-        shared: set[int] = set()
-        for b in range(BAND_PARTS):
-            shared.update(st.repeated(np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"),
-                                                  dtype=np.uint64)).tolist())
-        return shared
+    def _shared_buckets(self) -> np.ndarray:
+        """The bucket ids that occur more than once, sorted (the files part the ids: no id is in two)."""
+        parts = [st.repeated(np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"), dtype=np.uint64))
+                 for b in range(BAND_PARTS)]
+        return np.sort(np.concatenate(parts))
 
     # 3. ------------------------------------------------------------------------------------------------
-    def _stories(self, shared: set[int]) -> dict[str, str]:
-        if not shared:
+    def _stories(self, shared: np.ndarray) -> dict[str, str]:
+        """Story ids of the articles in shared buckets. Held: a (bucket, member number) pair per shared
+        bucket and member, and the members' signatures (the articles with a candidate copy, few); each
+        bucket's members are verified in turn."""
+        if not len(shared):
             return {}
-        wanted = np.array(sorted(shared), dtype=np.uint64)
-        buckets: dict[int, dict[st.Member, bytes]] = defaultdict(dict)
+        members: list[st.Member] = []
+        sigs: list[bytes] = []
+        bucket_parts: list[np.ndarray] = []
+        member_parts: list[np.ndarray] = []
         for shard in range(spill.ID_SHARDS):
             signed, table = spill.load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
-            rows, cols = np.nonzero(np.isin(table, wanted))
-            for row, bucket in zip(rows.tolist(), table[rows, cols].tolist(), strict=True):
+            rows, cols = np.nonzero(np.isin(table, shared))
+            if not len(rows):
+                continue
+            uniq = np.unique(rows)
+            for row in uniq.tolist():
                 member, sig = signed[row]
-                buckets[bucket][member] = sig
+                members.append(member)
+                sigs.append(sig)
+            bucket_parts.append(table[rows, cols])
+            member_parts.append(np.searchsorted(uniq, rows) + (len(members) - len(uniq)))
+            del signed, table
+        buckets, numbers = np.concatenate(bucket_parts), np.concatenate(member_parts)
+        order = np.lexsort((numbers, buckets))
+        buckets, numbers = buckets[order], numbers[order]
+        starts = [*np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]]).tolist(), len(buckets)]
         edges: set[tuple[st.Member, st.Member]] = set()
         rejected: set[tuple[st.Member, st.Member]] = set()
-        for members in buckets.values():
-            st.verify(members, edges, rejected)
+        numbers_list = numbers.tolist()
+        for a, b in itertools.pairwise(starts):
+            st.verify({members[i]: sigs[i] for i in numbers_list[a:b]}, edges, rejected)
         return st.cluster(sorted(edges))
 
     # 4. ------------------------------------------------------------------------------------------------
@@ -161,7 +180,7 @@ class _SettleFn(beam.DoFn):
         for out in self._split.process(alert):
             if isinstance(out, beam.pvalue.TaggedOutput):
                 rule_id, held = out.value
-                self._grouped[rule_id].append(pack_alert(held))
+                self._grouped[rule_id].append((th.alert_order(held), pack_alert(held)))
             else:
                 self._events[out.story_id or out.article.id].append(("alert", out.rule_id))
                 yield out
@@ -172,7 +191,8 @@ class _SettleFn(beam.DoFn):
         events = self._events
         for rule_id in sorted(self._grouped):
             packed = self._grouped.pop(rule_id)
-            for out in decide.process((rule_id, [unpack_alert(state) for state in packed])):
+            packed.sort(key=lambda held: held[0])   # throttling order; each alert rebuilt when its turn comes
+            for out in decide.decide(rule_id, (unpack_alert(state) for _, state in packed), ordered=True):
                 alert = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
                 kind = th.SUPPRESSED if isinstance(out, beam.pvalue.TaggedOutput) else "alert"
                 events[alert.story_id or alert.article.id].append((kind, alert.rule_id))

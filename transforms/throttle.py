@@ -82,10 +82,17 @@ class RuleThrottle:
         return None
 
 
-def throttle_rule(rule: Rule, alerts: Iterable[Alert]) -> Iterator[tuple[Alert, str | None]]:
-    """Every alert of one rule with its decision, in (time, article id) order."""
+def alert_order(alert: Alert) -> tuple[float, str, str]:
+    """The order a rule's alerts are throttled in: time, then article id, then alert id."""
+    return alert_time(alert), alert.article.id, alert.alert_id
+
+
+def throttle_rule(rule: Rule, alerts: Iterable[Alert], *,
+                  ordered: bool = False) -> Iterator[tuple[Alert, str | None]]:
+    """Every alert of one rule with its decision, in ``alert_order`` (``ordered``: ``alerts`` already come in
+    it, and are read one at a time)."""
     decider = RuleThrottle(rule)
-    for alert in sorted(alerts, key=lambda a: (alert_time(a), a.article.id, a.alert_id)):
+    for alert in alerts if ordered else sorted(alerts, key=alert_order):
         yield alert, decider.decide(alert, alert_time(alert))
 
 
@@ -131,7 +138,11 @@ class _DecideFn(beam.DoFn):
 
     def process(self, element: tuple[str, Iterable[Alert]]) -> Iterator[Any]:
         rule_id, alerts = element
-        for alert, reason in throttle_rule(self.rules[rule_id], alerts):
+        yield from self.decide(rule_id, alerts)
+
+    def decide(self, rule_id: str, alerts: Iterable[Alert], *, ordered: bool = False) -> Iterator[Any]:
+        """The passed alerts of rule ``rule_id`` and (``SUPPRESSED``) the suppressed ones (``throttle_rule``)."""
+        for alert, reason in throttle_rule(self.rules[rule_id], alerts, ordered=ordered):
             self.counters.count(alert, reason)
             if reason is None:
                 yield alert
