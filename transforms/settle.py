@@ -148,9 +148,9 @@ class _SettleFn(beam.DoFn):
         members: dict[str, list[Any]] = defaultdict(list)
         for article_id, member in _records(self.work, "members", shard):
             members[article_id].append(member)
-        packed: dict[str, list[bytes]] = defaultdict(list)
-        for article_id, blob in _records(self.work, "alerts", shard):
-            packed[article_id].append(blob)
+        packed: dict[str, list[tuple]] = defaultdict(list)
+        for article_id, state in _records(self.work, "alerts", shard):
+            packed[article_id].append(state)
         kept: list[tuple[str, tuple]] = []
         for article_id in sorted(members):
             story = story_of.get(article_id)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -383,6 +383,14 @@ def test_packed_alerts_round_trip() -> None:
         assert back.__pydantic_fields_set__ == a.__pydantic_fields_set__
         moved = unpack_alert(pack_alert(a), "story-1")
         assert moved.story_id == "story-1" and moved.model_copy(update={"story_id": a.story_id}) == a
+        # UTC times travel as integer microseconds (no datetime to pickle), exactly; others as they are
+        state = pack_alert(a)
+        assert type(state[3]) is int and unpack_alert(state).created_at == a.created_at
+        odd = a.model_copy(update={"created_at": datetime(2024, 5, 6, 7, 8, 9, 123457,
+                                                          tzinfo=timezone(timedelta(hours=2)))})
+        assert unpack_alert(pack_alert(odd)).model_dump_json() == odd.model_dump_json()
+        exact = a.model_copy(update={"created_at": datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=UTC)})
+        assert unpack_alert(pack_alert(exact)).created_at == exact.created_at
 
 
 def test_word_and_prefix_keys_of_one_stem_stay_apart() -> None:
