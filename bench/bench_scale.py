@@ -59,7 +59,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -75,10 +74,13 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 from bench_batch import HOT  # noqa: E402
 from bench_match import COMMON, entities  # noqa: E402
 from bench_match import rules as entity_rules  # noqa: E402
+
+from tests.e2e.cli import free_port, wait_for_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 GEN_VERSION = 2
@@ -359,20 +361,8 @@ def run(row: Row, arch: Archive, args: list[str], timeout: float, work: Path,
     return row
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @contextlib.contextmanager

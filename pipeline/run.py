@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -93,6 +92,15 @@ def make_options(beam_args: list[str], *, streaming: bool = False) -> tuple[Pipe
     return options, name
 
 
+def is_local(runner: Any) -> bool:
+    """Whether ``runner`` (from ``make_options``) is the in-process one, whose per-article pass newswatch
+    shares out between its own worker processes (``--workers``); other runners (Dask, portable) have their
+    own workers and get the whole plan from one driver."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    return isinstance(runner, FnApiRunner)
+
+
 def runner_name(runner: Any) -> str:
     return runner if isinstance(runner, str) else type(runner).__name__
 
@@ -124,12 +132,12 @@ def input_bytes(paths: list[str]) -> int:
     return total
 
 
-def plan_reads(paths: list[str]) -> list[Any]:
+def plan_reads(paths: list[str], total: int | None = None) -> list[Any]:
     """What to read, as ``transforms.ingest.plan_path`` descriptors: every file whole, but a WARC or plain
     JSONL of more than two pieces cut into byte ranges of one piece, a piece being 1/``PIECES`` of the
-    input (1-32 MiB). Ids do not depend on the cut (``transforms.ingest``), and the plan does not depend on
-    the number of workers."""
-    piece = min(max(input_bytes(paths) // PIECES, MIN_PIECE), MAX_PIECE)
+    input (1-32 MiB; ``total``: the input's bytes, when known). Ids do not depend on the cut
+    (``transforms.ingest``), and the plan does not depend on the number of workers."""
+    piece = min(max((input_bytes(paths) if total is None else total) // PIECES, MIN_PIECE), MAX_PIECE)
     return [d for path in paths for d in plan_path(path, 2 * piece, piece)]
 
 
@@ -138,10 +146,10 @@ def share_out(plan: list[Any], n: int) -> list[list[Any]]:
     empty shares are left out."""
     shares: list[list[Any]] = [[] for _ in range(n)]
     load = [0] * n
-    for d in sorted(plan, key=lambda d: -range_bytes(d)):
+    for size, d in sorted(((range_bytes(d), d) for d in plan), key=lambda sized: -sized[0]):
         i = load.index(min(load))
         shares[i].append(d)
-        load[i] += max(range_bytes(d), 1)
+        load[i] += max(size, 1)
     return [s for s in shares if s]
 
 
@@ -239,15 +247,13 @@ def run_per_article(plan: list[Any], settings: Settings, work_dir: str, out_dir:
     return read_counters(result)
 
 
-def _worker(spec_path: str) -> None:
+def _worker(spec: dict[str, Any], counters_path: str) -> None:
     """A worker process of ``run_workers``: the per-article pass over its share; counters to a file."""
-    with open(spec_path, "rb") as fh:
-        spec = pickle.load(fh)
     counters = run_per_article(spec["plan"], spec["settings"], spec["work_dir"], spec["out_dir"],
                                spec["beam_args"], spec["emit_articles"])
-    with open(spec_path + ".counters.json.tmp", "w", encoding="utf-8") as fh:
+    with open(counters_path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(counters, fh)
-    os.replace(spec_path + ".counters.json.tmp", spec_path + ".counters.json")
+    os.replace(counters_path + ".tmp", counters_path)
 
 
 def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_dir: str, beam_args: list[str],
@@ -261,24 +267,23 @@ def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_
     procs: list[tuple[Any, str]] = []
     try:
         for i, share in enumerate(shares):
-            spec = os.path.join(work_dir, f"worker-{i}.spec")
-            with open(spec, "wb") as fh:
-                pickle.dump({"plan": share, "settings": settings, "work_dir": work_dir, "out_dir": out_dir,
-                             "beam_args": beam_args, "emit_articles": emit_articles}, fh)
-            proc = ctx.Process(target=_worker, args=(spec,),  # type: ignore[attr-defined]
+            spec = {"plan": share, "settings": settings, "work_dir": work_dir, "out_dir": out_dir,
+                    "beam_args": beam_args, "emit_articles": emit_articles}
+            counters_path = os.path.join(work_dir, f"worker-{i}.counters.json")
+            proc = ctx.Process(target=_worker, args=(spec, counters_path),  # type: ignore[attr-defined]
                                name=f"newswatch-batch-worker-{i + 1}")
             proc.start()
-            procs.append((proc, spec))
+            procs.append((proc, counters_path))
         counters: list[dict[str, int] | None] = []
-        pending = {proc.sentinel: (i, proc, spec) for i, (proc, spec) in enumerate(procs)}
+        pending = {proc.sentinel: (i, proc, path) for i, (proc, path) in enumerate(procs)}
         while pending:   # the first worker to fail fails the run at once
             for sentinel in multiprocessing.connection.wait(list(pending)):
-                i, proc, spec = pending.pop(sentinel)   # type: ignore[index]
+                i, proc, path = pending.pop(sentinel)   # type: ignore[index]
                 proc.join()
                 if proc.exitcode != 0:
                     raise RuntimeError(f"batch worker {i + 1}/{len(procs)} failed (exit {proc.exitcode}); "
                                        "its log is above")
-                with open(spec + ".counters.json", encoding="utf-8") as fh:
+                with open(path, encoding="utf-8") as fh:
                     counters.append(json.load(fh))
         return merge_counters(counters)
     finally:
@@ -290,6 +295,7 @@ def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_
 
 class BatchRun(NamedTuple):
     counters: dict[str, int] | None
+    runner: str                  # the per-article pass's runner (``runner_name``)
     workers: int | None          # worker processes of the per-article pass (None: another runner's)
     per_article_seconds: float
     finish_seconds: float
@@ -304,14 +310,15 @@ def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: li
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
     _, runner = make_options(beam_args)
-    local = not isinstance(runner, str)
+    local = is_local(runner)
     t0 = time.perf_counter()
-    plan = plan_reads(paths)
+    total = input_bytes(paths)
+    plan = plan_reads(paths, total)
     if workers is not None and not local:
         get_logger().info("--workers applies to the local runner only; the runner's own workers are used",
                           workers=workers, runner=runner_name(runner))
     if workers is None:
-        workers = 1 if input_bytes(paths) < SMALL_INPUT else usable_cores()
+        workers = 1 if total < SMALL_INPUT else usable_cores()
     shares = share_out(plan, workers) if local else [plan]
     os.makedirs(out_dir, exist_ok=True)
     work_dir = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out_dir)
@@ -332,7 +339,8 @@ def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: li
         shutil.rmtree(work_dir, ignore_errors=True)
     counters = merge_counters([first, read_counters(result),
                                {"read_files": len(paths), "read_ranges": sum(1 for d in plan if d[0] != "file")}])
-    return BatchRun(counters, len(shares) if local else None, t1 - t0, time.perf_counter() - t1)
+    return BatchRun(counters, runner_name(runner), len(shares) if local else None, t1 - t0,
+                    time.perf_counter() - t1)
 
 
 def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
@@ -340,7 +348,6 @@ def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: lis
               status: Callable[[str], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
     """Run the batch job to completion (``run_passes``) and write ``summary.json``; returns the summary."""
     log = get_logger()
-    _, runner = make_options(beam_args)
     os.makedirs(out_dir, exist_ok=True)
     clear_outputs(out_dir)
     started = datetime.now(UTC)
@@ -348,7 +355,7 @@ def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: lis
     run = run_passes(paths, settings, out_dir, beam_args, emit_articles=emit_articles, workers=workers,
                      status=status)
     seconds = time.perf_counter() - t0
-    summary = summarize(run.counters, out_dir, settings, len(paths), started, seconds, runner_name(runner))
+    summary = summarize(run.counters, out_dir, settings, len(paths), started, seconds, run.runner)
     summary["workers"] = run.workers
     summary["pass_seconds"] = {"per_article": round(run.per_article_seconds, 3),
                                "finish": round(run.finish_seconds, 3)}

@@ -517,5 +517,4 @@ class ReadArticles(beam.PTransform):
         plan = paths | "PlanReads" >> beam.ParDo(_PlanFn(self.split_min_bytes, self.split_bytes))
         if self.reshuffle:
             plan = plan | "SpreadReads" >> beam.Reshuffle()
-        read = plan | "ReadFiles" >> beam.ParDo(_ReadFn()).with_outputs(DEAD_LETTERS, main="raw")
-        return Outputs(read.raw, read[DEAD_LETTERS])
+        return plan | "Read" >> ReadPlanned()   # type: ignore[no-any-return]

@@ -5,34 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .cli import ROOT, newswatch, read_jsonl
+from .cli import ROOT, free_port, newswatch, read_jsonl, wait_for_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def comparable(folder: Path) -> list[str]:
@@ -126,10 +112,12 @@ def test_dask_alerts_equal_local(dask_cluster, inputs, tmp_path):
     local, dask = tmp_path / "local", tmp_path / "dask"
     r1 = newswatch("batch", str(inputs), "--out", str(local))
     assert r1.returncode == 0, r1.stderr
-    r2 = newswatch(
-        "batch", str(inputs), "--out", str(dask), "--runner", "dask", "--dask_client_address", dask_cluster
+    r2 = newswatch(   # --workers is the local runner's: one driver gives Dask the whole plan
+        "batch", str(inputs), "--out", str(dask), "--runner", "dask", "--dask_client_address", dask_cluster,
+        "--workers", "2",
     )
     assert r2.returncode == 0, r2.stderr
+    assert "applies to the local runner only" in r2.stderr
     want = comparable(local / "alerts")
     assert want and comparable(dask / "alerts") == want
     assert sorted(
@@ -142,6 +130,7 @@ def test_dask_alerts_equal_local(dask_cluster, inputs, tmp_path):
     s_local = json.loads((local / "summary.json").read_text())
     s_dask = json.loads((dask / "summary.json").read_text())
     assert s_dask["runner"] == "DaskRunner" and s_dask["counts_from"] == "metrics"
+    assert s_dask["workers"] is None and s_local["workers"] == 1
     for key in (
         "items_read",
         "articles",

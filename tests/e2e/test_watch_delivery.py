@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli import ROOT, read_jsonl
+from .cli import ROOT, free_port, read_jsonl
 from .feedserver import FeedServer
 from .test_webhook import Receiver
 
@@ -49,10 +48,6 @@ def dead_letters(out: Path, stage: str) -> list[dict]:
     return [d for d in read_jsonl(folder) if d["stage"] == stage] if folder.exists() else []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_webhook_retries_from_the_outbox_beside_the_jsonl_sink(tmp_path):
