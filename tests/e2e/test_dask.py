@@ -1,4 +1,5 @@
-"""The batch job on a real Dask cluster (scheduler + two workers on 127.0.0.1) equals the local runner's."""
+"""The batch job on a real Dask cluster (scheduler + two workers on 127.0.0.1) equals the local runner's; the
+runner's fused stages feed shuffles, flattens and side inputs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import apache_beam as beam
 import pytest
 
 from .cli import ROOT, free_port, newswatch, read_jsonl, wait_for_port
@@ -143,3 +146,66 @@ def test_dask_alerts_equal_local(dask_cluster, inputs, tmp_path):
         "articles_by_topic",
     ):
         assert s_dask[key] == s_local[key], key
+
+
+class _Split(beam.DoFn):
+    """Multiples of 3 to ``threes``, the rest to the main output."""
+
+    def process(self, x: int):
+        yield beam.pvalue.TaggedOutput("threes", x) if x % 3 == 0 else x
+
+
+class _WriteLines(beam.DoFn):
+    """Each bundle's elements as lines of one file under ``folder`` named after ``name``."""
+
+    def __init__(self, folder: str, name: str) -> None:
+        self.folder, self.name = folder, name
+
+    def start_bundle(self) -> None:
+        self.lines: list[str] = []
+
+    def process(self, x):
+        self.lines.append(json.dumps(x))
+
+    def finish_bundle(self) -> None:
+        if self.lines:
+            with open(os.path.join(self.folder, f"{self.name}-{uuid.uuid4().hex}.txt"), "w") as fh:
+                fh.write("\n".join(self.lines) + "\n")
+
+
+def test_fused_stages_feed_shuffles_flattens_and_side_inputs(dask_cluster, tmp_path):
+    """pipeline/dask_runner.py fuses ParDos into stages: outputs that leave a stage (to a GroupByKey, a
+    Flatten, a side input) still arrive whole and only at their own consumers, and every sink inside a stage
+    runs."""
+    from pipeline.run import make_options
+
+    options, runner = make_options(["--runner", "dask", "--dask_client_address", dask_cluster,
+                                    "--dask_partition_size", "7"])
+    folder = str(tmp_path)
+
+    def write(pcoll, name):
+        return pcoll | f"Write{name}" >> beam.ParDo(_WriteLines(folder, name))
+
+    with beam.Pipeline(runner=runner, options=options) as p:
+        nums = p | beam.Create(list(range(40)))
+        split = nums | "Split" >> beam.ParDo(_Split()).with_outputs("threes", main="rest")
+        grouped = (split.rest | "Key" >> beam.Map(lambda x: (x % 2, x)) | beam.GroupByKey()
+                   | "Sorted" >> beam.MapTuple(lambda k, vs: [k, sorted(vs)]))
+        write(grouped, "grouped")
+        both = (split.threes | "Negate" >> beam.Map(lambda x: -x),
+                split.rest | "Small" >> beam.Filter(lambda x: x < 5)) | beam.Flatten()
+        write(both, "flattened")
+        write(nums | "WithThrees" >> beam.Map(lambda x, threes: [x, len(threes)],
+                                             threes=beam.pvalue.AsList(split.threes)), "side")
+        write(split.threes | "Twice" >> beam.Map(lambda x: 2 * x), "twice")
+
+    def lines(name):
+        return sorted((json.loads(line) for path in tmp_path.glob(f"{name}-*.txt")
+                       for line in path.read_text().splitlines()), key=json.dumps)
+
+    rest = [x for x in range(40) if x % 3]
+    threes = [x for x in range(40) if x % 3 == 0]
+    assert lines("grouped") == [[0, [x for x in rest if x % 2 == 0]], [1, [x for x in rest if x % 2]]]
+    assert lines("flattened") == sorted([-x for x in threes] + [x for x in rest if x < 5], key=json.dumps)
+    assert lines("side") == sorted(([x, len(threes)] for x in range(40)), key=json.dumps)
+    assert lines("twice") == sorted((2 * x for x in threes), key=json.dumps)
