@@ -77,10 +77,13 @@ _AUTHORS = ("authors", "author", "byline")
 
 
 def _first(obj: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """The first of ``names`` whose value is not None, "", [] or {} (0 and False count as values)."""
+    get = obj.get
     for name in names:
-        value = obj.get(name)
-        if value not in (None, "", [], {}):
-            return value
+        value = get(name)
+        if value is None or (not value and isinstance(value, (str, list, dict))):
+            continue
+        return value
     return None
 
 

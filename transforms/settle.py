@@ -16,15 +16,17 @@ files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
 3. Members of shared buckets, per id shard (only articles with a near-duplicate candidate, few), verified
    pairs (estimated Jaccard >= ``stories.THRESHOLD``), union-find: story ids of the clustered articles.
 4. Per id shard: members and alerts by id -> the kept copy's alerts with their story id (``duplicates``
-   for the other copies), the kept story members to ``kept-<shard>``.
-   Alerts of rules that do not throttle are delivered right away; the others are held, packed.
-5. Throttling (each throttling rule's alerts in (time, id) order), then the story records of the stories
-   that have events, members read back from ``kept-<shard>``.
+   for the other copies), the kept story members to ``kept`` spill files by story-id shard.
+   Alerts of rules that do not throttle are delivered right away; the others are held, packed, and spilled
+   to ``held`` files by rule shard (``HELD_RUN`` at a time).
+5. Throttling, a rule shard at a time (each throttling rule's alerts in (time, id) order), then the story
+   records of the stories that have events, a story shard at a time (members read back from ``kept``).
 
 Memory: one shard's records at a time, plus what stays small -- the shared bucket ids (a uint64 each), a
 (bucket, member number) pair per shared bucket's member and the signatures of the articles with a candidate
-copy (numpy arrays and one list, not a dict per bucket), the clustered articles' story ids, the packed alerts
-of throttling rules (rebuilt one at a time, in throttling order) and the story ids with events.
+copy (numpy arrays and one list, not a dict per bucket), the clustered articles' story ids and the story ids
+with events (a few tuples each). Held alerts and story members wait on disk, read back a shard at a time;
+held alerts are rebuilt one at a time, in throttling order.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from transforms import stories as st
 from transforms import throttle as th
 
 BAND_PARTS = 16
+HELD_RUN = 2000   # held alerts of one rule shard written to a spill file at a time
 ARTICLES_TAG = "articles"
 
 
@@ -67,10 +70,13 @@ class _SettleFn(beam.DoFn):
         story_of = self._stories(shared)
         self._join = st._SetStoryIdsFn()
         self._split = th._SplitFn(frozenset(self.rules))
-        self._grouped: dict[str, list[tuple]] = defaultdict(list)   # rule id -> (order, packed alert)
+        # held alerts of throttling rules by rule shard: [(rule id, order, packed alert)], spilled in runs
+        self._held: dict[int, list[tuple]] = defaultdict(list)
         self._events: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
             yield from self._settle_shard(shard, story_of)
+        for part in list(self._held):
+            self._spill_held(part)
         yield from self._throttle()
 
     # 1. ------------------------------------------------------------------------------------------------
@@ -85,17 +91,16 @@ class _SettleFn(beam.DoFn):
                 for copy in _records(self.work, "copies", shard):
                     st.keep_copy(kept, copy)
                 signed: list[tuple[st.Member, bytes]] = []
-                rows = []
                 for article_id, _, key, sig in kept.values():
                     if not sig:
                         too_short.inc()
                         continue
                     compared.inc()
                     signed.append(((key, article_id), sig))
-                    rows.append(st.band_array(st.expand(sig)))
-                table = np.stack(rows) if rows else np.empty((0, st.BANDS), dtype=np.uint64)
+                del kept
+                table = st.band_table([sig for _, sig in signed])
                 spill.dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
-                if rows:
+                if signed:
                     buckets = table.ravel()
                     parts = buckets % np.uint64(BAND_PARTS)
                     for b in range(BAND_PARTS):
@@ -164,7 +169,11 @@ class _SettleFn(beam.DoFn):
                         yield out
                 else:
                     yield from self._deliver_or_hold(out)
-        spill.dump(os.path.join(self.work, f"kept-{shard:03d}.pkl"), kept)
+        by_story: dict[int, list[tuple[str, tuple]]] = defaultdict(list)   # for the story records, by story shard
+        for story_id, member in kept:
+            by_story[spill.id_shard(story_id)].append((story_id, member))
+        for part, records in by_story.items():
+            spill.write_spill(self.work, "kept", records, part)
         if self.emit_articles:   # the kept copy of each id, with its story id
             copies: dict[str, list[Any]] = defaultdict(list)
             for article in _records(self.work, "articles", shard):
@@ -180,33 +189,48 @@ class _SettleFn(beam.DoFn):
         for out in self._split.process(alert):
             if isinstance(out, beam.pvalue.TaggedOutput):
                 rule_id, held = out.value
-                self._grouped[rule_id].append((th.alert_order(held), pack_alert(held)))
+                part = spill.id_shard(rule_id)
+                self._held[part].append((rule_id, th.alert_order(held), pack_alert(held)))
+                if len(self._held[part]) >= HELD_RUN:
+                    self._spill_held(part)
             else:
                 self._events[out.story_id or out.article.id].append(("alert", out.rule_id))
                 yield out
+
+    def _spill_held(self, part: int) -> None:
+        held = self._held.pop(part, None)
+        if held:
+            spill.write_spill(self.work, "held", held, part)
 
     # 5. ------------------------------------------------------------------------------------------------
     def _throttle(self) -> Iterator[Any]:
         decide = th._DecideFn(self.rules)
         events = self._events
-        for rule_id in sorted(self._grouped):
-            packed = self._grouped.pop(rule_id)
-            packed.sort(key=lambda held: held[0])   # throttling order; each alert rebuilt when its turn comes
-            for out in decide.decide(rule_id, (unpack_alert(state) for _, state in packed), ordered=True):
-                alert = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
-                kind = th.SUPPRESSED if isinstance(out, beam.pvalue.TaggedOutput) else "alert"
-                events[alert.story_id or alert.article.id].append((kind, alert.rule_id))
-                yield out
-        story_members: dict[str, list[tuple]] = defaultdict(list)
-        for shard in range(spill.ID_SHARDS):
-            for story_id, member in spill.load(os.path.join(self.work, f"kept-{shard:03d}.pkl")):
+        for part in range(spill.ID_SHARDS):   # a rule shard's held alerts at a time, a rule at a time
+            by_rule: dict[str, list[tuple]] = defaultdict(list)
+            for rule_id, order, state in _records(self.work, "held", part):
+                by_rule[rule_id].append((order, state))
+            for rule_id in sorted(by_rule):
+                packed = by_rule.pop(rule_id)
+                packed.sort(key=lambda held: held[0])   # throttling order; each alert rebuilt when its turn comes
+                for out in decide.decide(rule_id, (unpack_alert(state) for _, state in packed), ordered=True):
+                    alert = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
+                    kind = th.SUPPRESSED if isinstance(out, beam.pvalue.TaggedOutput) else "alert"
+                    events[alert.story_id or alert.article.id].append((kind, alert.rule_id))
+                    yield out
+        record = th._StoryRecordFn()
+        with_events: dict[int, list[str]] = defaultdict(list)
+        for story_id in events:
+            with_events[spill.id_shard(story_id)].append(story_id)
+        for part in range(spill.ID_SHARDS):   # the stories with events, a story shard at a time
+            story_members: dict[str, list[tuple]] = defaultdict(list)
+            for story_id, member in _records(self.work, "kept", part):
                 if story_id in events:
                     story_members[story_id].append(member)
-        record = th._StoryRecordFn()
-        for story_id in sorted(events):
-            for story in record.process((story_id, {"events": events[story_id],
-                                                   "members": story_members.get(story_id, [])})):
-                yield beam.pvalue.TaggedOutput(th.STORIES, story)
+            for story_id in sorted(with_events.pop(part, ())):
+                for story in record.process((story_id, {"events": events.pop(story_id),
+                                                       "members": story_members.pop(story_id, [])})):
+                    yield beam.pvalue.TaggedOutput(th.STORIES, story)
 
 
 class Settle(beam.PTransform):

@@ -11,7 +11,8 @@ write side by side. Records keyed by article id are spilled by **id shard** (``i
 pass reads one shard at a time, all copies of an id in it, so its memory is a shard's, not the archive's.
 What is spilled (``KINDS``): ``copies`` -- ``stories.sign_copy`` of every copy; ``members`` -- (article id,
 story member and copy key); ``alerts`` -- (article id, packed alert); ``articles`` -- the articles
-themselves, only for ``--emit-articles``.
+themselves, only for ``--emit-articles``. The finishing pass (``transforms.settle``) writes its own with
+``write_spill``: ``kept`` story members by story-id shard, ``held`` alerts of throttling rules by rule shard.
 """
 
 from __future__ import annotations

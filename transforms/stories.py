@@ -250,6 +250,17 @@ def band_array(sig: np.ndarray) -> np.ndarray:
     return (sig.reshape(BANDS, ROWS) * _BAND_MULT).sum(axis=1, dtype=np.uint64) + _BAND_SALT
 
 
+def band_table(compact_sigs: Sequence[bytes], chunk: int = 2048) -> np.ndarray:
+    """``band_array`` of each ``compact`` signature, as rows of one (n, BANDS) uint64 array, computed
+    ``chunk`` rows at a time (a few MB of temporaries whatever n)."""
+    out = np.empty((len(compact_sigs), BANDS), dtype=np.uint64)
+    for a in range(0, len(compact_sigs), chunk):
+        part = compact_sigs[a:a + chunk]
+        sigs = np.frombuffer(b"".join(part), dtype=np.uint32).astype(np.uint64).reshape(len(part), BANDS, ROWS)
+        out[a:a + len(part)] = (sigs * _BAND_MULT).sum(axis=2, dtype=np.uint64) + _BAND_SALT
+    return out
+
+
 def band_hashes(sig: np.ndarray) -> list[int]:
     """``band_array`` as Python ints."""
     return band_array(sig).tolist()

@@ -329,3 +329,18 @@ def test_sign_copies_fn_signs_every_copy_in_batches(monkeypatch) -> None:
         copies = (p | beam.Create([(a.id, a) for a in arts])
                     | beam.ParDo(st.SignCopiesFn(lambda pair: pair[1])))
         assert_that(copies, equal_to([st.sign_copy(a) for a in arts]))
+
+
+def test_band_table_equals_band_array_row_by_row():
+    """The finishing pass buckets a shard's signatures in chunks (``band_table``): the same bucket ids as
+    ``band_array`` one signature at a time, across chunk edges."""
+    import numpy as np
+
+    from transforms import stories as st
+
+    rng = np.random.default_rng(7)
+    sigs = [st.compact(rng.integers(0, 2**32, size=st.NUM_PERM, dtype=np.uint64)) for _ in range(1000)]
+    table = st.band_table(sigs, chunk=300)
+    assert table.shape == (1000, st.BANDS) and table.dtype == np.uint64
+    assert (table == np.stack([st.band_array(st.expand(s)) for s in sigs])).all()
+    assert st.band_table([]).shape == (0, st.BANDS)
