@@ -253,9 +253,7 @@ class DaskRunner(_dr.DaskRunner):
         pipeline.visit(visitor)
         leaves = [bag for node, bag in visitor.bags.items() if node not in visitor.consumed]
         metric_bags = [bag.map_partitions(_select(METRICS_TAG)) for bag in visitor.stage_bags]
-        # one graph, shared tasks run once; not optimized: Dask's optimization fuses each collection's linear
-        # chains apart, and a stage task that two chains share would then run once in each (measured)
-        futures = client.compute([*leaves, *metric_bags], optimize_graph=False)
+        futures = client.compute([*leaves, *metric_bags])  # one graph (optimized together): shared tasks run once
         return DaskRunnerResult(client, futures[: len(leaves)], metric_futures=futures[len(leaves) :])
 
 
