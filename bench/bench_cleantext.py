@@ -1,4 +1,4 @@
-"""Boilerplate masking (``transforms.cleantext``) over the real feeds and pages of ``../shared/data``.
+"""Boilerplate masking (``transforms.analyze.boilerplate``) over the real feeds and pages of ``../shared/data``.
 
     .venv/bin/python bench/bench_cleantext.py [--shared ../shared/data] [--repeat 7] [--examples 2]
 
@@ -44,7 +44,7 @@ def inputs(folder: Path) -> list[Path]:
 def articles(shared: Path) -> list[tuple[str, str, str, str | None]]:
     """``(corpus, title, body, language)`` of every article the corpora hold."""
     from schemas.records import RawArticle
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     from transforms.normalize import normalize
 
     out = []
@@ -101,7 +101,7 @@ def main() -> int:
         print(f"skipped: none of {', '.join(CORPORA)} under {args.shared}")
         return 0
 
-    from transforms.cleantext import field_spans, mask_boilerplate, mask_fields
+    from transforms.analyze.boilerplate import field_spans, mask_boilerplate, mask_fields
     from transforms.query.analysis import fold_with_offsets
 
     t0 = time.perf_counter()

@@ -145,7 +145,7 @@ def write_config(path: Path, rule_list: list[tuple[str, str]]) -> None:
 
 
 def load_articles(path: Path) -> list:
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     from transforms.normalize import normalize
 
     return [normalize(raw) for raw in read_path(str(path))]
@@ -156,9 +156,9 @@ def time_matcher(config: Path, articles: list, repeat: int = 1) -> tuple[float, 
     each the best of ``repeat``. The rule stage alone gets freshly prepared (untokenized) documents with their
     tags and scans them itself."""
     from schemas.config import load_settings
-    from transforms.match import RuleMatcher
-    from transforms.rules import compile_settings
-    from transforms.tag import Tagged, Tagger, prepare
+    from transforms.analyze.match import RuleMatcher
+    from transforms.analyze.rules import compile_settings
+    from transforms.analyze.tag import Tagged, Tagger, prepare
 
     t0 = time.perf_counter()
     compiled = compile_settings(load_settings(config))
@@ -189,7 +189,7 @@ def time_matcher(config: Path, articles: list, repeat: int = 1) -> tuple[float, 
 def real_articles() -> list:
     """The real pages of the shared data, extracted and normalized (``[]`` when absent)."""
     from schemas.records import DeadLetter
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     from transforms.normalize import NormalizeError, normalize
 
     paths = sorted(DATA.glob("fundus_news_html/**/*.html.gz")) + sorted(DATA.glob("trafilatura_html/**/*.html"))
@@ -241,9 +241,9 @@ def time_e2e(config: Path, archive: Path) -> tuple[float, dict]:
 def scan_backends(config: Path, articles: list) -> list[tuple[str, float, float]]:
     """(backend, build seconds, scan seconds over every article's four folded fields)."""
     from schemas.config import load_settings
+    from transforms.analyze.rules import compile_settings
     from transforms.query import fold
     from transforms.query.presearch import Presearcher, Scanner
-    from transforms.rules import compile_settings
 
     compiled = compile_settings(load_settings(config))
     lits = Presearcher.literals_of([t.query for t in compiled.topics] + [r.query for r in compiled.rules])

@@ -1,4 +1,4 @@
-"""Story signatures (MinHash, ``transforms/stories.py``): CPU per article of datasketch and its alternatives.
+"""Story signatures (MinHash, ``transforms/stories/cluster.py``): CPU per article of datasketch and its alternatives.
 
     .venv/bin/python bench/bench_minhash.py [--reps 7] [--generated 5000] [--batch 256]
 
@@ -53,7 +53,7 @@ from datasketch import minhash as ds_minhash  # noqa: E402
 from datasketch.hashfunc import sha1_hash32  # noqa: E402
 
 from schemas.records import Article, Origin  # noqa: E402
-from transforms import stories  # noqa: E402
+from transforms.stories import cluster as stories  # noqa: E402
 
 Sig = np.ndarray | None
 TEMPLATE = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED)

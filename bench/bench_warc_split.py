@@ -52,7 +52,7 @@ def run(path: str, workers: int, split_min: int | None, chunk: int) -> tuple[flo
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from transforms.ingest import ReadArticles
+    from transforms.ingest.read import ReadArticles
 
     opts = PipelineOptions(
         [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing", "--runner=DirectRunner"]
@@ -79,7 +79,7 @@ def main() -> int:
     import logging
 
     logging.disable(logging.WARNING)
-    from transforms.ingest import warc_ranges
+    from transforms.ingest.read import warc_ranges
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "big.warc")

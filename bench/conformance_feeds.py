@@ -49,7 +49,7 @@ def deduplicated(path: str) -> bool:
     from another file (batch keeps one per id: ``summary.json`` counts the rest as duplicates)."""
     sys.path.insert(0, str(ROOT))
     from schemas.records import RawArticle
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
 
     return any(isinstance(item, RawArticle) for item in read_path(path))
 

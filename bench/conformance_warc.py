@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/conformance_warc.py [--setting default|precision|recall|notables|fast] [--skip-cli]
 
-1. ``warc/fundus_news_constructed``: the 67-page WARC read by ``transforms.ingest.read_path`` and normalized;
+1. ``warc/fundus_news_constructed``: the 67-page WARC read by ``transforms.ingest.read.read_path`` and normalized;
    titles (equal after NFKC, whitespace, case and typographic-quote folding) and publication dates
    (same instant
    within a day — pages often give the day only — and, stricter, within a minute) against
@@ -55,7 +55,7 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "―": 
 
 
 def _fold(text: str | None) -> str:
-    from transforms.textutil import tidy
+    from transforms.ingest.decode import tidy
 
     return tidy(text or "", single_line=True).casefold().translate(_QUOTES)
 
@@ -64,8 +64,8 @@ def _candidates(page: bytes, url: str | None) -> str:
     """The titles the page declares (``ingest_html.title_candidates``), one line each, the chosen one first."""
     from trafilatura.utils import load_html
 
-    from transforms.ingest_html import TITLE_ORDER, title_candidates
-    from transforms.textutil import decode_bytes
+    from transforms.ingest.decode import decode_bytes
+    from transforms.ingest.html import TITLE_ORDER, title_candidates
 
     tree = load_html(decode_bytes(page)[0]) if page else None
     found = title_candidates(tree, url) if tree is not None else {}
@@ -74,7 +74,7 @@ def _candidates(page: bytes, url: str | None) -> str:
 
 def fundus() -> tuple[bool, str]:
     from schemas.records import DeadLetter
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     from transforms.normalize import NormalizeError, normalize, parse_date
 
     folder = DATA / "warc" / "fundus_news_constructed"
@@ -243,8 +243,8 @@ def ukwa() -> tuple[bool, str]:
 
 
 def evaldata() -> tuple[bool, str]:
-    from transforms.ingest_html import PageError, extract_page
-    from transforms.textutil import decode_bytes
+    from transforms.ingest.decode import decode_bytes
+    from transforms.ingest.html import PageError, extract_page
 
     base = DATA / "trafilatura_html" / "tests"
     if not (base / "evaldata.json").exists():
@@ -307,7 +307,7 @@ def main() -> int:
     import logging
 
     logging.disable(logging.WARNING)
-    from transforms import ingest_html
+    from transforms.ingest import html as ingest_html
 
     ingest_html.EXTRACT_OPTIONS.update(SETTINGS[args.setting])
     print(f"trafilatura setting: {args.setting} {SETTINGS[args.setting] or ''}\n")

@@ -1,4 +1,4 @@
-"""Precision and recall of story clustering (``transforms/stories.py``) on labelled pairs of real articles.
+"""Precision and recall of story clustering (``transforms/stories/cluster.py``) on labelled pairs of real articles.
 
     .venv/bin/python bench/eval_stories.py [--shared ../shared/data] [--write-fixture]
 
@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from schemas.records import Article, RawArticle  # noqa: E402
-from transforms import stories  # noqa: E402
-from transforms.ingest import read_path  # noqa: E402
+from transforms.ingest.read import read_path  # noqa: E402
 from transforms.normalize import normalize  # noqa: E402
+from transforms.stories import cluster as stories  # noqa: E402
 
 CH = "codehollow_feedreader/"
 # (label, kind, (file, title prefix), (file, title prefix))

@@ -5,7 +5,7 @@
 
 Topic changes are judged by these scores, not by how a few examples look. Items are tagged with the project's
 own tagger (``compile_settings`` + ``Tagger`` over ``normalize``d records, exactly as ``newswatch batch``
-does), read with the project's readers (``transforms.ingest.read_path``), so article ids are the project's.
+does), read with the project's readers (``transforms.ingest.read.read_path``), so article ids are the project's.
 
 Sets (``bench/topics_dev/``, labelling guide in ``GUIDE.md``):
 
@@ -105,11 +105,11 @@ EDITOR_RULES: dict[str, tuple[str, str | None]] = {
 _EDITOR = {t: (re.compile(p, re.I), re.compile(x, re.I) if x else None) for t, (p, x) in EDITOR_RULES.items()}
 
 #: the reader modules whose code decides what ``read_path`` returns for a file, by kind (the cache key; the
-#: dispatch in ``transforms/ingest.py`` is left out so that its frequent edits do not empty the cache)
+#: dispatch in ``transforms/ingest/read.py`` is left out so that its frequent edits do not empty the cache)
 _READER_SOURCES = {
-    "feed": ("transforms/ingest_feed.py", "schemas/records.py"),
-    "html": ("transforms/ingest_html.py", "schemas/records.py"),
-    "warc": ("transforms/ingest_warc.py", "transforms/ingest_html.py", "schemas/records.py"),
+    "feed": ("transforms/ingest/feed.py", "schemas/records.py"),
+    "html": ("transforms/ingest/html.py", "schemas/records.py"),
+    "warc": ("transforms/ingest/warc.py", "transforms/ingest/html.py", "schemas/records.py"),
 }
 #: bump to drop every cached file
 CACHE_VERSION = 1
@@ -188,8 +188,8 @@ class TopicTagger:
 
     def __init__(self, config: Path) -> None:
         from schemas.config import load_settings
-        from transforms.rules import compile_settings
-        from transforms.tag import Tagger
+        from transforms.analyze.rules import compile_settings
+        from transforms.analyze.tag import Tagger
         self.settings = load_settings(config)
         self.tagger = Tagger(compile_settings(self.settings))
         known = {t.id for t in self.settings.topics}
@@ -252,7 +252,7 @@ def _read_raw(path: str) -> tuple[str, list[Any], int]:
     """Every raw item of one file and the number of dead letters (runs in a worker process)."""
     logging.getLogger().setLevel(logging.ERROR)
     from schemas.records import DeadLetter
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     raws, dead = [], 0
     for r in read_path(path):
         if isinstance(r, DeadLetter):
@@ -344,7 +344,7 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def wcep_items(data: Path, tagger: TopicTagger) -> tuple[list[Item], dict[str, Any]]:
     from schemas.records import DeadLetter
-    from transforms.ingest import read_path
+    from transforms.ingest.read import read_path
     from transforms.normalize import normalize
     path = data / WCEP
     records = {r["id"]: r for r in load_jsonl(path)}

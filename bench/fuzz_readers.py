@@ -1,5 +1,5 @@
 """Bounded-time fuzzing of the readers: generated files of every input format, mutated, through
-``transforms.ingest.read_path`` and ``transforms.normalize.normalize`` to JSON.
+``transforms.ingest.read.read_path`` and ``transforms.normalize.normalize`` to JSON.
 
     .venv/bin/python bench/fuzz_readers.py --seconds 60                 # ~60 s over every format
     .venv/bin/python bench/fuzz_readers.py --seconds 600 --formats feed,jsonfeed --seed 7
@@ -23,7 +23,7 @@ works and is valid UTF-8 JSON; no example grows the process's peak memory by mor
 A failing input is written to ``--out`` (default ``tests/fixtures/fuzz/``), one file per distinct failure (the
 exception type and the innermost frame of this project's code), named ``<format>-<what>-<hash>.<ext>``; a
 name containing ``__badname__`` stands for a file whose real name holds a ``\\xff`` byte.
-``tests/unit/test_fuzz_corpus.py`` runs every file there through ``check_file`` as a regression test.
+``tests/transforms/ingest/test_fuzz_corpus.py`` runs every file there through ``check_file`` as a regression test.
 
 Hypothesis drives generation (``--seed`` makes a run repeatable); examples are not shrunk -- a failing input is
 kept as generated, since the corpus wants the failure, not the smallest one. Measured on the 2-core machine
@@ -66,7 +66,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from schemas.records import Article, DeadLetter, RawArticle  # noqa: E402
-from transforms.ingest import read_path  # noqa: E402
+from transforms.ingest.read import read_path  # noqa: E402
 from transforms.normalize import NormalizeError, failure, normalize  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "fuzz"

@@ -4,12 +4,12 @@
 dedupe and stories and ``write_outputs``. The batch job is two pipelines (``pipeline.run.run_batch`` runs
 them):
 
-* ``build_per_article``: planned reads (``transforms.ingest.plan_path`` descriptors) -> ``analyze`` ->
+* ``build_per_article``: planned reads (``transforms.ingest.read.plan_path`` descriptors) -> ``analyze`` ->
   the story signatures of every copy (``stories.SignCopiesFn``), each copy's story member, the alerts (packed)
-  and, for ``--emit-articles``, the articles, to spill files (``transforms.spill``); dead letters straight to
+  and, for ``--emit-articles``, the articles, to spill files (``transforms.batch.spill``); dead letters straight to
   ``dead_letters/``. No shuffle: every record streams from its reader to a spill file, so memory does not
   grow with the archive, and any number of workers (processes, Dask workers) run it side by side.
-* ``build_finish``: the work folder -> ``transforms.settle.Settle``, which reads the spill files one id shard
+* ``build_finish``: the work folder -> ``transforms.batch.settle.Settle``, which reads the spill files one id shard
   at a time: one copy per id kept (a ``duplicates/`` record for each other copy), story ids, throttling,
   story records -> the sinks. No shuffle either: what waits, waits on disk.
 """
@@ -23,19 +23,19 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from schemas.config import Settings
-from transforms.ingest import ReadPlanned
-from transforms.match import MatchRules
+from transforms.analyze.match import MatchRules
+from transforms.analyze.tag import TagTopics
+from transforms.batch.settle import ARTICLES_TAG, Settle
+from transforms.batch.spill import Spill, id_shard
+from transforms.deliver.sinks import WriteAlerts, WriteJsonl
+from transforms.ingest.read import ReadPlanned
 from transforms.normalize import NormalizeArticles
-from transforms.settle import ARTICLES_TAG, Settle
-from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.spill import Spill, id_shard
-from transforms.stories import DUPLICATES_TAG, SignCopiesFn, copy_member, packed_alert
-from transforms.tag import TagTopics
-from transforms.throttle import STORIES, SUPPRESSED
+from transforms.stories.cluster import DUPLICATES_TAG, SignCopiesFn, copy_member, packed_alert
+from transforms.throttle.policy import STORIES, SUPPRESSED
 
 
 class Analyzed(NamedTuple):
-    tagged: beam.PCollection        # transforms.tag.Tagged
+    tagged: beam.PCollection        # transforms.analyze.tag.Tagged
     alerts: beam.PCollection        # schemas.records.Alert
     dead_letters: beam.PCollection  # schemas.records.DeadLetter (normalize stage)
     tag_dead_letters: beam.PCollection | None = None    # DeadLetter (tag stage)
@@ -79,7 +79,7 @@ def deliver(alerts: beam.PCollection, context: dict[str, beam.PCollection], sett
     """Alerts to their sinks. ``throttle`` (``ThrottleAlerts`` / ``ThrottleAlertsLive``, given ``{"alerts": ...,
     **context}``: the articles, or the batch job's story members) decides which are delivered; the others go
     to ``suppressed/``, story records to ``stories/``. ``state_path`` (watch): sinks deliver crash-safely
-    against the state store (transforms.sinks)."""
+    against the state store (transforms.deliver.sinks)."""
     if throttle is not None:
         throttled = {"alerts": alerts, **context} | "ThrottleAlerts" >> throttle
         alerts = throttled.alerts
@@ -130,7 +130,7 @@ def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, wor
 def build_finish(p: beam.Pipeline, work_dir: str, settings: Settings, out_dir: str, *,
                  emit_articles: bool = False) -> None:
     """The batch job's second pass: the spill files of ``build_per_article`` -> one copy per id, stories,
-    throttling (``transforms.settle``) -> ``out_dir``."""
+    throttling (``transforms.batch.settle``) -> ``out_dir``."""
     settled = p | "WorkDir" >> beam.Create([work_dir]) | "Settle" >> Settle(settings, emit_articles)
     settled[DUPLICATES_TAG] | "WriteDuplicates" >> WriteJsonl(os.path.join(out_dir, "duplicates"),
                                                               prefix="duplicates", counter="sink_duplicates")

@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 def load(config: str | None) -> tuple[Any, Any]:
     """Validate the configuration once: returns (Settings, CompiledSettings); raises ConfigError."""
     from schemas.config import load_settings
-    from transforms.rules import compile_settings
+    from transforms.analyze.rules import compile_settings
 
     settings = load_settings(config or default_config())
     return settings, compile_settings(settings)
@@ -153,7 +153,7 @@ def _status(message: str) -> Iterator[None]:
 
 def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.run import run_batch
-    from transforms.ingest import expand_inputs
+    from transforms.ingest.read import expand_inputs
 
     settings, _ = load(args.config)
     paths = expand_inputs(args.inputs)
@@ -176,7 +176,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("\ntopics:")
     for t in settings.topics:
         print(f"  {t.id:<24} {t.label or ''}")
-    from transforms.tag import presearchers
+    from transforms.analyze.tag import presearchers
 
     topic_ps, rule_ps, _ = presearchers(compiled)
     enabled = {c.rule.id: i for i, c in enumerate(compiled.rules)}
@@ -205,12 +205,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from schemas.errors import UsageError
     from schemas.records import DeadLetter
-    from transforms import relevance
-    from transforms.cleantext import field_spans
-    from transforms.ingest import read_path
-    from transforms.match import RuleMatcher
+    from transforms.analyze import relevance
+    from transforms.analyze.boilerplate import field_spans
+    from transforms.analyze.match import RuleMatcher
+    from transforms.analyze.tag import Tagger
+    from transforms.ingest.read import read_path
     from transforms.normalize import failure, normalize
-    from transforms.tag import Tagger
 
     _, compiled = load(args.config)
     if not os.path.isfile(args.file):

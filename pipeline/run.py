@@ -44,7 +44,7 @@ from pipeline.build import build_finish, build_per_article
 from pipeline.logs import get_logger
 from schemas.config import Settings
 from schemas.errors import UsageError
-from transforms.ingest import plan_path, range_bytes
+from transforms.ingest.read import plan_path, range_bytes
 
 RUNNER_ALIASES = {
     "local": None,
@@ -133,10 +133,10 @@ def input_bytes(paths: list[str]) -> int:
 
 
 def plan_reads(paths: list[str], total: int | None = None) -> list[Any]:
-    """What to read, as ``transforms.ingest.plan_path`` descriptors: every file whole, but a WARC or plain
+    """What to read, as ``transforms.ingest.read.plan_path`` descriptors: every file whole, but a WARC or plain
     JSONL of more than two pieces cut into byte ranges of one piece, a piece being 1/``PIECES`` of the
     input (1-32 MiB; ``total``: the input's bytes, when known). Ids do not depend on the cut
-    (``transforms.ingest``), and the plan does not depend on the number of workers."""
+    (``transforms.ingest.read``), and the plan does not depend on the number of workers."""
     piece = min(max((input_bytes(paths) if total is None else total) // PIECES, MIN_PIECE), MAX_PIECE)
     return [d for path in paths for d in plan_path(path, 2 * piece, piece)]
 
@@ -221,7 +221,7 @@ def summarize(counters: dict[str, int] | None, out_dir: str, settings: Settings,
         "alerts_by_topic": {k[len("alerts_topic_"):]: v for k, v in sorted(c.items())
                             if k.startswith("alerts_topic_")} if counters is not None else by_topic,
         "articles_by_topic": {k[len("topic_"):]: v for k, v in sorted(c.items()) if k.startswith("topic_")},
-        "stories": c.get("stories_new"),            # transforms/stories.py, transforms/throttle.py
+        "stories": c.get("stories_new"),            # transforms/stories/cluster.py, transforms/throttle/policy.py
         "suppressed": c.get("throttle_suppressed", 0) if counters is not None else _count_lines(
             os.path.join(out_dir, "suppressed"))[0],
         "suppressed_by_rule": {k[len("throttle_suppressed_rule_"):]: v for k, v in sorted(c.items())

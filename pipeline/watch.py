@@ -1,7 +1,7 @@
 """``newswatch watch``: poll the configured feeds and drop folders until stopped.
 
 The same stages as batch (``pipeline.build.analyze`` and ``write_outputs``); only the source
-(``transforms.poll.PollSources``) and the dedupe (``transforms.state.DedupeSeen``, against the SQLite
+(``transforms.watch.source.PollSources``) and the dedupe (``transforms.watch.store.DedupeSeen``, against the SQLite
 store) differ, plus a filter that drops alert ids already emitted (also across restarts).
 
 Runner: ``make_options(..., streaming=True)`` — the in-process FnApiRunner unless ``--runner`` says
@@ -16,10 +16,10 @@ once (exit 130). ``--duration`` sets a deadline checked the same way. Unlike bat
 output folder.
 
 Memory stays flat over a long run: the analysis backlog lives in the state store, not in memory
-(``transforms.poll``), and ``bound_runner_metrics`` keeps the in-process runner from holding every tick's
+(``transforms.watch.source``), and ``bound_runner_metrics`` keeps the in-process runner from holding every tick's
 metric reports until the job ends (measured on an idle watch: 100 KB a tick, 6 MB a minute, before).
 
-Crash safety (``transforms.state``): each tick's state changes commit only once the tick's output is on
+Crash safety (``transforms.watch.store``): each tick's state changes commit only once the tick's output is on
 disk; the last tick is committed here after the pipeline has finished. Before starting, a state file that
 SQLite cannot read is moved aside with a warning (``--reset-state`` does the same on request), and feeds
 left in flight by a crash are made due at once.
@@ -41,10 +41,10 @@ from pipeline.logs import get_logger
 from pipeline.run import make_options, runner_name
 from schemas.config import Settings
 from schemas.errors import UsageError
-from transforms.poll import PollSources
-from transforms.state import DedupeSeen, DropEmittedAlerts, SharedDB, StateStore, open_state
-from transforms.stories import AssignStoriesLive
-from transforms.throttle import ThrottleAlertsLive
+from transforms.stories.cluster import AssignStoriesLive
+from transforms.throttle.policy import ThrottleAlertsLive
+from transforms.watch.source import PollSources
+from transforms.watch.store import DedupeSeen, DropEmittedAlerts, SharedDB, StateStore, open_state
 
 TICK = 1.0
 

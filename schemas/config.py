@@ -1,7 +1,7 @@
 """Configuration models (``config/newswatch.yaml``) and the loader that turns errors into ``ConfigError``.
 
 Structure is validated here, declaratively. Query *syntax* and references between items (``topic:``
-ids, rule -> sink ids) are checked by ``transforms.rules.compile_settings``, which knows the query
+ids, rule -> sink ids) are checked by ``transforms.analyze.rules.compile_settings``, which knows the query
 language; both report ``file: item: [column N:] reason`` and the CLI exits 2.
 """
 
@@ -37,7 +37,7 @@ class Topic(_Config):
     description: str | None = None
     query: str | None = None
     terms: tuple[str, ...] = ()
-    #: relevance thresholds (``transforms.relevance``): tagged only when the evidence scores at least
+    #: relevance thresholds (``transforms.analyze.relevance``): tagged only when the evidence scores at least
     #: ``min_score``, and is in the title or has at least ``min_mentions`` pieces
     min_score: Annotated[float, Field(ge=0)] | None = None
     min_mentions: Annotated[int, Field(ge=1)] | None = None

@@ -117,8 +117,8 @@ def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
     ``cls.model_construct(**values)`` builds (same ``__dict__`` in field order, same fields-set), at a third
     of its cost -- for the hot path that assembles alerts from validated parts.  Omitted fields take their
     plain defaults (a field with a ``default_factory`` must be given); a dict with every field in field
-    order becomes the record's ``__dict__`` as is (the caller must not reuse it).  ``tests/unit/test_fastmatch.py``
-    checks the result against validated records."""
+    order becomes the record's ``__dict__`` as is (the caller must not reuse it).
+    ``tests/transforms/query/test_fastmatch.py`` checks the result against validated records."""
     fields = _FIELD_DEFAULTS.get(cls)
     if fields is None:
         fields = _FIELD_DEFAULTS[cls] = tuple(
@@ -224,7 +224,7 @@ class Alert(_Record):
     matches: tuple[MatchEvidence, ...]
     snippet: Text
     story_id: Label | None = None
-    #: relevance of the rule's evidence (``transforms.relevance``: higher is stronger), and of each topic
+    #: relevance of the rule's evidence (``transforms.analyze.relevance``: higher is stronger), and of each topic
     score: float = 0.0
     topic_scores: dict[Label, float] = Field(default_factory=dict)
 

@@ -10,7 +10,7 @@ import pytest
 logging.getLogger().setLevel(logging.ERROR)   # Beam's import-time notices are not test output
 
 from schemas.config import Settings, load_settings  # noqa: E402
-from transforms.rules import CompiledSettings, compile_settings  # noqa: E402
+from transforms.analyze.rules import CompiledSettings, compile_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "newswatch.yaml"

@@ -4,7 +4,7 @@ Each ``write_*`` function writes one case into a folder and returns a ``Case``: 
 titles of the good records in them (each must become an article, and, being about Huawei and intellectual
 property, alert on ``huawei-ip``), and the dead letters it must cause, as ``(file, fragment)``: ``fragment``
 is found in the dead letter's error or entry id. ``write_all`` writes every case into one folder (what the
-end-to-end test runs ``newswatch batch`` over); ``tests/unit/test_hostile_files.py`` reads each through
+end-to-end test runs ``newswatch batch`` over); ``tests/transforms/ingest/test_hostile_files.py`` reads each through
 ``read_path``.
 
 Real files only: FIFOs by ``os.mkfifo``, device symlinks to ``/dev/zero``, a unix socket, a name that is not

@@ -3,7 +3,7 @@
 The same article often appears twice in an archive (a re-crawled page, two snapshots of one feed, one JSONL
 file copied under two names). Batch keeps one copy per id and records every other one as a ``Duplicate``
 (``duplicates/*.jsonl``, counted ``dedupe_duplicates``); articles, dead letters and duplicates together account
-for every item read. Watch mode remembers seen ids in its state store instead (``transforms.state``).
+for every item read. Watch mode remembers seen ids in its state store instead (``transforms.watch.store``).
 
 Which copy is kept: the smallest ``copy_key``, i.e. the first input in sorted (location, entry id) order, so the
 choice is the same on every runner. Two copies from one location with one entry id (a feed that lists a guid
@@ -14,9 +14,9 @@ interchangeable: the alerts kept for them are one per alert id.
 
 How batch applies it (Beam, every runner): whole articles never wait in a shuffle for it. Every copy is
 tagged and matched (exact duplicates are rare), and the decision is taken where the batch job already groups
-small records by article id: ``transforms.stories.SetStoryIds`` (alerts, story members and story ids by
+small records by article id: ``transforms.stories.cluster.SetStoryIds`` (alerts, story members and story ids by
 article id) keeps the alerts and the story member of the kept copy and emits a ``Duplicate`` for each other
-copy; ``transforms.stories.StoryIds`` keeps the kept copy's signature (one per id, from compact
+copy; ``transforms.stories.cluster.StoryIds`` keeps the kept copy's signature (one per id, from compact
 (id, copy key, signature) entries); ``JoinStoryIds`` (``--emit-articles``) writes the kept copy.
 """
 

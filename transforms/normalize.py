@@ -40,7 +40,7 @@ from dateutil import parser as dateparser
 from pydantic import ValidationError
 
 from schemas.records import Article, DeadLetter, Origin, RawArticle, describe, utc_now
-from transforms.textutil import clean, first_sentence
+from transforms.ingest.decode import clean, first_sentence
 
 DEAD_LETTERS = "dead_letters"
 NAMESPACE = "newswatch"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ..unit.test_stories import COPY, REWRITE, WIRE
+from tests.transforms.stories.test_cluster import COPY, REWRITE, WIRE
+
 from .cli import newswatch, read_jsonl
 
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from schemas.config import Sink
-from transforms.webhook import WebhookClient, batch_key, deliver, deliver_batch
+from tests.transforms.throttle.test_policy import alert
+from transforms.deliver.webhook import WebhookClient, batch_key, deliver, deliver_batch
 
-from ..unit.test_throttle import alert
 from .cli import newswatch, read_jsonl
 
 pytestmark = pytest.mark.e2e

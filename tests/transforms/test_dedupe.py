@@ -15,14 +15,13 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.config import parse_settings
 from schemas.records import Article, Origin, RawArticle
+from tests.e2e.cli import read_jsonl
+from tests.transforms.stories.test_cluster import COPY, REWRITE, WIRE
 from transforms import dedupe
-from transforms.match import MatchRules
+from transforms.analyze.match import MatchRules
+from transforms.analyze.tag import Tagger, TagTopics
 from transforms.normalize import normalize
-from transforms.stories import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
-from transforms.tag import Tagger, TagTopics
-
-from ..e2e.cli import read_jsonl
-from ..unit.test_stories import COPY, REWRITE, WIRE
+from transforms.stories.cluster import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
 
 CONFIG = """
 topics:
@@ -75,8 +74,8 @@ def test_copies_from_one_place_are_told_apart_by_what_alerts_carry():
 
 
 def test_an_alert_names_the_copy_it_was_matched_on(compiled):
-    from transforms.match import RuleMatcher
-    from transforms.tag import Tagger
+    from transforms.analyze.match import RuleMatcher
+    from transforms.analyze.tag import Tagger
 
     art = normalize(RawArticle(origin=Origin(kind="feed", location="f.xml", entry_id="g"), title="Huawei IP theft",
                                body="Huawei stole intellectual property, prosecutors said.", source="S",

@@ -15,13 +15,12 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.build import Analyzed, write_outputs
 from schemas.config import parse_settings
 from schemas.records import Alert, Article, DeadLetter, Origin, RawArticle
-from transforms.ingest import ReadArticles
-from transforms.match import MatchRules, RuleMatcher
+from tests.conftest import SEED_ARTICLE
+from transforms.analyze.match import MatchRules, RuleMatcher
+from transforms.analyze.tag import TagTopics
+from transforms.deliver.sinks import WriteAlerts, WriteJsonl
+from transforms.ingest.read import ReadArticles
 from transforms.normalize import NormalizeArticles, normalize
-from transforms.sinks import WriteAlerts, WriteJsonl
-from transforms.tag import TagTopics
-
-from ..conftest import SEED_ARTICLE
 
 
 def pipeline() -> BeamTestPipeline:

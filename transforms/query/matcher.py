@@ -241,7 +241,7 @@ class HitField:
     them back to the folded text (offset - 1, minus 2 per no-space-script character before it, one more for
     such a character itself) and then to the original text through the fold's offset map.  Two glued
     (no-space-script) elements must be exactly two spaces apart (adjacent in the folded text).  The result
-    equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/unit/test_fastmatch.py``).
+    equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/transforms/query/test_fastmatch.py``).
 
     With a presearch scan attached to the document (``Document.set_scan``), a scanned literal absent from
     this field is known to have no occurrence without searching.

@@ -1,0 +1,123 @@
+"""Configuration validation: every error names the file, the item and (for queries) the column."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.config import load_settings, parse_settings
+from schemas.errors import ConfigError
+from transforms.analyze.rules import compile_settings
+
+GOOD = """
+version: 1
+topics:
+  - id: huawei
+    terms: [Huawei, 華為]
+  - id: ip
+    query: '"intellectual property" OR patent*'
+rules:
+  - id: huawei-ip
+    query: 'topic:huawei AND topic:ip'
+    severity: high
+"""
+
+
+def test_bundled_config_compiles(compiled):
+    ids = {t.topic.id for t in compiled.topics}
+    assert {"tariffs", "ip", "huawei", "trade-talks", "export-controls", "semiconductors", "wto",
+            "made-in-china-2025", "xi-jinping", "liu-he", "lighthizer", "ustr", "us-chamber"} <= ids
+    assert len(compiled.rules) >= 5
+    assert compiled.settings.sinks[0].id == "default"
+
+
+def test_good_config_and_defaults(write_config):
+    settings = load_settings(write_config(GOOD))
+    assert settings.rules[0].severity == "high"
+    assert settings.rules[0].sinks is None
+    assert settings.sinks[0].type == "jsonl" and settings.sinks[0].path == "alerts"
+    assert settings.topics[0].effective_query == '"Huawei" OR "華為"'
+    compile_settings(settings)
+
+
+def _error(text: str, write_config) -> ConfigError:
+    path = write_config(text)
+    with pytest.raises(ConfigError) as info:
+        compile_settings(load_settings(path))
+    assert str(path) in str(info.value)
+    return info.value
+
+
+@pytest.mark.parametrize("text, expected", [
+    (GOOD.replace("severity: high", "severity: high\n    colour: red"), ["rules[0] (huawei-ip)", "unknown key 'colour'"]),
+    (GOOD.replace("severity: high", "severity: urgent"), ["rules[0] (huawei-ip)", "severity"]),
+    (GOOD + "  - id: huawei-ip\n    query: huawei\n", ["duplicate id 'huawei-ip'", "rules[1]"]),
+    (GOOD.replace("topic:huawei AND topic:ip", "topic:huawei AND topic:nope"),
+     ["rules[0] (huawei-ip)", "unknown topic 'nope'", "column 18"]),
+    (GOOD.replace("topic:huawei AND topic:ip", "topic:huawei AND (topic:ip"), ["rules[0] (huawei-ip)", "column"]),
+    (GOOD.replace("'topic:huawei AND topic:ip'", "'NOT huawei'"), ["rules[0] (huawei-ip)", "column"]),
+    (GOOD.replace("severity: high", "severity: high\n    sinks: [pager]"), ["rules[0] (huawei-ip)", "unknown sink 'pager'"]),
+    (GOOD.replace("terms: [Huawei, 華為]", "label: no query"), ["topics[0] (huawei)", "needs 'query' or 'terms'"]),
+    (GOOD.replace("version: 1", "version: 7"), ["version"]),
+    (GOOD.replace("rules:", "rules: [oops"), ["invalid YAML", "line"]),
+    (GOOD.replace("id: huawei\n", "id: Huawei Co\n"), ["topics[0]", "id"]),
+    ("- just\n- a list\n", ["top level must be a mapping"]),
+])
+def test_config_errors_name_file_item_and_column(text, expected, write_config):
+    message = str(_error(text, write_config))
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_query_error_column_points_into_the_query(write_config):
+    err = _error(GOOD.replace("'topic:huawei AND topic:ip'", "'huawei AND (ip OR'"), write_config)
+    assert err.item is not None and "huawei-ip" in err.item and "line 9" in err.item
+    assert err.column is not None and 12 <= err.column <= 19
+
+
+def test_topic_cycle_is_an_error(write_config):
+    text = GOOD.replace("terms: [Huawei, 華為]", "query: 'huawei OR topic:ip'").replace(
+        "query: '\"intellectual property\" OR patent*'", "query: 'patent OR topic:huawei'")
+    assert "cycle" in str(_error(text, write_config))
+
+
+def test_topics_may_build_on_topics(write_config):
+    text = GOOD.replace("query: '\"intellectual property\" OR patent*'", "query: 'patent* OR topic:huawei'")
+    compiled = compile_settings(load_settings(write_config(text)))
+    assert [t.topic.id for t in compiled.topics] == ["huawei", "ip"]
+
+
+def test_missing_file_and_bad_encoding(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "nope.yaml")
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("topics: [{id: caf\xe9, terms: [x]}]".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(bad)
+
+
+def test_webhook_sink_needs_url():
+    with pytest.raises(ConfigError, match=r"sinks\[0\] \(hook\).*needs 'url'"):
+        parse_settings("sinks: [{id: hook, type: webhook}]", "x.yaml")
+
+
+def test_settings_pickle_compactly_and_unpickle_once(tmp_path):
+    """Every DoFn carries the settings: they pickle as compressed JSON, come back equal (with their source
+    file), and unpickle to one shared object per process (so the compilation is shared too)."""
+    import pickle
+
+    from apache_beam.internal import pickler
+
+    from schemas import config as config_module
+
+    rules = "".join(f"  - {{id: r{i}, query: '\"acme {i}\" AND recall*', severity: low}}\n" for i in range(2000))
+    path = tmp_path / "many.yaml"
+    path.write_text("rules:\n" + rules, encoding="utf-8")
+    settings = load_settings(path)
+    blob = pickle.dumps(settings)
+    assert len(blob) < 40_000          # the default pickle of the models is ~200 KB
+    config_module._UNPICKLED.clear()
+    back = pickle.loads(blob)
+    assert back == settings and back.source_file == str(path)
+    assert pickle.loads(blob) is back
+    assert compile_settings(back) is compile_settings(pickler.loads(pickler.dumps(back)))
+    assert len(compile_settings(back).rules) == 2000

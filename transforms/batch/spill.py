@@ -1,0 +1,133 @@
+"""Spill files: how the batch job's two passes hand compact records over (``pipeline.batch``).
+
+The per-article pass (read, normalize, tag, match, sign) runs on any runner and any number of workers and
+ends in ``Spill`` writers; the finishing pass (dedupe, stories, throttling, sinks) starts from ``ReadSpill``.
+No article waits in a shuffle of the per-article pass, so its memory does not grow with the archive, and its
+workers share nothing but the spill folder (a local folder, or one every worker of a cluster can reach).
+
+A spill file is one pickled list of records (a writer holds ``FLUSH_AT`` at most), written under a
+temporary name and renamed, so a reader never sees half a file; names are random, so any number of workers
+write side by side. Records keyed by article id are spilled by **id shard** (``id_shard``, ``ID_SHARDS``): the finishing
+pass reads one shard at a time, all copies of an id in it, so its memory is a shard's, not the archive's.
+What is spilled (``KINDS``): ``copies`` -- ``stories.sign_copy`` of every copy; ``members`` -- (article id,
+story member and copy key); ``alerts`` -- (article id, packed alert); ``articles`` -- the articles
+themselves, only for ``--emit-articles``. The finishing pass (``transforms.batch.settle``) writes its own with
+``write_spill``: ``kept`` story members by story-id shard, ``held`` alerts of throttling rules by rule shard.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pickle
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import apache_beam as beam
+
+KINDS = ("copies", "members", "alerts", "articles")
+FLUSH_AT = 8000   # records held by a writer (all shards) before it writes them: a few MB, while the bundle runs
+ID_SHARDS = 16    # a shard of a 300,000-article archive: ~19,000 articles (a few tens of MB of compact records)
+
+
+def id_shard(article_id: str) -> int:
+    return zlib.crc32(article_id.encode("utf-8", "surrogatepass")) % ID_SHARDS
+
+
+def keyed_shard(record: tuple[str, Any]) -> int:
+    """The id shard of an (article id, ...) record."""
+    return id_shard(record[0])
+
+
+def spill_files(folder: str, kind: str, shard: int | None = None) -> list[str]:
+    """The finished spill files of ``kind`` in ``folder`` (of one id shard, or all), sorted (temporary files
+    are not listed)."""
+    part = "*" if shard is None else f"{shard:03d}"
+    return sorted(glob.glob(os.path.join(glob.escape(folder), f"{kind}-{part}-*.pkl")))
+
+
+def write_spill(folder: str, kind: str, records: list[Any], shard: int = 0) -> str:
+    """``records`` as one new spill file of ``kind`` (and id shard); returns its path."""
+    name = f"{kind}-{shard:03d}-{uuid.uuid4().hex}.pkl"
+    tmp = os.path.join(folder, f".{name}.tmp")
+    dump(tmp, records)
+    path = os.path.join(folder, name)
+    os.replace(tmp, path)
+    return path
+
+
+def dump(path: str, value: object) -> None:
+    """``value`` pickled to ``path`` (the finishing pass's own work files)."""
+    with open(path, "wb") as fh:
+        pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load(path: str) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def read_spill(path: str) -> list[Any]:
+    records: list[Any] = load(path)
+    return records
+
+
+class _SpillFn(beam.DoFn):
+    def __init__(self, folder: str, kind: str, shard_of: Callable[[Any], int] | None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown spill kind {kind!r}")
+        self.folder = folder
+        self.kind = kind
+        self.shard_of = shard_of
+
+    def setup(self) -> None:
+        os.makedirs(self.folder, exist_ok=True)
+
+    def start_bundle(self) -> None:
+        self.records: dict[int, list[Any]] = {}
+        self.held = 0
+
+    def process(self, record: Any) -> Iterator[Any]:
+        shard = 0 if self.shard_of is None else self.shard_of(record)
+        self.records.setdefault(shard, []).append(record)
+        self.held += 1
+        if self.held >= FLUSH_AT:   # a bundle can be a whole archive: memory is bounded by what is held
+            self.finish_bundle()
+        return iter(())
+
+    def finish_bundle(self) -> None:
+        for shard, records in sorted(self.records.items()):
+            write_spill(self.folder, self.kind, records, shard)
+        self.records = {}
+        self.held = 0
+
+
+class Spill(beam.PTransform):
+    """Records -> spill files of ``kind`` under ``folder``, by ``shard_of(record)`` (an id shard; None: all in
+    shard 0). Nothing downstream."""
+
+    def __init__(self, folder: str, kind: str, shard_of: Callable[[Any], int] | None = keyed_shard) -> None:
+        super().__init__()
+        self.folder = folder
+        self.kind = kind
+        self.shard_of = shard_of
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return records | "Spill" >> beam.ParDo(_SpillFn(self.folder, self.kind, self.shard_of))
+
+
+class ReadSpill(beam.PTransform):
+    """A pipeline root: the records of every spill file of ``kind`` under ``folder`` (listed when the
+    pipeline is built: the pass that wrote them has finished)."""
+
+    def __init__(self, folder: str, kind: str) -> None:
+        super().__init__()
+        self.folder = folder
+        self.kind = kind
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (pbegin
+                | "Files" >> beam.Create(spill_files(self.folder, self.kind))
+                | "Records" >> beam.FlatMap(read_spill))

@@ -1,0 +1,203 @@
+"""Watch-mode memory of stories and throttles, in the watch state file (``--state``, SQLite).
+
+Own tables beside ``transforms.watch.store``'s, on the same shared connection (``transforms.watch.store.SharedDB``):
+every change is atomic, and in a watch run it belongs to its tick's transaction (committed once the tick's
+output is on disk; see ``transforms.watch.store``):
+
+* ``story_articles``: article id -> story id, its MinHash signature (1 KiB) and when it was seen;
+* ``story_bands``: LSH band key -> article id (the index that finds candidates);
+* ``stories``: one row per story: first article, outlets, article ids, rules alerted, suppressed count;
+* ``story_rules``: (story, rule) pairs that alerted, for ``once_per_story``;
+* ``throttle_log``: (rule, time) of each delivered alert of a throttled rule, for cooldown/max_per_hour.
+
+Retention: a story not updated for ``STORY_RETENTION`` (7 days) is forgotten with its articles, bands and
+rule marks (a copy arriving later starts a new story); beyond ``MAX_STORY_ARTICLES`` articles the oldest
+go first. ``throttle_log`` keeps 31 days (the longest cooldown is 30). ``prune`` runs when a DoFn starts
+and then every ``PRUNE_EVERY`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+
+from schemas.records import Alert, Article, Story
+from transforms.stories import cluster as st
+from transforms.watch.store import SharedDB
+
+STORY_RETENTION = 7 * 86400.0
+MAX_STORY_ARTICLES = 200_000
+MAX_IDS_PER_STORY = 500          # article_ids kept in a story record (outlets are never cut)
+PRUNE_EVERY = 600.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS story_articles (article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, sig BLOB,
+    seen_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS story_articles_seen ON story_articles(seen_at);
+CREATE TABLE IF NOT EXISTS story_bands (band TEXT NOT NULL, article_id TEXT NOT NULL, seen_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS story_bands_band ON story_bands(band);
+CREATE INDEX IF NOT EXISTS story_bands_seen ON story_bands(seen_at);
+CREATE TABLE IF NOT EXISTS stories (story_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS stories_updated ON stories(updated_at);
+CREATE TABLE IF NOT EXISTS story_rules (story_id TEXT NOT NULL, rule_id TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (story_id, rule_id));
+CREATE TABLE IF NOT EXISTS throttle_log (rule_id TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS throttle_log_rule ON throttle_log(rule_id, at);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+class StoryStore:
+    """Stories and throttle state in SQLite. ``clock`` (seconds since the epoch) is injectable for tests."""
+
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.shared = SharedDB.acquire(path)
+        self.db = self.shared.conn
+        try:
+            self.shared.ensure_schema(_SCHEMA)
+        except BaseException:
+            self.shared.release()
+            raise
+        self.last_prune = 0.0
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.shared.release()
+
+    # -- stories -----------------------------------------------------------------------------------------
+    def assign(self, article: Article, sig: np.ndarray | None) -> str:
+        """The story id of ``article`` (the first seen member's id, or its own for a new story); records the
+        article as a member. The same article seen again keeps its story."""
+        now = self.clock()
+        self.maybe_prune()
+        with self.shared.txn():
+            row = self.db.execute("SELECT story_id FROM story_articles WHERE article_id = ?",
+                                  (article.id,)).fetchone()
+            if row is not None:
+                return str(row[0])
+            story_id = article.id
+            keys = st.band_keys(sig) if sig is not None else []
+            if keys:
+                marks = ",".join("?" * len(keys))
+                best: tuple[float, str, str] | None = None
+                for other, other_story, blob in self.db.execute(
+                        f"SELECT DISTINCT a.article_id, a.story_id, a.sig FROM story_bands b JOIN story_articles a "
+                        f"ON a.article_id = b.article_id WHERE b.band IN ({marks})", keys):
+                    s = st.similarity(sig, np.frombuffer(blob, dtype=np.uint64))
+                    if s >= st.THRESHOLD and (best is None or (s, other) > best[:2]):
+                        best = (s, other, other_story)
+                if best is not None:
+                    story_id = best[2]
+            self.db.execute("INSERT INTO story_articles (article_id, story_id, sig, seen_at) VALUES (?, ?, ?, ?)",
+                            (article.id, story_id, sig.tobytes() if sig is not None else None, now))
+            self.db.executemany("INSERT INTO story_bands (band, article_id, seen_at) VALUES (?, ?, ?)",
+                                [(k, article.id, now) for k in keys])
+            self._add_member(story_id, article, now)
+            return story_id
+
+    def _add_member(self, story_id: str, article: Article, now: float) -> None:
+        row = self.db.execute("SELECT record FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        if row is None:
+            record = Story(story_id=story_id, first_article_id=article.id, first_title=article.title,
+                           first_url=article.url, first_source=article.source,
+                           first_published_at=article.published_at,
+                           outlets=(article.source,) if article.source else (), article_ids=(article.id,),
+                           updated_at=_ts(now))
+        else:
+            record = Story.model_validate_json(row[0])
+            outlets = record.outlets + ((article.source,) if article.source and article.source not in
+                                        record.outlets else ())
+            ids = record.article_ids if article.id in record.article_ids or \
+                len(record.article_ids) >= MAX_IDS_PER_STORY else (*record.article_ids, article.id)
+            record = record.model_copy(update={"outlets": outlets, "article_ids": ids, "updated_at": _ts(now)})
+        self.db.execute("INSERT INTO stories (story_id, record, updated_at) VALUES (?, ?, ?) ON CONFLICT(story_id) "
+                        "DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
+                        (story_id, record.model_dump_json(), now))
+
+    def story(self, story_id: str) -> Story | None:
+        row = self.db.execute("SELECT record FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        return Story.model_validate_json(row[0]) if row else None
+
+    # -- throttling --------------------------------------------------------------------------------------
+    def decide(self, alert: Alert, once_per_story: bool, cooldown: float, max_per_hour: int | None
+               ) -> tuple[str | None, Story | None]:
+        """Deliver (None) or suppress (the reason) ``alert`` now; records the outcome in the story record.
+        Returns the reason and the story record after the update (None when the story is unknown)."""
+        now = self.clock()
+        story_id = alert.story_id or alert.article.id
+        with self.shared.txn():
+            reason = None
+            if once_per_story and self.db.execute("SELECT 1 FROM story_rules WHERE story_id = ? AND rule_id = ?",
+                                                  (story_id, alert.rule_id)).fetchone():
+                reason = "once_per_story"
+            if reason is None and cooldown > 0:
+                last = self.db.execute("SELECT MAX(at) FROM throttle_log WHERE rule_id = ?",
+                                       (alert.rule_id,)).fetchone()[0]
+                if last is not None and now - last < cooldown:
+                    reason = "cooldown"
+            if reason is None and max_per_hour is not None:
+                sent = self.db.execute("SELECT COUNT(*) FROM throttle_log WHERE rule_id = ? AND at > ?",
+                                       (alert.rule_id, now - 3600)).fetchone()[0]
+                if sent >= max_per_hour:
+                    reason = "max_per_hour"
+            if reason is None:
+                self.db.execute("INSERT OR REPLACE INTO story_rules (story_id, rule_id, at) VALUES (?, ?, ?)",
+                                (story_id, alert.rule_id, now))
+                if cooldown > 0 or max_per_hour is not None:
+                    self.db.execute("INSERT INTO throttle_log (rule_id, at) VALUES (?, ?)", (alert.rule_id, now))
+            else:
+                self.db.execute("INSERT INTO counters (name, value) VALUES ('suppressed', 1) "
+                                "ON CONFLICT(name) DO UPDATE SET value = value + 1")
+            record = self.story(story_id)
+            if record is not None:
+                update: dict[str, object] = {"updated_at": _ts(now)}
+                if reason is None and alert.rule_id not in record.rules_alerted:
+                    update["rules_alerted"] = (*record.rules_alerted, alert.rule_id)
+                if reason is not None:
+                    update["alerts_suppressed"] = record.alerts_suppressed + 1
+                record = record.model_copy(update=update)
+                self.db.execute("UPDATE stories SET record = ?, updated_at = ? WHERE story_id = ?",
+                                (record.model_dump_json(), now, story_id))
+            return reason, record
+
+    # -- retention ---------------------------------------------------------------------------------------
+    def maybe_prune(self) -> None:
+        if self.clock() - self.last_prune >= PRUNE_EVERY:
+            self.prune()
+
+    def prune(self, retention: float = STORY_RETENTION, max_articles: int = MAX_STORY_ARTICLES
+              ) -> dict[str, int]:
+        now = self.clock()
+        self.last_prune = now
+        cutoff = now - retention
+        removed: dict[str, int] = {}
+        with self.shared.txn():
+            old = [s for (s,) in self.db.execute("SELECT story_id FROM stories WHERE updated_at < ?", (cutoff,))]
+            self.db.executemany("DELETE FROM stories WHERE story_id = ?", [(s,) for s in old])
+            self.db.executemany("DELETE FROM story_rules WHERE story_id = ?", [(s,) for s in old])
+            removed["stories"] = len(old)
+            removed["story_articles"] = self.db.execute(
+                "DELETE FROM story_articles WHERE seen_at < ? OR article_id IN (SELECT article_id FROM "
+                "story_articles ORDER BY seen_at DESC LIMIT -1 OFFSET ?)", (cutoff, max_articles)).rowcount
+            self.db.execute("DELETE FROM story_bands WHERE article_id NOT IN (SELECT article_id FROM story_articles)")
+            self.db.execute("DELETE FROM story_rules WHERE at < ?", (cutoff,))
+            self.db.execute("DELETE FROM throttle_log WHERE at < ?", (now - 31 * 86400,))
+        return removed
+
+    def sizes(self) -> dict[str, int]:
+        return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("story_articles", "story_bands", "stories", "story_rules", "throttle_log")}
+
+    def counters(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+

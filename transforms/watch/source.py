@@ -1,0 +1,469 @@
+"""The watch-mode source: ticks -> due feeds and new files -> fetch -> backlog -> parse, element-wise to the end.
+
+The shape of Beam's ``fileio.MatchContinuously``::
+
+    PollTicks (a PeriodicImpulse that can be stopped)
+      -> DueWork    feeds whose next poll time has come (state store), new files in ``watch_paths``
+      -> FetchFeeds conditional GET / local read, schedule and validators saved (``transforms.watch.fetch``);
+                    new entries parsed (``transforms.ingest.feed``) into the backlog; a bounded share of
+                    the backlog handed on                               } -> Outputs(raw, dead_letters)
+      -> ParseFeeds failed fetches to dead letters; files read by the batch readers
+                    (``transforms.ingest.read.read_path``)                  }
+
+``PollTicks`` is ``PeriodicImpulse``'s splittable DoFn with two additions: it returns for good (claiming
+the rest of its restriction) once a stop file exists or a deadline passes, which is how ``newswatch
+watch`` ends on SIGINT/SIGTERM or ``--duration``; and it naps until the next tick (in steps of at most
+``NAP`` seconds, checking the stop file) instead of deferring at once, because the in-process FnApiRunner
+re-invokes a deferred residual immediately (a busy loop: about half a core, measured). Each tick is its own
+bundle, so the per-bundle sinks write their files after every tick.
+
+Nothing here groups or windows: on the FnApiRunner in streaming mode the watermark is held until the end,
+so a GroupByKey would fire only at shutdown.
+
+Ticks are transactions. ``DueWork`` begins each tick by committing the previous one
+(``StateStore.begin_tick``: the previous bundle has finished, its sinks' files are on disk), so a crash
+loses no state change whose output is missing, and repeats none whose output exists (``transforms.watch.store``).
+
+Fetching never blocks the tick. ``FetchFeeds`` submits every due URL feed to an ``AsyncFetcher``
+(concurrent, per-host limits, whole-request deadlines) and answers the tick's last task, ``PollTask(
+collect=True)``, by taking every answer that has arrived (from this tick or earlier ones); when the backlog
+is empty it first waits up to ``COLLECT_WAIT`` seconds for the fetches submitted in this tick, so that a
+small deployment analyses an answer in the tick that asked for it. A feed still in flight stays leased and
+is collected by a later tick: a slow or stuck feed delays only itself, never the others' polls. On stop
+(stop file or deadline) the collect step cancels what is in flight and makes those feeds due again; a run
+that died mid-fetch leaves them marked ``in_flight``, and the next start makes them due at once.
+
+Analysis never holds up the next poll: the backlog. The stages after the source (normalize, dedupe, stories,
+tag, match, throttle, sinks) run inside the tick's bundle, synchronously as ``FetchFeeds`` yields, and the
+next tick -- the next claims of due feeds -- starts only when the bundle is done. So the collect step does
+not hand on what it fetched: it parses each document and appends its entries to the ``backlog`` table of
+the state store (``StateStore.queue_items``: an entry whose article id is known from its URL and was
+analysed before is not queued, an entry already waiting is not queued twice), then hands on the oldest
+backlog items: at most ``DRAIN_ITEMS``, and no more once ``DRAIN_SECONDS`` have gone into their analysis
+(measured around the yields; at least one item a tick, so the backlog always drains). A first poll of
+thousands of feeds therefore becomes a backlog drained over the next ticks, in the order it was fetched,
+while every tick still claims and submits the feeds that have come due, and memory holds one tick's items,
+not the backlog. The backlog is state like any other: items are queued in the tick that fetched them and
+taken out in the tick that analyses them, both inside the tick's transaction, so a ``kill -9`` puts an item
+taken by an unfinished tick back (it is analysed again after the restart; the JSONL sinks drop the alerts
+already written) and keeps every item queued by a committed tick; a stop keeps the rest of the backlog for
+the next start. Files of ``watch_paths`` do not go through the backlog: a file is read in the tick that
+claims it.
+
+Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
+synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
+counters say happened: feeds polled, 304s, failures, files read, entries queued and processed, the backlog
+left, new articles, alerts, suppressed alerts, and the seconds the tick took.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any, NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.periodicsequence import ImpulseSeqGenRestrictionProvider
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from schemas.config import Feed, Fetching
+from schemas.records import DeadLetter, Origin, RawArticle, utc_now
+from transforms.ingest.feed import parse_feed
+from transforms.ingest.read import read_path, route_dead_letters
+from transforms.normalize import article_id, canonical_url
+from transforms.watch.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
+from transforms.watch.store import FeedState, StateStore
+
+NAMESPACE = "newswatch"
+DEAD_LETTERS = "dead_letters"
+NAP = 0.2                     # seconds between stop checks while waiting for the next tick
+FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
+SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
+PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this often
+COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted (when the backlog is empty)
+DRAIN_ITEMS = 200             # backlog items a tick hands to the analysis stages, at most
+DRAIN_SECONDS = 1.0           # ... and no more once their analysis has taken this long in the tick
+
+
+class Outputs(NamedTuple):
+    raw: beam.PCollection
+    dead_letters: beam.PCollection
+
+
+def stop_requested(stop_file: str | None, deadline: float | None, now: float | None = None) -> bool:
+    return bool((stop_file and os.path.exists(stop_file))
+                or (deadline is not None and (now if now is not None else time.time()) >= deadline))
+
+
+class _TickFn(beam.DoFn):
+    """``PeriodicImpulse``'s generator, stoppable (see the module docstring)."""
+
+    def __init__(self, stop_file: str | None, deadline: float | None) -> None:
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, element: tuple[Timestamp, Timestamp, float],
+                tracker: Any = beam.DoFn.RestrictionParam(ImpulseSeqGenRestrictionProvider()),
+                watermark: Any = beam.DoFn.WatermarkEstimatorParam(
+                    ManualWatermarkEstimator.default_provider())
+                ) -> Iterator[TimestampedValue]:
+        start, _, interval = element
+        first = start.micros / 1e6
+        restriction: OffsetRange = tracker.current_restriction()
+        index = restriction.start
+        due = first + interval * index
+        while time.time() < due and not stop_requested(self.stop_file, self.deadline):
+            time.sleep(max(0.0, min(NAP, due - time.time())))
+        if stop_requested(self.stop_file, self.deadline):
+            tracker.try_claim(restriction.stop - 1)   # claim the rest: the source ends
+            return
+        if not tracker.try_claim(index):
+            return
+        stamp = Timestamp(due)
+        if watermark.current_watermark() is None or stamp > watermark.current_watermark():
+            watermark.set_watermark(stamp)
+        yield TimestampedValue(stamp, stamp)
+        next_due = Timestamp(first + interval * (index + 1))
+        tracker.defer_remainder(next_due)             # one tick per bundle: sinks flush after every tick
+
+
+class PollTicks(beam.PTransform):
+    """An unbounded PCollection of tick timestamps every ``interval`` seconds, until ``stop_file`` exists
+    or ``deadline`` (epoch seconds) passes."""
+
+    def __init__(self, interval: float = 1.0, *, stop_file: str | None = None,
+                 deadline: float | None = None) -> None:
+        super().__init__()
+        self.interval = interval
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        interval, deadline = self.interval, self.deadline
+
+        def span(_: bytes) -> tuple[Timestamp, Timestamp, float]:
+            now = Timestamp.now()
+            end = Timestamp(deadline) + Duration(interval) if deadline else now + Duration(FOREVER)
+            return (now, max(end, now + Duration(interval)), interval)
+
+        return (pbegin
+                | "Impulse" >> beam.Impulse()
+                | "Span" >> beam.Map(span)
+                | "GenTicks" >> beam.ParDo(_TickFn(self.stop_file, deadline)))
+
+
+def tick_slack(tick: float) -> float:
+    """How early a feed may be claimed: half a tick, so that a feed due a moment after a tick is not left
+    waiting for the next one (an interval of 60 s is then 60 s apart, not 61)."""
+    return tick / 2
+
+
+def _scan(folder: str) -> Iterator[str]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield os.path.join(root, name)
+
+
+class _DueFn(beam.DoFn):
+    """tick -> a ``PollTask`` per feed due now and per new, settled file of ``watch_paths``."""
+
+    HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts",
+                 "suppressed", "backlog_queued", "backlog_drained")
+
+    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str,
+                 tick: float = 1.0) -> None:
+        self.feeds = feeds
+        self.watch_paths = watch_paths
+        self.state_path = state_path
+        self.tick = tick
+
+    def setup(self) -> None:
+        import structlog
+
+        self.store = StateStore(self.state_path)
+        self.log = structlog.get_logger("newswatch")
+        self.last_prune = 0.0
+        self.cycle = 0
+
+    def teardown(self) -> None:
+        if hasattr(self, "store"):
+            self.store.close()
+
+    def process(self, tick: Timestamp) -> Iterator[PollTask]:
+        self.store.begin_tick()          # the previous tick's output is on disk: commit its state changes
+        now = time.time()
+        if now - self.last_prune >= PRUNE_EVERY:
+            removed = self.store.prune(feed_keys={feed_key(f) for f in self.feeds})
+            self.last_prune = now
+            if any(removed.values()):
+                self.log.info("state pruned", **removed, **self.store.sizes())
+        before = self.store.counters()
+        work = 0
+        # due within half a tick counts as due now: the ticks fall on whole seconds, polls a little after
+        due_by = now + tick_slack(self.tick)
+        schedule = self.store.schedule()     # one query, then a claim only for the feeds that are due
+        for feed in self.feeds:
+            key = feed_key(feed)
+            if schedule.get(key, 0.0) > due_by:
+                continue
+            if self.store.claim_due(key, due_by, lease=feed.timeout * 2 + 30):
+                work += 1
+                yield PollTask(feed=feed)
+        for folder in self.watch_paths:
+            for path in _scan(folder):
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                if now - st.st_mtime < SETTLE:
+                    continue
+                if self.store.claim_file(os.path.abspath(path), st.st_size, st.st_mtime):
+                    work += 1
+                    self.store.bump("files_read")
+                    yield PollTask(path=path)
+        yield PollTask(collect=True)     # the answers that have arrived, then a bounded share of the backlog
+        after = self.store.counters()
+        delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
+        if work or delta["feeds_polled"] or delta["backlog_queued"] or delta["backlog_drained"]:
+            self.cycle += 1
+            self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
+                          feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
+                          failed=delta["feeds_failed"], files_read=delta["files_read"],
+                          queued=delta["backlog_queued"], processed=delta["backlog_drained"],
+                          backlog=self.store.backlog_size(), new_entries=delta["new_articles"],
+                          # the store counts alerts before throttling; the heartbeat reports delivered ones
+                          alerts=delta["alerts"] - delta["suppressed"], suppressed=delta["suppressed"],
+                          seconds=round(time.time() - now, 2))
+
+
+class PollTask(NamedTuple):
+    """One unit of polling work: a due feed, a new file of a watch folder, or the tick's last task
+    (``collect``: pass on the fetches that have answered)."""
+
+    feed: Feed | None = None
+    path: str | None = None
+    collect: bool = False
+
+
+class Fetched(NamedTuple):
+    """A failed fetch (``result``, turned into a dead letter), or a file task passed on to its reader
+    (``result`` None). Feed documents that arrived are not passed on as such: their entries go through the
+    backlog (``_FetchFn``)."""
+
+    task: PollTask
+    result: FetchResult | None = None
+    failures: int = 0
+    next_poll_in: float = 0.0
+
+
+class _FetchFn(beam.DoFn):
+    """PollTask -> what the analysis stages get: items from the backlog (``RawArticle``), dead letters of
+    documents that did not parse, ``Fetched`` failures (turned into dead letters by the next stage) and file
+    tasks (passed through to their reader). URL feeds are fetched in the background; the tick's collect task
+    parses the answers that have arrived into the backlog and then hands on a bounded share of it (see the
+    module docstring). Local feeds are read and queued at once."""
+
+    def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None,
+                 fetching: Fetching | None = None, *, drain_items: int | None = None,
+                 drain_seconds: float | None = None) -> None:
+        self.state_path = state_path
+        self.stop_file = stop_file
+        self.deadline = deadline
+        self.fetching = fetching or Fetching()
+        if drain_items is None:    # NEWSWATCH_DRAIN_ITEMS: a smaller share a tick (tests of a long backlog)
+            drain_items = int(os.environ.get("NEWSWATCH_DRAIN_ITEMS") or DRAIN_ITEMS)
+        self.drain_items = max(1, drain_items)
+        self.drain_seconds = DRAIN_SECONDS if drain_seconds is None else drain_seconds
+        self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
+        self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
+        self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
+        self.queued = Metrics.counter(NAMESPACE, "backlog_queued")
+        self.drained = Metrics.counter(NAMESPACE, "backlog_drained")
+
+    def setup(self) -> None:
+        import structlog
+
+        self.store = StateStore(self.state_path)
+        self.client = make_client(self.fetching.concurrency, self.fetching.per_host)
+        self.poller = FeedPoller(self.store, self.client)
+        self.log = structlog.get_logger("newswatch")
+        self.in_flight: dict[str, tuple[Feed, FeedState, float, Future[FetchResult]]] = {}
+        self.submitted: list[str] = []
+
+    def teardown(self) -> None:
+        for *_, future in self.in_flight.values():
+            future.cancel()
+        self.client.close()
+        self.store.close()
+
+    def process(self, task: PollTask) -> Iterator[Fetched | RawArticle | DeadLetter]:
+        if task.collect:
+            yield from self._collect()
+            return
+        if task.feed is None:
+            yield Fetched(task)
+            return
+        feed = task.feed
+        key = feed_key(feed)
+        before = self.store.feed(key)
+        if not is_url(feed.url):
+            outcome = self.poller.record(feed, before, fetch_local(feed.url, before, max_bytes=feed.max_bytes))
+            yield from self._outcome(task, outcome)
+            return
+        if key not in self.in_flight:
+            self.in_flight[key] = (feed, before, time.time(), self.client.submit(
+                feed.url, before, timeout=feed.timeout, max_bytes=feed.max_bytes))
+            self.submitted.append(key)
+
+    def _collect(self) -> Iterator[Fetched | RawArticle | DeadLetter]:
+        waited_for, self.submitted = self.submitted, []
+        # with a backlog, this tick's answers go behind it anyway: hand on backlog items instead of waiting
+        if self.store.backlog_empty():
+            until = time.monotonic() + COLLECT_WAIT
+            while (any(not self.in_flight[k][3].done() for k in waited_for if k in self.in_flight)
+                   and time.monotonic() < until and not stop_requested(self.stop_file, self.deadline)):
+                time.sleep(0.02)
+        for key in [k for k, entry in self.in_flight.items() if entry[3].done()]:
+            feed, before, started, future = self.in_flight.pop(key)
+            if future.cancelled():
+                continue
+            result = future.result()
+            # the schedule counts from when the request went out, not from when it was submitted: after a
+            # wait for a free slot (a first poll of thousands of feeds) the feeds spread over the interval
+            # instead of coming due again all at once, each to wait as long again
+            outcome = self.poller.record(feed, before, result, result.started_at or started)
+            yield from self._outcome(PollTask(feed=feed), outcome)
+        if stop_requested(self.stop_file, self.deadline) and self.in_flight:
+            now = time.time()
+            for key, (feed, _, _, future) in self.in_flight.items():
+                future.cancel()
+                self.store.release_feed(key, now)
+                self.log.info("fetch abandoned at stop", feed=feed.url)
+            self.in_flight.clear()
+        yield from self._drain()
+
+    def _drain(self) -> Iterator[RawArticle]:
+        """The oldest backlog items, at most ``drain_items`` of them and, once one has gone, no more after
+        ``drain_seconds``: the stages downstream run as each item is yielded (fused, on the tick's bundle), so
+        the clock measures their work, and the next tick (the next claims of due feeds) waits no longer."""
+        started = time.monotonic()
+        handed = 0
+        for seq, raw in self.store.peek_backlog(self.drain_items):
+            if handed and time.monotonic() - started >= self.drain_seconds:
+                break
+            self.store.take_backlog(seq)
+            handed += 1
+            yield RawArticle.model_validate_json(raw)
+        if handed:
+            self.drained.inc(handed)
+            self.store.bump("backlog_drained", handed)
+
+    def _outcome(self, task: PollTask, outcome: PollOutcome) -> Iterator[Fetched | DeadLetter]:
+        feed, result = outcome.feed, outcome.result
+        if result.status == "ok":
+            self.ok.inc()
+            self.log.debug("feed fetched", feed=feed.url, bytes=len(result.body),
+                           seconds=round(result.seconds, 3))
+            yield from self._queue(feed, result)
+        elif result.status == "not_modified":
+            self.not_modified.inc()
+        else:
+            self.failed.inc()
+            wait = round(outcome.state.next_due - time.time(), 1)
+            self.log.warning("feed poll failed", feed=feed.url, error=result.error, status=result.http_status,
+                             failures=outcome.state.failures, next_poll_in=wait)
+            yield Fetched(task, result, outcome.state.failures, wait)
+
+    def _queue(self, feed: Feed, result: FetchResult) -> Iterator[DeadLetter]:
+        """Parse a feed document into the backlog (only entries not analysed before and not already waiting);
+        its dead letters (a malformed document) go on at once."""
+        origin = Origin(kind="feed", location=feed.url)
+        base = result.url if result.url.lower().startswith(("http://", "https://")) else None
+        items: list[tuple[str | None, str]] = []
+        for item in parse_feed(result.body, origin, source=feed.source, base_url=base, headers=result.headers,
+                               fetched_at=utc_now()):
+            if isinstance(item, DeadLetter):
+                yield item
+            else:
+                items.append((known_id(item), item.model_dump_json()))
+        queued = self.store.queue_items(items)
+        if queued:
+            self.queued.inc(queued)
+            self.store.bump("backlog_queued", queued)
+
+
+def known_id(raw: RawArticle) -> str | None:
+    """The id ``normalize`` will give ``raw`` when it is known without normalizing: the digest of its
+    canonical URL (``transforms.normalize.article_id``); None for an item without a usable URL."""
+    if raw.url and canonical_url(raw.url):
+        return article_id(raw.url, None, None, "", "")
+    return None
+
+
+class _ParseFn(beam.DoFn):
+    """What ``FetchFeeds`` hands on -> RawArticles on the main output and dead letters: backlog items and the
+    dead letters of malformed documents pass through; failed fetches become dead letters (stage ``fetch``);
+    file tasks are read by the batch readers (unreadable files are dead letters)."""
+
+    def __init__(self) -> None:
+        self.items = Metrics.counter(NAMESPACE, "read_items")
+        self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+
+    def _items(self, element: Fetched | RawArticle | DeadLetter) -> Iterator[RawArticle | DeadLetter]:
+        if isinstance(element, RawArticle | DeadLetter):
+            yield element
+            return
+        task, result = element.task, element.result
+        if task.feed is None:
+            yield from read_path(task.path or "")
+            return
+        origin = Origin(kind="feed", location=task.feed.url)
+        error = result.error if result is not None else "not fetched"
+        body = (result.body if result is not None else b"") or None
+        yield DeadLetter.of("fetch", f"{error} (failure {element.failures} in a row; next poll in "
+                                     f"{element.next_poll_in:g} s)", origin, body)
+
+    def process(self, element: Fetched | RawArticle | DeadLetter) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
+        return route_dead_letters(self._items(element), self.items, self.dead)
+
+
+class PollSources(beam.PTransform):
+    """Feeds and drop folders, polled until stopped -> ``Outputs(raw, dead_letters)``.
+
+    One chain of element-wise stages and no Flatten: on the FnApiRunner in streaming mode a Flatten of
+    several inputs is a stage boundary that runs only at shutdown (measured), so feeds and files share
+    the stages instead of being merged."""
+
+    def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str, *,
+                 tick: float = 1.0, stop_file: str | None = None, deadline: float | None = None,
+                 fetching: Fetching | None = None, drain_items: int | None = None,
+                 drain_seconds: float | None = None) -> None:
+        super().__init__()
+        self.fetching = fetching
+        self.drain_items = drain_items
+        self.drain_seconds = drain_seconds
+        self.feeds = feeds
+        self.watch_paths = watch_paths
+        self.state_path = state_path
+        self.tick = tick
+        self.stop_file = stop_file
+        self.deadline = deadline
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> Outputs:
+        parsed = (pbegin
+                  | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
+                  | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
+                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
+                                                            self.fetching, drain_items=self.drain_items,
+                                                            drain_seconds=self.drain_seconds))
+                  | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
+        return Outputs(parsed.raw, parsed[DEAD_LETTERS])

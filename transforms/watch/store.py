@@ -1,0 +1,576 @@
+"""Watch-mode state in an embedded SQLite store (``--state``, default ``OUT/state.sqlite``).
+
+What it remembers, so that a restart neither repeats nor loses alerts:
+
+* ``feeds``: per feed ETag, Last-Modified, failures in a row, next poll time, whether a fetch was in flight.
+* ``seen``: article ids already analysed, with the last time a poll saw them. Dropped ``SEEN_RETENTION``
+  after they were last seen, and beyond ``MAX_SEEN`` rows (oldest sighting first).
+* ``alerts``: alert ids already written. Dropped ``ALERT_RETENTION`` after they were written, and beyond
+  ``MAX_ALERTS`` rows.
+* ``files``: files of ``watch_paths`` already read (path, size, mtime). Dropped when the file is gone.
+* ``outbox``: alerts queued for a webhook sink and not yet delivered (``transforms.deliver.webhook``).
+* ``backlog``: feed entries fetched and parsed but not yet analysed (the raw item as JSON, its article id
+  when its URL gives it), in the order they were fetched (``transforms.watch.source``: a tick hands on a bounded
+  share, so that analysing a big first poll never delays the next claims of due feeds). Never pruned: an
+  item leaves only when a tick hands it to the analysis stages.
+* ``counters``: running totals (feeds polled, 304s, new articles, alerts, ...) for the heartbeat.
+* ``meta``: ``committed_at``, the wall-clock time of the last committed tick.
+
+``seen`` is keyed by the last time an article was seen, not the first: an entry that stays in a feed for
+months is never forgotten while it is there. Alert ids are kept longer than seen ids, so an article
+forgotten and seen again still does not alert twice within ``ALERT_RETENTION``.
+
+**One transaction a tick (the write-ahead design of watch mode).** Every store of one state file in one
+process (``StateStore``, ``transforms.stories.store.StoryStore``, each DoFn's) shares ONE connection
+(``SharedDB.acquire``). ``newswatch watch`` runs each poll tick as one bundle of fused, element-wise stages:
+the tick's first stage (``transforms.watch.source``) commits the previous tick and begins a new transaction
+(``SharedDB.begin_tick``), so every change a tick makes -- validators and schedules of the feeds it polled,
+entries queued in and taken from the backlog, seen ids, files claimed, story assignments, throttle
+decisions, emitted alert ids, webhook outbox rows -- is committed only when the next tick starts, i.e. after
+the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename:
+``transforms.deliver.sinks``). The last tick is committed by ``pipeline.watch.run_watch`` once the pipeline has
+finished. A ``kill -9`` at any moment therefore rolls the state back to the end of a tick whose output is
+on disk: the rolled-back tick is fetched again, the backlog items it had taken are back in the backlog and
+analysed again after a restart (nothing is lost; items queued by committed ticks are kept), and the JSONL
+alert sinks drop the alert ids they find in their own files written since ``committed_at`` (nothing is
+repeated: ``emitted_since``). Outside a tick (tests, tools) each change is its own short transaction, as
+before.
+
+A state file that SQLite cannot read is moved aside (``open_state``: ``<state>.corrupt-<time>``) with a
+warning, and a fresh one is started; ``newswatch watch --reset-state`` does the same on request
+(``<state>.reset-<time>``). Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.records import Alert, Article
+
+NAMESPACE = "newswatch"
+SEEN_RETENTION = 30 * 86400.0
+ALERT_RETENTION = 90 * 86400.0
+MAX_SEEN = 500_000
+MAX_ALERTS = 500_000
+RECONCILE_MARGIN = 5.0   # seconds before ``committed_at`` that a sink file still counts as possibly uncommitted
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (key TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,
+    failures INTEGER NOT NULL DEFAULT 0, next_due REAL NOT NULL DEFAULT 0, last_status TEXT,
+    last_polled REAL, in_flight INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_last ON seen(last_seen);
+CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, emitted_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_at ON alerts(emitted_at);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime REAL, read_at REAL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (sink_id TEXT NOT NULL, alert_id TEXT NOT NULL, body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, last_error TEXT,
+    queued_at REAL NOT NULL, PRIMARY KEY (sink_id, alert_id));
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL);
+CREATE TABLE IF NOT EXISTS backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT, raw TEXT NOT NULL,
+    queued_at REAL NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS backlog_item ON backlog(item_id);
+"""
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class SharedDB:
+    """The one connection of a process to one state file (see the module docstring), with a lock that
+    serializes its users and a transaction that can span a whole tick.
+
+    ``acquire``/``release`` count users; the connection stays open while a tick transaction is pending, so
+    that ``finish`` (``run_watch``, after the pipeline) can commit the last tick."""
+
+    _registry: ClassVar[dict[str, SharedDB]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        self.path = os.path.abspath(path)
+        self.lock = threading.RLock()
+        self.users = 0
+        self.conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.schemas: set[str] = set()
+        self.ticking = False
+
+    @classmethod
+    def acquire(cls, path: str) -> SharedDB:
+        key = os.path.abspath(path)
+        with cls._registry_lock:
+            db = cls._registry.get(key)
+            if db is None:
+                db = cls._registry[key] = SharedDB(path)
+            db.users += 1
+            return db
+
+    def release(self) -> None:
+        with SharedDB._registry_lock:
+            self.users -= 1
+            if self.users <= 0 and not self.ticking:
+                SharedDB._registry.pop(self.path, None)
+                self.conn.close()
+
+    @classmethod
+    def finish(cls, path: str, commit: bool = True) -> None:
+        """End the pending tick of ``path`` in this process (commit, or roll back) and close the connection
+        once nobody uses it. A no-op when this process has no connection to ``path``."""
+        with cls._registry_lock:
+            db = cls._registry.get(os.path.abspath(path))
+        if db is None:
+            return
+        with db.lock:
+            if db.conn.in_transaction:
+                if commit:
+                    db._stamp_commit()
+                    db.conn.execute("COMMIT")
+                else:
+                    db.conn.execute("ROLLBACK")
+            db.ticking = False
+        with cls._registry_lock:
+            if db.users <= 0:
+                cls._registry.pop(db.path, None)
+                db.conn.close()
+
+    @classmethod
+    def discard(cls, path: str) -> None:
+        """Close this process's connection to ``path`` whoever uses it (a broken file), rolling back."""
+        with cls._registry_lock:
+            db = cls._registry.pop(os.path.abspath(path), None)
+        if db is not None:
+            with db.lock:
+                db.ticking = False
+                db.conn.close()
+
+    def ensure_schema(self, script: str) -> None:
+        with self.lock:
+            if script in self.schemas:
+                return
+            for statement in _statements(script):   # not executescript: it would commit a pending tick
+                self.conn.execute(statement)
+            self.schemas.add(script)
+
+    @contextlib.contextmanager
+    def txn(self) -> Iterator[sqlite3.Connection]:
+        """One atomic change: a savepoint inside a pending tick, else its own ``BEGIN IMMEDIATE`` transaction."""
+        with self.lock:
+            if self.conn.in_transaction:
+                self.conn.execute("SAVEPOINT change")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute("ROLLBACK TO change")
+                    self.conn.execute("RELEASE change")
+                    raise
+                self.conn.execute("RELEASE change")
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+
+    def _stamp_commit(self) -> None:
+        self.conn.execute("INSERT INTO meta (name, value) VALUES ('committed_at', ?) ON CONFLICT(name) "
+                          "DO UPDATE SET value = excluded.value", (time.time(),))
+
+    def begin_tick(self) -> None:
+        """Commit the previous tick (its bundle has finished: its files are on disk) and begin the next."""
+        with self.lock:
+            if self.conn.in_transaction:
+                self._stamp_commit()
+                self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.ticking = True
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store knows about one feed."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_due: float = 0.0
+    last_status: str | None = None
+    last_polled: float | None = None
+
+
+class StateStore:
+    """The SQLite store. ``clock`` (seconds since the epoch) is injectable for tests."""
+
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self.shared = SharedDB.acquire(path)
+        self.db = self.shared.conn
+        try:
+            self.shared.ensure_schema(_SCHEMA)
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+        self.closed = False
+
+    def _migrate(self) -> None:
+        """State files of earlier versions lack ``feeds.in_flight``."""
+        with self.shared.lock:
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(feeds)")}
+            if "in_flight" not in columns:
+                self.db.execute("ALTER TABLE feeds ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0")
+
+    def close(self) -> None:
+        if not getattr(self, "closed", False):
+            self.closed = True
+            self.shared.release()
+
+    def begin_tick(self) -> None:
+        self.shared.begin_tick()
+
+    def committed_at(self) -> float | None:
+        with self.shared.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE name = 'committed_at'").fetchone()
+        return float(row[0]) if row else None
+
+    # -- feeds ---------------------------------------------------------------------------------------
+    def feed(self, key: str) -> FeedState:
+        with self.shared.lock:
+            row = self.db.execute("SELECT etag, last_modified, failures, next_due, last_status, last_polled "
+                                  "FROM feeds WHERE key = ?", (key,)).fetchone()
+        return FeedState(*row) if row else FeedState()
+
+    def feeds(self) -> dict[str, FeedState]:
+        with self.shared.lock:
+            rows = self.db.execute("SELECT key, etag, last_modified, failures, next_due, last_status, "
+                                   "last_polled FROM feeds ORDER BY key").fetchall()
+        return {row[0]: FeedState(*row[1:]) for row in rows}
+
+    def save_feed(self, key: str, state: FeedState) -> None:
+        with self.shared.txn() as db:
+            db.execute(
+                "INSERT INTO feeds (key, etag, last_modified, failures, next_due, last_status, last_polled, "
+                "in_flight) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO UPDATE SET etag = excluded.etag, "
+                "last_modified = excluded.last_modified, failures = excluded.failures, "
+                "next_due = excluded.next_due, last_status = excluded.last_status, "
+                "last_polled = excluded.last_polled, in_flight = 0",
+                (key, state.etag, state.last_modified, state.failures, state.next_due, state.last_status,
+                 state.last_polled))
+
+    def schedule(self) -> dict[str, float]:
+        """Every known feed's next poll time (one query: the tick checks thousands of feeds)."""
+        with self.shared.lock:
+            return dict(self.db.execute("SELECT key, next_due FROM feeds").fetchall())
+
+    def claim_due(self, key: str, now: float, lease: float) -> bool:
+        """True (and the feed leased until ``now + lease``, marked in flight) when the feed is due at ``now``."""
+        with self.shared.txn() as db:
+            row = db.execute("SELECT next_due FROM feeds WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] > now:
+                return False
+            db.execute("INSERT INTO feeds (key, next_due, in_flight) VALUES (?, ?, 1) ON CONFLICT(key) "
+                       "DO UPDATE SET next_due = excluded.next_due, in_flight = 1", (key, now + lease))
+            return True
+
+    def release_feed(self, key: str, now: float) -> None:
+        """A claimed feed whose fetch was abandoned (shutdown): due again at ``now``."""
+        with self.shared.txn() as db:
+            db.execute("UPDATE feeds SET next_due = ?, in_flight = 0 WHERE key = ?", (now, key))
+
+    def release_abandoned(self) -> int:
+        """Feeds left in flight by a run that stopped or crashed mid-fetch: due at once (watch start)."""
+        with self.shared.txn() as db:
+            return db.execute("UPDATE feeds SET next_due = 0, in_flight = 0 WHERE in_flight = 1").rowcount
+
+    # -- seen articles and emitted alerts ---------------------------------------------------------------
+    def mark_seen(self, article_id: str) -> bool:
+        """True when the article is new; either way its ``last_seen`` becomes now."""
+        now = self.clock()
+        with self.shared.txn() as db:
+            cur = db.execute("INSERT OR IGNORE INTO seen (id, first_seen, last_seen) VALUES (?, ?, ?)",
+                             (article_id, now, now))
+            if cur.rowcount == 1:
+                return True
+            db.execute("UPDATE seen SET last_seen = ? WHERE id = ?", (now, article_id))
+            return False
+
+    def mark_alert(self, alert_id: str) -> bool:
+        """True when the alert id was not emitted before (and records it as emitted)."""
+        with self.shared.txn() as db:
+            cur = db.execute("INSERT OR IGNORE INTO alerts (id, emitted_at) VALUES (?, ?)",
+                             (alert_id, self.clock()))
+            return cur.rowcount == 1
+
+    # -- the backlog: fetched items waiting for the analysis stages --------------------------------------
+    def queue_items(self, items: Iterable[tuple[str | None, str]]) -> int:
+        """Append ``(item_id, raw_json)`` items to the backlog, oldest first; returns how many were queued.
+
+        An item whose id (``item_id``: the article id it will have, when it is known before normalizing) was
+        already analysed is not queued, and its ``last_seen`` becomes now (what ``mark_seen`` does for it);
+        an item already waiting in the backlog is not queued twice. Items without an id are always queued
+        (``DedupeSeen`` decides after normalizing)."""
+        now = self.clock()
+        queued = 0
+        with self.shared.txn() as db:
+            for item_id, raw in items:
+                if item_id is not None and db.execute("UPDATE seen SET last_seen = ? WHERE id = ?",
+                                                      (now, item_id)).rowcount:
+                    continue
+                queued += db.execute("INSERT OR IGNORE INTO backlog (item_id, raw, queued_at) VALUES (?, ?, ?)",
+                                     (item_id, raw, now)).rowcount
+        return queued
+
+    def peek_backlog(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest ``limit`` backlog items as ``(seq, raw_json)``, in the order they were queued."""
+        with self.shared.lock:
+            return self.db.execute("SELECT seq, raw FROM backlog ORDER BY seq LIMIT ?", (limit,)).fetchall()
+
+    def take_backlog(self, seq: int) -> None:
+        """Remove one item from the backlog: it is handed to the analysis stages in this tick (a rolled-back
+        tick puts it back)."""
+        with self.shared.txn() as db:
+            db.execute("DELETE FROM backlog WHERE seq = ?", (seq,))
+
+    def backlog_size(self) -> int:
+        with self.shared.lock:
+            return int(self.db.execute("SELECT COUNT(*) FROM backlog").fetchone()[0])
+
+    def backlog_empty(self) -> bool:
+        with self.shared.lock:
+            return self.db.execute("SELECT 1 FROM backlog LIMIT 1").fetchone() is None
+
+    # -- files of watch_paths ---------------------------------------------------------------------------
+    def claim_file(self, path: str, size: int, mtime: float) -> bool:
+        """True when ``path`` is new or changed since it was read (and records it as read). A name that is
+        not valid UTF-8 (surrogate-escaped by Python) is stored as its bytes."""
+        key: str | bytes = path
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            key = os.fsencode(path)
+        with self.shared.txn() as db:
+            row = db.execute("SELECT size, mtime FROM files WHERE path = ?", (key,)).fetchone()
+            if row is not None and row[0] == size and row[1] == mtime:
+                return False
+            db.execute("INSERT INTO files (path, size, mtime, read_at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, "
+                       "read_at = excluded.read_at", (key, size, mtime, self.clock()))
+            return True
+
+    # -- webhook outbox ---------------------------------------------------------------------------------
+    def enqueue(self, sink_id: str, alert_id: str, body: str) -> None:
+        with self.shared.txn() as db:
+            db.execute("INSERT OR IGNORE INTO outbox (sink_id, alert_id, body, queued_at) VALUES (?, ?, ?, ?)",
+                       (sink_id, alert_id, body, self.clock()))
+
+    def outbox(self, sink_id: str, now: float, limit: int, exclude: Iterable[str] = ()
+               ) -> list[tuple[str, str, int]]:
+        """Up to ``limit`` queued ``(alert_id, body, attempts)`` of a sink due at ``now``, oldest first."""
+        skip = set(exclude)
+        with self.shared.lock:
+            rows = self.db.execute("SELECT alert_id, body, attempts FROM outbox WHERE sink_id = ? AND next_try <= ? "
+                                   "ORDER BY queued_at, alert_id LIMIT ?",
+                                   (sink_id, now, limit + len(skip))).fetchall()
+        return [(a, b, n) for a, b, n in rows if a not in skip][:limit]
+
+    def delivered(self, sink_id: str, alert_ids: Iterable[str]) -> None:
+        with self.shared.txn() as db:
+            db.executemany("DELETE FROM outbox WHERE sink_id = ? AND alert_id = ?",
+                           [(sink_id, a) for a in alert_ids])
+
+    def retry_later(self, sink_id: str, alert_ids: Iterable[str], next_try: float, error: str) -> None:
+        with self.shared.txn() as db:
+            db.executemany("UPDATE outbox SET attempts = attempts + 1, next_try = ?, last_error = ? "
+                           "WHERE sink_id = ? AND alert_id = ?", [(next_try, error, sink_id, a) for a in alert_ids])
+
+    # -- counters and retention ---------------------------------------------------------------------------
+    def bump(self, name: str, n: int = 1) -> None:
+        if n:
+            with self.shared.txn() as db:
+                db.execute("INSERT INTO counters (name, value) VALUES (?, ?) "
+                           "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (name, n))
+
+    def counters(self) -> dict[str, int]:
+        with self.shared.lock:
+            return dict(self.db.execute("SELECT name, value FROM counters").fetchall())
+
+    def sizes(self) -> dict[str, int]:
+        with self.shared.lock:
+            return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("feeds", "seen", "alerts", "files", "outbox", "backlog")}
+
+    def prune(self, *, seen_retention: float = SEEN_RETENTION, alert_retention: float = ALERT_RETENTION,
+              max_seen: int = MAX_SEEN, max_alerts: int = MAX_ALERTS, feed_keys: set[str] | None = None
+              ) -> dict[str, int]:
+        """Apply the retention bounds; returns how many rows each table lost."""
+        now = self.clock()
+        removed: dict[str, int] = {}
+        with self.shared.txn() as db:
+            removed["seen"] = db.execute("DELETE FROM seen WHERE last_seen < ?",
+                                         (now - seen_retention,)).rowcount
+            removed["seen"] += db.execute(
+                "DELETE FROM seen WHERE id IN "
+                "(SELECT id FROM seen ORDER BY last_seen DESC LIMIT -1 OFFSET ?)",
+                (max_seen,)).rowcount
+            removed["alerts"] = db.execute("DELETE FROM alerts WHERE emitted_at < ?",
+                                           (now - alert_retention,)).rowcount
+            removed["alerts"] += db.execute(
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY emitted_at DESC "
+                "LIMIT -1 OFFSET ?)", (max_alerts,)).rowcount
+            gone = [p for (p,) in db.execute("SELECT path FROM files") if not os.path.lexists(p)]
+            db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+            removed["files"] = len(gone)
+            if feed_keys is not None:
+                stale = [k for (k,) in db.execute("SELECT key FROM feeds") if k not in feed_keys]
+                db.executemany("DELETE FROM feeds WHERE key = ?", [(k,) for k in stale])
+                removed["feeds"] = len(stale)
+        return removed
+
+
+def _aside(path: str, why: str) -> str:
+    """Move ``path`` (and its ``-wal``/``-shm`` files) to ``<path>.<why>-<UTC time>``; returns the new name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = f"{path}.{why}-{stamp}"
+    n = 1
+    while os.path.lexists(target):
+        n += 1
+        target = f"{path}.{why}-{stamp}-{n}"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.lexists(path + suffix):
+            os.replace(path + suffix, target + suffix)
+    return target
+
+
+def open_state(path: str, *, reset: bool = False) -> tuple[StateStore, str | None]:
+    """The state store of a watch run, and a warning when the file had to be moved aside: on ``reset``, or
+    when SQLite cannot read it (not a database, corrupt pages: ``PRAGMA quick_check``). Raises ``OSError`` /
+    ``sqlite3.Error`` only when even a fresh store cannot be created there."""
+    warning = None
+    if reset and os.path.lexists(path):
+        moved = _aside(path, "reset")
+        warning = f"--reset-state: the state store {path} was moved to {moved}; starting with a fresh one"
+    elif os.path.lexists(path):
+        problem = None
+        store: StateStore | None = None
+        try:
+            store = StateStore(path)
+            ok = store.db.execute("PRAGMA quick_check").fetchone()
+            if ok is not None and ok[0] == "ok":
+                return store, None
+            problem = f"integrity check: {ok[0] if ok else 'no answer'}"
+        except sqlite3.DatabaseError as exc:
+            problem = str(exc)
+        if store is not None:
+            store.close()
+        SharedDB.discard(path)        # no connection of this process may stay on the file moved aside
+        moved = _aside(path, "corrupt")
+        warning = (f"the state store {path} is unreadable ({problem}); it was moved to {moved} and a fresh one "
+                   f"started: feeds are polled from scratch, and alerts of articles still in the feeds may be "
+                   f"emitted again (the JSONL sinks skip the alert ids already in their files)")
+    return StateStore(path), warning
+
+
+def emitted_since(folder: str, since: float | None, margin: float = RECONCILE_MARGIN) -> set[str]:
+    """Alert ids in the JSONL files of ``folder`` modified at or after ``since - margin`` (every file when
+    ``since`` is None): what a sink wrote in a tick that the state may not have committed."""
+    ids: set[str] = set()
+    for path in glob.glob(os.path.join(folder, "*.jsonl")):
+        try:
+            if since is not None and os.stat(path).st_mtime < since - margin:
+                continue
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    try:
+                        alert_id = json.loads(line).get("alert_id")
+                    except (ValueError, AttributeError):
+                        continue
+                    if isinstance(alert_id, str):
+                        ids.add(alert_id)
+        except OSError:
+            continue
+    return ids
+
+
+class _DedupeSeenFn(beam.DoFn):
+    def __init__(self, state_path: str) -> None:
+        self.state_path = state_path
+        self.unique = Metrics.counter(NAMESPACE, "dedupe_articles")
+        self.duplicates = Metrics.counter(NAMESPACE, "dedupe_duplicates")
+
+    def setup(self) -> None:
+        self.store = StateStore(self.state_path)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, article: Article) -> Iterator[Article]:
+        if self.store.mark_seen(article.id):
+            self.unique.inc()
+            self.store.bump("new_articles")
+            yield article
+        else:
+            self.duplicates.inc()
+
+
+class DedupeSeen(beam.PTransform):
+    """Article -> Article, only the ones never seen before (by id), across polls and restarts.
+
+    The watch mode's ``dedupe=`` stage: element-wise, against the state store (no GroupByKey, so it runs
+    in real time on a streaming runner whose watermark does not advance)."""
+
+    def __init__(self, state_path: str) -> None:
+        super().__init__()
+        self.state_path = state_path
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        return articles | "DropSeen" >> beam.ParDo(_DedupeSeenFn(self.state_path))
+
+
+class _DropEmittedFn(beam.DoFn):
+    def __init__(self, state_path: str) -> None:
+        self.state_path = state_path
+        self.repeats = Metrics.counter(NAMESPACE, "watch_alert_repeats")
+
+    def setup(self) -> None:
+        self.store = StateStore(self.state_path)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, alert: Alert) -> Iterator[Alert]:
+        if self.store.mark_alert(alert.alert_id):
+            self.store.bump("alerts")
+            yield alert
+        else:
+            self.repeats.inc()
+
+
+class DropEmittedAlerts(beam.PTransform):
+    """Alert -> Alert, only ids never emitted before: watch mode never alerts twice for a rule and an
+    article, also across restarts."""
+
+    def __init__(self, state_path: str) -> None:
+        super().__init__()
+        self.state_path = state_path
+
+    def expand(self, alerts: beam.PCollection) -> beam.PCollection:
+        return alerts | "DropEmitted" >> beam.ParDo(_DropEmittedFn(self.state_path))
