@@ -53,14 +53,14 @@ def analyze(raw: beam.PCollection, settings: Settings, *, dedupe: beam.PTransfor
     finishing pass (``pipeline.batch``), so its articles and alerts may hold several copies of an id and no
     story id yet."""
     normalized = raw | "NormalizeArticles" >> NormalizeArticles()
-    articles = normalized.articles
+    articles = normalized.items
     if dedupe is not None:
         articles = articles | "DedupeArticles" >> dedupe
     if stories is not None:
         articles = articles | "AssignStories" >> stories
     tagged = articles | "TagTopics" >> TagTopics(settings)
-    matched = tagged.tagged | "MatchRules" >> MatchRules(settings)
-    return Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, tagged.dead_letters,
+    matched = tagged.items | "MatchRules" >> MatchRules(settings)
+    return Analyzed(tagged.items, matched.items, normalized.dead_letters, tagged.dead_letters,
                     matched.dead_letters)
 
 
@@ -114,7 +114,7 @@ def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, wor
     spill files under ``work_dir``, by id shard; dead letters to ``out_dir``."""
     read = (p | "Plan" >> beam.Create(plan)
               | "ReadArticles" >> ReadPlanned())
-    analyzed = analyze(read.raw, settings)
+    analyzed = analyze(read.items, settings)
     tagged = analyzed.tagged
     (tagged | "SignCopies" >> beam.ParDo(SignCopiesFn(attrgetter("article")))
             | "SpillCopies" >> Spill(work_dir, "copies"))

@@ -78,7 +78,7 @@ def build_watch(p: beam.Pipeline, settings: Settings, out_dir: str, state_path: 
     bound_runner_metrics()
     source = p | "PollSources" >> PollSources(settings.feeds, settings.watch_paths, state_path, tick=tick,
                                                stop_file=stop_file, deadline=deadline, fetching=settings.fetch)
-    analyzed = analyze(source.raw, settings, dedupe=DedupeSeen(state_path), stories=AssignStoriesLive(state_path))
+    analyzed = analyze(source.items, settings, dedupe=DedupeSeen(state_path), stories=AssignStoriesLive(state_path))
     fresh = analyzed.alerts | "DropEmittedAlerts" >> DropEmittedAlerts(state_path)
     analyzed = analyzed._replace(alerts=fresh)
     write_outputs(analyzed, [source.dead_letters], settings, out_dir, emit_articles,

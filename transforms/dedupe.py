@@ -31,8 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.records import SCHEMA_VERSION, Alert, Article, Origin, UtcDatetime, utc_now
 
-NAMESPACE = "newswatch"
-
 CopyKey = tuple[str, str, str]
 
 

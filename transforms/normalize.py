@@ -31,7 +31,6 @@ import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
@@ -41,9 +40,8 @@ from pydantic import ValidationError
 
 from schemas.records import Article, DeadLetter, Origin, RawArticle, describe, utc_now
 from transforms.ingest.decode import clean, first_sentence
+from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
 
-DEAD_LETTERS = "dead_letters"
-NAMESPACE = "newswatch"
 MAX_BODY_CHARS = 2_000_000
 MAX_RAW_BODY_CHARS = 4 * MAX_BODY_CHARS
 ID_HEX = 20
@@ -200,10 +198,6 @@ def normalize(raw: RawArticle, now: datetime | None = None) -> Article:
     )
 
 
-class Outputs(NamedTuple):
-    articles: beam.PCollection
-    dead_letters: beam.PCollection
-
 
 def _where(exc: BaseException) -> str:
     """``file:line in function`` of the innermost frame that raised ``exc``."""
@@ -251,5 +245,4 @@ class NormalizeArticles(beam.PTransform):
     """RawArticle -> ``Outputs(articles: Article, dead_letters: DeadLetter)``."""
 
     def expand(self, raw: beam.PCollection) -> Outputs:
-        results = raw | "Normalize" >> beam.ParDo(_NormalizeFn()).with_outputs(DEAD_LETTERS, main="articles")
-        return Outputs(results.articles, results[DEAD_LETTERS])
+        return with_dead_letters(raw, "Normalize", _NormalizeFn())

@@ -101,9 +101,9 @@ def test_duplicate_record_is_strict():
 def _batch_join(p, articles, settings):
     """What the batch job wires: tag and match every copy, story ids beside, then the one join by id."""
     tagged = p | beam.Create(articles) | TagTopics(settings)
-    alerts = tagged.tagged | MatchRules(settings)
-    ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
-    joined = {"alerts": alerts.alerts, "articles": tagged.tagged, "story_ids": ids} | SetStoryIds()
+    alerts = tagged.items | MatchRules(settings)
+    ids = tagged.items | StoryIds(article_of=attrgetter("article"))
+    joined = {"alerts": alerts.items, "articles": tagged.items, "story_ids": ids} | SetStoryIds()
     return tagged, ids, joined
 
 
@@ -137,9 +137,9 @@ def test_story_ids_use_the_kept_copy_only():
             copy_of("copy", COPY, "z.jsonl", published="2026-03-01T07:00:00+00:00", source="Daily")]
     with pipeline() as p:
         tagged = p | beam.Create(arts) | TagTopics(parse_settings(CONFIG))
-        ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
+        ids = tagged.items | StoryIds(article_of=attrgetter("article"))
         assert_that(ids, equal_to([("wire", "wire"), ("copy", "wire")]), label="ids")
-        emitted = ({"articles": tagged.tagged | beam.Map(lambda t: t.article), "story_ids": ids}
+        emitted = ({"articles": tagged.items | beam.Map(lambda t: t.article), "story_ids": ids}
                    | JoinStoryIds())
         assert_that(emitted | "Emitted" >> beam.Map(lambda a: (a.id, a.origin.location, a.story_id)),
                     equal_to([("wire", "w.jsonl", "wire"), ("copy", "a.jsonl", "wire")]), label="articles")
@@ -159,9 +159,9 @@ def test_a_copy_that_fails_is_a_dead_letter_and_the_next_copy_is_kept():
     arts = [copy_of("x", WIRE, "a.jsonl"), copy_of("x", WIRE, "b.jsonl"), copy_of("x", WIRE, "c.jsonl")]
     with pipeline() as p:
         tagged = p | beam.Create(arts) | TagTopics(settings, tagger=_FailOnFirstTagger)
-        alerts = tagged.tagged | MatchRules(settings)
-        ids = tagged.tagged | StoryIds(article_of=attrgetter("article"))
-        joined = {"alerts": alerts.alerts, "articles": tagged.tagged, "story_ids": ids} | SetStoryIds()
+        alerts = tagged.items | MatchRules(settings)
+        ids = tagged.items | StoryIds(article_of=attrgetter("article"))
+        joined = {"alerts": alerts.items, "articles": tagged.items, "story_ids": ids} | SetStoryIds()
         assert_that(joined.alerts | "Alerts" >> beam.Map(lambda a: a.article.origin.location),
                     equal_to(["b.jsonl"]), label="alerts")
         assert_that(joined[DUPLICATES_TAG] | "Dups" >> beam.Map(lambda d: (d.origin.location, d.kept.location)),

@@ -34,7 +34,7 @@ def test_read_articles_main_and_dead_letters(tmp_path):
     paths = [*sorted(str(p) for p in tmp_path.iterdir()), str(SEED_ARTICLE)]
     with pipeline() as p:
         out = p | beam.Create(paths) | ReadArticles()
-        assert_that(out.raw | "Titles" >> beam.Map(lambda r: r.title or r.source),
+        assert_that(out.items | "Titles" >> beam.Map(lambda r: r.title or r.source),
                     equal_to(["A", "B", "Bloomberg"]), label="raw")
         assert_that(out.dead_letters | "Stages" >> beam.Map(lambda d: (os.path.basename(d.origin.location), d.stage)),
                     equal_to([("good.jsonl", "parse"), ("empty.txt", "read"), ("blob.bin", "read")]),
@@ -47,7 +47,7 @@ def test_normalize_articles_main_and_dead_letters():
             RawArticle(origin=o, title=" ", body="<p></p>")]
     with pipeline() as p:
         out = p | beam.Create(raws) | NormalizeArticles()
-        assert_that(out.articles | "T" >> beam.Map(lambda a: a.title), equal_to(["Tariffs up"]), label="articles")
+        assert_that(out.items | "T" >> beam.Map(lambda a: a.title), equal_to(["Tariffs up"]), label="articles")
         assert_that(out.dead_letters | "S" >> beam.Map(lambda d: (d.stage, "no text" in d.error)),
                     equal_to([("normalize", True)]), label="dead")
 
@@ -58,12 +58,12 @@ def test_tag_and_match(settings):
     plain = RawArticle(origin=Origin(kind="file", location="p.txt"), title="Weather", body="Sunny all week.")
     with pipeline() as p:
         tagged = p | beam.Create([normalize(raw), normalize(plain)]) | TagTopics(settings)
-        matched = tagged.tagged | MatchRules(settings)
-        assert_that(tagged.tagged | "Topics" >> beam.Map(lambda t: (t.article.title, "huawei" in t.article.topics,
+        matched = tagged.items | MatchRules(settings)
+        assert_that(tagged.items | "Topics" >> beam.Map(lambda t: (t.article.title, "huawei" in t.article.topics,
                                                                      "ip" in t.article.topics)),
                     equal_to([("Huawei accused of IP theft", True, True), ("Weather", False, False)]),
                     label="tagged")
-        assert_that(matched.alerts | "Rules" >> beam.Map(lambda a: (a.rule_id, a.article.title)),
+        assert_that(matched.items | "Rules" >> beam.Map(lambda a: (a.rule_id, a.article.title)),
                     equal_to([("huawei-ip", "Huawei accused of IP theft")]), label="alerts")
         assert_that(tagged.dead_letters, equal_to([]), label="tag-dead")
         assert_that(matched.dead_letters, equal_to([]), label="match-dead")
@@ -94,14 +94,14 @@ def test_tag_and_match_turn_what_one_article_raises_into_its_dead_letter(setting
                                      origin=Origin(kind="jsonl", location="t.jsonl", entry_id="line:3"))
     with pipeline() as p:
         tagged = p | beam.Create([good, broken, boom]) | TagTopics(settings)
-        matched = tagged.tagged | MatchRules(settings, matcher=_RaisingMatcher)
-        assert_that(tagged.tagged | "Tagged" >> beam.Map(lambda t: t.article.id), equal_to([good.id, "boom"]),
+        matched = tagged.items | MatchRules(settings, matcher=_RaisingMatcher)
+        assert_that(tagged.items | "Tagged" >> beam.Map(lambda t: t.article.id), equal_to([good.id, "boom"]),
                     label="tagged")
         assert_that(tagged.dead_letters | "TagDead" >> beam.Map(
                         lambda d: (_stage_of(d, "tag"), d.origin.location, d.origin.entry_id,
                                    ("AttributeError" in d.error or "TypeError" in d.error), "tariffs" in d.excerpt)),
                     equal_to([(True, "t.jsonl", "line:3", True, True)]), label="tag-dead")
-        assert_that(matched.alerts | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
+        assert_that(matched.items | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
                     equal_to([("huawei-ip", good.id)]), label="alerts")
         assert_that(matched.dead_letters | "MatchDead" >> beam.Map(
                         lambda d: (_stage_of(d, "match"), d.origin.location,
@@ -121,10 +121,10 @@ def test_write_outputs_writes_tag_and_match_dead_letters(settings, tmp_path):
         normalized = p | "Raw" >> beam.Create([RawArticle(origin=Origin(kind="file", location="e.txt"))]) | (
             NormalizeArticles())
         tagged = p | beam.Create([good, broken, boom]) | TagTopics(settings)
-        matched = tagged.tagged | MatchRules(settings, matcher=_RaisingMatcher)
+        matched = tagged.items | MatchRules(settings, matcher=_RaisingMatcher)
         read_dead = p | "ReadDead" >> beam.Create([DeadLetter.of("read", "unreadable", Origin(kind="file",
                                                                                              location="r.bin"))])
-        analyzed = Analyzed(tagged.tagged, matched.alerts, normalized.dead_letters, tagged.dead_letters,
+        analyzed = Analyzed(tagged.items, matched.items, normalized.dead_letters, tagged.dead_letters,
                             matched.dead_letters)
         write_outputs(analyzed, [read_dead], settings, str(tmp_path), False)
     dead = {d["origin"]["location"]: d for d in _read_jsonl(tmp_path / "dead_letters")}
@@ -162,7 +162,7 @@ sinks:
     art = normalize(RawArticle(origin=Origin(kind="file", location="x"), title="tariff news", body="tariff"))
     with pipeline() as p:
         tagged = p | beam.Create([art]) | TagTopics(settings)
-        (tagged.tagged | MatchRules(settings)).alerts | WriteAlerts(settings, str(tmp_path))
+        (tagged.items | MatchRules(settings)).items | WriteAlerts(settings, str(tmp_path))
     a = _read_jsonl(tmp_path / "sink-a")
     b = _read_jsonl(tmp_path / "sink-b")
     assert sorted(r["rule_id"] for r in a) == ["to-a", "to-all"]

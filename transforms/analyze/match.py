@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -24,10 +23,10 @@ from schemas.config import Settings
 from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, MatchEvidence, trusted, utc_now
 from transforms.analyze import relevance
 from transforms.analyze.rules import CompiledSettings, compile_settings
-from transforms.analyze.tag import DEAD_LETTERS, Tagged, counter, item_failure, presearchers
+from transforms.analyze.tag import Tagged, item_failure, presearchers
 from transforms.query import Evidence
+from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
-NAMESPACE = "newswatch"
 MAX_MATCHES = 100
 SNIPPET_CHARS = 240
 
@@ -176,10 +175,6 @@ def count_alerts(alerts: Iterable[Alert], n: int = 1) -> None:
             counter(f"alerts_topic_{topic}").inc(n)
 
 
-class Outputs(NamedTuple):
-    alerts: beam.PCollection        # Alert
-    dead_letters: beam.PCollection  # DeadLetter (stage match)
-
 
 class _MatchFn(beam.DoFn):
     """The per-item boundary: whatever matching one article raises becomes its dead letter."""
@@ -216,6 +211,4 @@ class MatchRules(beam.PTransform):
         self.matcher = matcher
 
     def expand(self, tagged: beam.PCollection) -> Outputs:
-        results = tagged | "Match" >> beam.ParDo(_MatchFn(self.settings, self.matcher)).with_outputs(
-            DEAD_LETTERS, main="alerts")
-        return Outputs(results.alerts, results[DEAD_LETTERS])
+        return with_dead_letters(tagged, "Match", _MatchFn(self.settings, self.matcher))

@@ -23,7 +23,7 @@ import hashlib
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, get_args
+from typing import get_args
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -36,9 +36,7 @@ from transforms.analyze.rules import CompiledSettings, compile_settings, paused_
 from transforms.query import Document
 from transforms.query.matcher import LazyTopics
 from transforms.query.presearch import Presearcher, Scanner
-
-NAMESPACE = "newswatch"
-DEAD_LETTERS = "dead_letters"
+from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +138,6 @@ class Tagger:
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
 
 
-_COUNTERS: dict[str, Any] = {}
-
-
-def counter(name: str) -> Any:
-    """The ``newswatch`` counter ``name`` (a Beam counter looks up the running step's metrics when it is
-    incremented, so one object per name serves every step; names come from the configuration: bounded)."""
-    c = _COUNTERS.get(name)
-    if c is None:
-        c = _COUNTERS[name] = Metrics.counter(NAMESPACE, name)
-    return c
-
-
 def count_tagged(topics: Iterable[str], n: int = 1) -> None:
     """Count one tagged article and its topics (the summary's ``articles_by_topic``); ``n=-1`` takes them
     back, for a copy that batch's dedupe drops after tagging (``transforms.dedupe``)."""
@@ -184,10 +170,6 @@ def item_failure(stage: str, exc: BaseException, article: Article | None) -> Dea
     except Exception:   # no usable origin: the dead letter still leaves a trace
         return DeadLetter.of(recorded, error, Origin(kind="file", location="<unknown>"))  # type: ignore[arg-type]
 
-
-class Outputs(NamedTuple):
-    tagged: beam.PCollection        # Tagged
-    dead_letters: beam.PCollection  # DeadLetter (stage tag)
 
 
 class _TagFn(beam.DoFn):
@@ -222,6 +204,4 @@ class TagTopics(beam.PTransform):
         self.tagger = tagger
 
     def expand(self, articles: beam.PCollection) -> Outputs:
-        results = articles | "Tag" >> beam.ParDo(_TagFn(self.settings, self.tagger)).with_outputs(
-            DEAD_LETTERS, main="tagged")
-        return Outputs(results.tagged, results[DEAD_LETTERS])
+        return with_dead_letters(articles, "Tag", _TagFn(self.settings, self.tagger))

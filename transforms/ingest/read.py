@@ -52,7 +52,7 @@ import re
 import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -71,18 +71,13 @@ from transforms.ingest.jsonl import (
 )
 from transforms.ingest.text import read_text
 from transforms.ingest.warc import SPLIT_BYTES, SPLIT_MIN_BYTES, read_warc, read_warc_file, split_points
+from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
 
-DEAD_LETTERS = "dead_letters"
-NAMESPACE = "newswatch"
 MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML/JSON file, also once gunzipped; archives stream
 HEAD_BYTES = 8192                     # what format detection looks at
 
 Reader = Callable[[BinaryIO, Origin], Iterator[RawArticle | DeadLetter]]
 
-
-class Outputs(NamedTuple):
-    raw: beam.PCollection
-    dead_letters: beam.PCollection
 
 
 class NotRegularFile(Exception):
@@ -486,8 +481,7 @@ class ReadPlanned(beam.PTransform):
     its reads itself (the batch job shares them out between workers, ``pipeline.batch``)."""
 
     def expand(self, plan: beam.PCollection) -> Outputs:
-        read = plan | "ReadFiles" >> beam.ParDo(_ReadFn()).with_outputs(DEAD_LETTERS, main="raw")
-        return Outputs(read.raw, read[DEAD_LETTERS])
+        return with_dead_letters(plan, "ReadFiles", _ReadFn())
 
 
 class ReadArticles(beam.PTransform):

@@ -79,8 +79,8 @@ from transforms import dedupe
 from transforms.analyze.match import count_alerts, count_matched
 from transforms.analyze.tag import count_tagged
 from transforms.dedupe import copy_key
+from transforms.wiring import NAMESPACE
 
-NAMESPACE = "newswatch"
 SHINGLE = 3
 LEAD_TOKENS = 40
 MIN_TOKENS = 12

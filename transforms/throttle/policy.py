@@ -35,8 +35,8 @@ from apache_beam.metrics import Metrics
 from schemas.config import Rule, Settings
 from schemas.records import Alert, Story, SuppressedAlert, utc_now
 from transforms.stories import cluster as st
+from transforms.wiring import NAMESPACE
 
-NAMESPACE = "newswatch"
 SUPPRESSED = "suppressed"
 STORIES = "stories"
 GROUPED = "grouped"

@@ -79,9 +79,8 @@ from transforms.ingest.read import read_path, route_dead_letters
 from transforms.normalize import article_id, canonical_url
 from transforms.watch.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.watch.store import FeedState, StateStore
+from transforms.wiring import NAMESPACE, Outputs, with_dead_letters
 
-NAMESPACE = "newswatch"
-DEAD_LETTERS = "dead_letters"
 NAP = 0.2                     # seconds between stop checks while waiting for the next tick
 FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
 SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
@@ -90,10 +89,6 @@ COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitte
 DRAIN_ITEMS = 200             # backlog items a tick hands to the analysis stages, at most
 DRAIN_SECONDS = 1.0           # ... and no more once their analysis has taken this long in the tick
 
-
-class Outputs(NamedTuple):
-    raw: beam.PCollection
-    dead_letters: beam.PCollection
 
 
 def stop_requested(stop_file: str | None, deadline: float | None, now: float | None = None) -> bool:
@@ -459,11 +454,10 @@ class PollSources(beam.PTransform):
         self.deadline = deadline
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> Outputs:
-        parsed = (pbegin
+        fetched = (pbegin
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
                   | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
                   | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
                                                             self.fetching, drain_items=self.drain_items,
-                                                            drain_seconds=self.drain_seconds))
-                  | "ParseFeeds" >> beam.ParDo(_ParseFn()).with_outputs(DEAD_LETTERS, main="raw"))
-        return Outputs(parsed.raw, parsed[DEAD_LETTERS])
+                                                            drain_seconds=self.drain_seconds)))
+        return with_dead_letters(fetched, "ParseFeeds", _ParseFn())

@@ -59,8 +59,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Alert, Article
+from transforms.wiring import NAMESPACE
 
-NAMESPACE = "newswatch"
 SEEN_RETENTION = 30 * 86400.0
 ALERT_RETENTION = 90 * 86400.0
 MAX_SEEN = 500_000

@@ -89,7 +89,7 @@ def _one_pipeline(paths: list[str], settings, out: Path) -> None:
     """The Beam batch transforms composed in one pipeline (what the batch job ran before it had two passes)."""
     with beam.Pipeline(runner=FnApiRunner()) as p:
         read = p | beam.Create(paths) | ReadArticles()
-        analyzed = analyze(read.raw, settings)
+        analyzed = analyze(read.items, settings)
         ids = analyzed.tagged | StoryIds(article_of=attrgetter("article"))
         joined = {"alerts": analyzed.alerts, "articles": analyzed.tagged, "story_ids": ids} | SetStoryIds()
         throttled = {"alerts": joined.alerts, "members": joined[MEMBERS_TAG]} | ThrottleAlerts(settings)

@@ -29,9 +29,9 @@ def test_pages_and_archives_main_and_dead_letters(tmp_path):
     paths = sorted(str(p) for p in tmp_path.iterdir())
     with BeamTestPipeline(runner=FnApiRunner()) as p:
         read = p | beam.Create(paths) | ReadArticles()
-        norm = read.raw | NormalizeArticles()
+        norm = read.items | NormalizeArticles()
         assert_that(
-            norm.articles | "Kinds" >> beam.Map(lambda a: (a.origin.kind, a.title[:20], a.language)),
+            norm.items | "Kinds" >> beam.Map(lambda a: (a.origin.kind, a.title[:20], a.language)),
             equal_to(
                 [
                     ("warc", "Example Domain", "en"),
@@ -99,7 +99,7 @@ def test_big_warc_split_into_ranges_reads_every_record_once(tmp_path):
         ):
             read = paths | name >> transform
             # equal_to compares multisets: a record read twice or not at all fails
-            assert_that(read.raw | f"{name}Raw" >> beam.Map(_raw_key), equal_to(want_raw), label=f"{name}-raw")
+            assert_that(read.items | f"{name}Raw" >> beam.Map(_raw_key), equal_to(want_raw), label=f"{name}-raw")
             assert_that(
                 read.dead_letters | f"{name}Dead" >> beam.Map(_dead_key), equal_to(want_dead), label=f"{name}-dead"
             )
@@ -114,7 +114,7 @@ def test_split_ranges_with_assert_that(tmp_path):
     with BeamTestPipeline(runner=FnApiRunner()) as p:
         read = p | beam.Create([str(path)]) | ReadArticles(split_min_bytes=1000, split_bytes=path.stat().st_size // 4)
         assert_that(
-            read.raw | "Urls" >> beam.Map(lambda r: r.url),
+            read.items | "Urls" >> beam.Map(lambda r: r.url),
             equal_to([f"https://example.org/story/{i}" for i in range(24)]),
             label="articles",
         )

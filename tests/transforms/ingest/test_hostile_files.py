@@ -227,7 +227,7 @@ def test_read_articles_split_jsonl_equals_whole(tmp_path):
         for name, transform in (("Whole", ReadArticles(split_min_bytes=None)),
                                 ("Split", ReadArticles(split_min_bytes=1000, split_bytes=path.stat().st_size // 6))):
             read = paths | name >> transform
-            assert_that(read.raw | f"{name}Raw" >> beam.Map(_key), equal_to(want_raw), label=f"{name}-raw")
+            assert_that(read.items | f"{name}Raw" >> beam.Map(_key), equal_to(want_raw), label=f"{name}-raw")
             assert_that(read.dead_letters | f"{name}Dead" >> beam.Map(_key), equal_to(want_dead),
                         label=f"{name}-dead")
 

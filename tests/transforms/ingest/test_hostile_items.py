@@ -42,6 +42,7 @@ from transforms.ingest.decode import clean, decode_bytes
 from transforms.ingest.feed import parse_feed, parse_json_feed
 from transforms.ingest.read import read_path
 from transforms.normalize import NormalizeArticles, _NormalizeFn, article_id, normalize, parse_date
+from transforms.wiring import DEAD_LETTERS
 
 # text with lone surrogates mixed into any other characters (hypothesis leaves surrogates out by default)
 HOSTILE = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\n<&\\\"")),
@@ -305,7 +306,7 @@ def test_an_exception_while_normalizing_one_item_is_its_dead_letter(monkeypatch)
     good = list(fn.process(_raw("fine")))
     assert len(good) == 1 and isinstance(good[0], Article)
     out = list(fn.process(_raw("boom")))
-    assert len(out) == 1 and out[0].tag == normalize_mod.DEAD_LETTERS
+    assert len(out) == 1 and out[0].tag == DEAD_LETTERS
     dead = out[0].value
     assert isinstance(dead, DeadLetter) and dead.stage == "normalize"
     assert dead.error.startswith("unexpected KeyError: 'lang' (at test_hostile_items.py:")
@@ -328,7 +329,7 @@ def test_a_raising_item_does_not_end_the_pipeline(monkeypatch) -> None:
             for i, body in enumerate(["Tariffs rose.", "They explode.", "Huawei sued."])]
     with BeamTestPipeline(runner="FnApiRunner") as p:
         out = p | beam.Create(raws) | NormalizeArticles()
-        assert_that(out.articles | beam.Map(lambda a: a.title), equal_to(["Tariffs rose.", "Huawei sued."]),
+        assert_that(out.items | beam.Map(lambda a: a.title), equal_to(["Tariffs rose.", "Huawei sued."]),
                     label="articles")
         assert_that(out.dead_letters | beam.Map(lambda d: (d.stage, d.origin.location, d.error.split(" (at ")[0])),
                     equal_to([("normalize", "1.txt", "unexpected RecursionError: maximum recursion depth exceeded")]),

@@ -58,8 +58,8 @@ def test_assign_stories_live(tmp_path):
 def test_throttle_batch_once_per_story_and_story_records():
     settings = parse_settings(CONFIG)
     with pipeline() as p:
-        tagged = (p | beam.Create(corpus()) | AssignStories() | TagTopics(settings)).tagged
-        alerts = (tagged | MatchRules(settings)).alerts
+        tagged = (p | beam.Create(corpus()) | AssignStories() | TagTopics(settings)).items
+        alerts = (tagged | MatchRules(settings)).items
         out = {"alerts": alerts, "articles": tagged} | ThrottleAlerts(settings)
         assert_that(out.alerts | "Sent" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
                     equal_to([("once", "wire"), ("once", "rewrite"), ("once", "blank"),
@@ -79,8 +79,8 @@ def test_throttle_live(tmp_path):
     settings = parse_settings(CONFIG)
     state = str(tmp_path / "state.sqlite")
     with pipeline() as p:
-        tagged = (p | beam.Create(corpus()[:2]) | AssignStoriesLive(state) | TagTopics(settings)).tagged
-        out = (tagged | MatchRules(settings)).alerts | ThrottleAlertsLive(settings, state)
+        tagged = (p | beam.Create(corpus()[:2]) | AssignStoriesLive(state) | TagTopics(settings)).items
+        out = (tagged | MatchRules(settings)).items | ThrottleAlertsLive(settings, state)
         assert_that(out.alerts | "Sent" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
                     equal_to([("once", "wire"), ("every", "wire"), ("every", "copy")]), label="alerts")
         assert_that(out.suppressed | "Held" >> beam.Map(lambda a: (a.rule_id, a.article.id)),

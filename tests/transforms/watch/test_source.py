@@ -268,7 +268,7 @@ feeds:
         p = beam.Pipeline(runner=runner, options=options)
         source = p | PollSources(settings.feeds, (), state, stop_file=str(stop), drain_items=100,
                                  drain_seconds=0.3)
-        source.raw | beam.ParDo(_SlowRecord(str(record)))
+        source.items | beam.ParDo(_SlowRecord(str(record)))
         threading.Thread(target=stop_when_done, daemon=True).start()
         p.run().wait_until_finish()
         polls = server.request_times("/live.xml")
