@@ -2,11 +2,11 @@
 
     NewswatchError            base of every error newswatch raises on purpose
     ├── ConfigError           a configuration file is invalid (exit code 2); names file, item and column
-    ├── UsageError            the command line is invalid (exit code 2)
-    └── FetchError            a feed or page could not be fetched (becomes a dead letter, never a crash)
+    └── UsageError            the command line is invalid (exit code 2)
 
 Bad *data* never raises out of a stage: it becomes a ``DeadLetter`` record. These exceptions are for
-configuration, usage and the internal plumbing that turns failures into dead letters.
+configuration and usage; a feed that cannot be fetched is a ``FetchResult`` with its error
+(``transforms.watch.fetch``), counted and retried, never an exception.
 """
 
 from __future__ import annotations
@@ -34,11 +34,3 @@ class ConfigError(NewswatchError):
 class UsageError(NewswatchError):
     """Invalid command-line usage."""
 
-
-class FetchError(NewswatchError):
-    """A fetch failed; ``status`` is the HTTP status when there was one."""
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
