@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import json
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -151,21 +148,6 @@ class Settings(_Config):
     def topic_line(self, index: int) -> int | None:
         return _LINES.get((self.source_file, "topics", index))
 
-    def __reduce__(self) -> tuple[Any, tuple[str, str, bytes]]:
-        """Pickles as its JSON (compressed) plus a digest: every stage's DoFn carries the settings, and a
-        runner pickles and unpickles each of them; with thousands of rules the default pickle of the models
-        cost seconds per job. Unpickling the same settings again in a process returns the same object
-        (``_settings_from_payload``), so ``compile_settings`` finds its compilation by identity."""
-        entry = _PICKLED.get(id(self))
-        if entry is None or entry[0] is not self:
-            data = self.model_dump_json().encode("utf-8")
-            digest = hashlib.sha256(self.source_file.encode("utf-8", "surrogatepass") + b"\x00" + data).hexdigest()
-            entry = _PICKLED[id(self)] = (self, (digest, self.source_file, zlib.compress(data, 1)))
-            _UNPICKLED.setdefault(digest, self)
-            if len(_PICKLED) > 16:
-                _PICKLED.pop(next(iter(_PICKLED)))
-        return (_settings_from_payload, entry[1])
-
     def rule_line(self, index: int) -> int | None:
         return _LINES.get((self.source_file, "rules", index))
 
@@ -183,21 +165,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-# id -> (settings, its pickle payload); digest -> settings unpickled in this process
-_PICKLED: dict[int, tuple[Settings, tuple[str, str, bytes]]] = {}
-_UNPICKLED: dict[str, Settings] = {}
-
-
-def _settings_from_payload(digest: str, source_file: str, payload: bytes) -> Settings:
-    settings = _UNPICKLED.get(digest)
-    if settings is None:
-        if len(_UNPICKLED) > 16:
-            _UNPICKLED.clear()
-        data = json.loads(zlib.decompress(payload))
-        settings = _UNPICKLED[digest] = Settings.model_validate({**data, "source_file": source_file})
-    return settings
 
 
 # libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.

@@ -22,7 +22,8 @@ so a record holding one could not be written. Every validated record therefore c
   characters ``\\xff``, any other surrogate ``\\ud800`` becomes ``\\ud800`` as six characters (``Label``).
 
 An ``Origin`` that skipped validation (``model_copy(update=...)``) is checked again where a record takes it.
-Records built by ``trusted`` are not validated: their parts must come from validated records.
+Every record is built through validation (the nested records a record is given are taken as they are:
+pydantic does not validate a model instance again).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, NamedTuple, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -39,6 +40,7 @@ SCHEMA_VERSION: Literal[1] = 1
 OriginKind = Literal["file", "feed", "jsonl", "html", "warc"]
 Stage = Literal["read", "decode", "parse", "normalize", "fetch", "sink"]
 Severity = Literal["low", "medium", "high", "critical"]
+MatchField = Literal["title", "body", "source", "url"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -105,35 +107,6 @@ def utc_now() -> datetime:
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-_M = TypeVar("_M", bound=BaseModel)
-_FIELD_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
-    """A ``cls`` record from ``values`` that are already valid, without validation: what
-    ``cls.model_construct(**values)`` builds (same ``__dict__`` in field order, same fields-set), at a third
-    of its cost -- for the hot path that assembles alerts from validated parts.  Omitted fields take their
-    plain defaults (a field with a ``default_factory`` must be given); a dict with every field in field
-    order becomes the record's ``__dict__`` as is (the caller must not reuse it).
-    ``tests/transforms/query/test_fastmatch.py`` checks the result against validated records."""
-    fields = _FIELD_DEFAULTS.get(cls)
-    if fields is None:
-        fields = _FIELD_DEFAULTS[cls] = tuple(
-            (name, info.default) for name, info in cls.model_fields.items())
-        _FIELD_NAMES[cls] = tuple(name for name, _ in fields)
-    m = cls.__new__(cls)
-    set_attr = object.__setattr__
-    if tuple(values) == _FIELD_NAMES[cls]:   # every field, in order (what the hot path passes): used as is
-        set_attr(m, "__dict__", values)
-    else:
-        set_attr(m, "__dict__", {name: values.get(name, default) for name, default in fields})
-    set_attr(m, "__pydantic_fields_set__", set(values))
-    set_attr(m, "__pydantic_extra__", None)
-    set_attr(m, "__pydantic_private__", None)
-    return m
 
 
 class Origin(_Record):
@@ -205,7 +178,7 @@ class AlertArticle(_Record):
 class MatchEvidence(_Record):
     """One piece of evidence: ``article.<field>[start:end] == text``."""
 
-    field: Literal["title", "body", "source", "url"]
+    field: MatchField
     start: Annotated[int, Field(ge=0)]
     end: Annotated[int, Field(ge=0)]
     text: Text
@@ -302,12 +275,41 @@ def excerpt(data: bytes | str | None, limit: int = 200) -> str:
 
 # -- compact forms for shuffles ---------------------------------------------------------------------------------
 
-AlertState = tuple[Any, ...]
+class ArticleState(NamedTuple):
+    """The part of an alert's article in ``AlertState`` (``origin``: kind, location, entry id)."""
+
+    id: str
+    title: str
+    url: str | None
+    source: str | None
+    published_at: datetime | int | None
+    language: str | None
+    origin: tuple[OriginKind, str, str | None]
+
+
+class AlertState(NamedTuple):
+    """An alert as plain values (``pack_alert``; times as ``pack_time`` ints), rebuilt by ``unpack_alert``."""
+
+    alert_id: str
+    rule_id: str
+    severity: Severity
+    created_at: datetime | int
+    article: ArticleState
+    topics: tuple[str, ...]
+    matches: tuple[tuple[MatchField, int, int, str], ...]
+    snippet: str
+    story_id: str | None
+    score: float
+    topic_scores: tuple[tuple[str, float], ...]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+@overload
+def pack_time(value: datetime) -> datetime | int: ...
+@overload
+def pack_time(value: None) -> None: ...
 def pack_time(value: datetime | None) -> datetime | int | None:
     """A UTC time as integer microseconds since the epoch (exact; others as they are): pickling an aware
     ``datetime`` costs ~12 µs (its class and time zone are looked up as globals), an int nothing, and Beam's
@@ -317,8 +319,14 @@ def pack_time(value: datetime | None) -> datetime | int | None:
     return value
 
 
+@overload
+def unpack_time(value: datetime | int) -> datetime: ...
+@overload
+def unpack_time(value: None) -> None: ...
 def unpack_time(value: datetime | int | None) -> datetime | None:
-    return _EPOCH + timedelta(microseconds=value) if type(value) is int else value   # type: ignore[return-value,operator]
+    if type(value) is int:
+        return _EPOCH + timedelta(microseconds=value)
+    return value   # type: ignore[return-value]
 
 
 def pack_alert(alert: Alert) -> AlertState:
@@ -328,27 +336,24 @@ def pack_alert(alert: Alert) -> AlertState:
     list of them pickles at once."""
     a = alert.article
     o = a.origin
-    return (alert.alert_id, alert.rule_id, alert.severity, pack_time(alert.created_at),
-            (a.id, a.title, a.url, a.source, pack_time(a.published_at), a.language, (o.kind, o.location, o.entry_id)),
-            alert.topics, tuple([(m.field, m.start, m.end, m.text) for m in alert.matches]), alert.snippet,
-            alert.story_id, alert.score, tuple(alert.topic_scores.items()))
+    return AlertState(
+        alert.alert_id, alert.rule_id, alert.severity, pack_time(alert.created_at),
+        ArticleState(a.id, a.title, a.url, a.source, pack_time(a.published_at), a.language,
+                     (o.kind, o.location, o.entry_id)),
+        alert.topics, tuple([(m.field, m.start, m.end, m.text) for m in alert.matches]), alert.snippet,
+        alert.story_id, alert.score, tuple(alert.topic_scores.items()))
 
 
 def unpack_alert(state: AlertState, story_id: str | None = None) -> Alert:
-    """The alert ``pack_alert`` packed (valid when packed: rebuilt without validation), with ``story_id`` when
-    given."""
+    """The alert ``pack_alert`` packed, with ``story_id`` when given."""
     alert_id, rule_id, severity, created_at, art, topics, matches, snippet, packed_story, score, scores = state
     aid, title, url, source, published_at, language, (kind, location, entry_id) = art
-    origin = trusted(Origin, {"kind": kind, "location": location, "entry_id": entry_id})
-    article = trusted(AlertArticle, {"id": aid, "title": title, "url": url, "source": source,
-                                     "published_at": unpack_time(published_at), "language": language,
-                                     "origin": origin})
-    return trusted(Alert, {
-        "schema_version": SCHEMA_VERSION, "alert_id": alert_id, "rule_id": rule_id, "severity": severity,
-        "created_at": unpack_time(created_at), "article": article, "topics": topics,
-        "matches": tuple([trusted(MatchEvidence, {"field": f, "start": s, "end": e, "text": t})
-                          for f, s, e, t in matches]),
-        "snippet": snippet, "story_id": story_id if story_id is not None else packed_story,
-        "score": score, "topic_scores": dict(scores),
-    })
+    origin = Origin(kind=kind, location=location, entry_id=entry_id)
+    article = AlertArticle(id=aid, title=title, url=url, source=source, published_at=unpack_time(published_at),
+                           language=language, origin=origin)
+    return Alert(schema_version=SCHEMA_VERSION, alert_id=alert_id, rule_id=rule_id, severity=severity,
+                 created_at=unpack_time(created_at), article=article, topics=topics,
+                 matches=tuple([MatchEvidence(field=f, start=s, end=e, text=t) for f, s, e, t in matches]),
+                 snippet=snippet, story_id=story_id if story_id is not None else packed_story,
+                 score=score, topic_scores=dict(scores))
 
