@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from schemas.errors import ConfigError
 from schemas.records import Severity
@@ -125,6 +125,8 @@ class Settings(_Config):
     watch_paths: tuple[str, ...] = ()
     fetch: Fetching = Field(default_factory=Fetching)
     source_file: str = Field(default="<memory>", exclude=True)
+    # (section, index) -> 1-based line of that item in the YAML file, for error messages (``parse_settings``)
+    _item_lines: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -146,10 +148,11 @@ class Settings(_Config):
         return self
 
     def topic_line(self, index: int) -> int | None:
-        return _LINES.get((self.source_file, "topics", index))
+        """The 1-based line of ``topics[index]`` in the YAML file (None for settings not read from YAML)."""
+        return self._item_lines.get(("topics", index))
 
     def rule_line(self, index: int) -> int | None:
-        return _LINES.get((self.source_file, "rules", index))
+        return self._item_lines.get(("rules", index))
 
 
 @contextlib.contextmanager
@@ -170,29 +173,26 @@ def paused_gc() -> Iterator[None]:
 # libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# (file, section, index) -> 1-based line of that item in the YAML file, for error messages.
-_LINES: dict[tuple[str, str, int], int] = {}
+def _item_lines(root: yaml.Node | None) -> dict[tuple[str, int], int]:
+    """(section, index) -> 1-based line of each item of a top-level list."""
+    lines: dict[tuple[str, int], int] = {}
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if isinstance(value, yaml.SequenceNode):
+                for i, node in enumerate(value.value):
+                    lines[(key.value, i)] = node.start_mark.line + 1
+    return lines
 
 
-def _item_lines(root: yaml.Node | None, file: str) -> None:
-    if not isinstance(root, yaml.MappingNode):
-        return
-    for key, value in root.value:
-        if isinstance(value, yaml.SequenceNode):
-            for i, node in enumerate(value.value):
-                _LINES[(file, key.value, i)] = node.start_mark.line + 1
-
-
-def _load_yaml(text: str, file: str) -> Any:
-    """The YAML document (parsed once: the item lines come from the same node tree)."""
+def _load_yaml(text: str) -> tuple[Any, dict[tuple[str, int], int]]:
+    """The YAML document and its item lines (parsed once: the lines come from the same node tree)."""
     loader = _LOADER(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
-    _item_lines(root, file)
-    return data
+    return data, _item_lines(root)
 
 
 def _describe(loc: tuple[Any, ...], data: Any) -> str:
@@ -227,7 +227,7 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
     """Validate configuration YAML given as text (``file`` names it in error messages)."""
     try:
         with paused_gc():   # a big rule file is many long-lived objects: collections only slow it down
-            data = _load_yaml(text, file)  # a safe loader (libyaml or pure)
+            data, lines = _load_yaml(text)  # a safe loader (libyaml or pure)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -237,7 +237,7 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping (version, topics, rules, sinks, feeds)", file=file)
     try:
-        return Settings.model_validate({**data, "source_file": file})
+        settings = Settings.model_validate({**data, "source_file": file})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -247,3 +247,5 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
             msg = f"unknown key {loc[-1]!r}"
             loc = loc[:-1]
         raise ConfigError(msg + more, file=file, item=_describe(loc, data)) from None
+    settings._item_lines.update(lines)
+    return settings
