@@ -27,7 +27,8 @@ from transforms.analyze.match import MatchRules
 from transforms.analyze.tag import TagTopics
 from transforms.batch.settle import ARTICLES_TAG, Settle
 from transforms.batch.spill import Spill, id_shard
-from transforms.deliver.sinks import WriteAlerts, WriteJsonl
+from transforms.deliver.jsonl import WriteJsonl
+from transforms.deliver.routing import WriteAlerts
 from transforms.ingest.read import ReadPlanned
 from transforms.normalize import NormalizeArticles
 from transforms.stories.cluster import DUPLICATES_TAG, SignCopiesFn, copy_member, packed_alert
@@ -74,12 +75,20 @@ def write_dead_letters(labelled: list[tuple[str, beam.PCollection | None]], out_
                 os.path.join(out_dir, "dead_letters"), prefix="dead", counter="sink_dead_letters")
 
 
+def undelivered(by_sink: dict[str, beam.PCollection]) -> list[tuple[str, beam.PCollection | None]]:
+    """The dead letters of ``WriteAlerts`` (per webhook sink), labelled for ``write_dead_letters``."""
+    return [(f"[sink {sink_id}]", dead) for sink_id, dead in by_sink.items()]
+
+
 def deliver(alerts: beam.PCollection, context: dict[str, beam.PCollection], settings: Settings, out_dir: str, *,
-            throttle: beam.PTransform | None = None, state_path: str | None = None) -> None:
-    """Alerts to their sinks. ``throttle`` (``ThrottleAlerts`` / ``ThrottleAlertsLive``, given ``{"alerts": ...,
-    **context}``: the articles, or the batch job's story members) decides which are delivered; the others go
-    to ``suppressed/``, story records to ``stories/``. ``state_path`` (watch): sinks deliver crash-safely
-    against the state store (transforms.deliver.sinks)."""
+            throttle: beam.PTransform | None = None, state_path: str | None = None
+            ) -> list[tuple[str, beam.PCollection | None]]:
+    """Alerts to their sinks (``transforms.deliver.routing``); returns the sinks' dead letters (alerts a
+    webhook could not deliver), labelled for ``write_dead_letters``. ``throttle`` (``ThrottleAlerts`` /
+    ``ThrottleAlertsLive``, given ``{"alerts": ..., **context}``: the articles, or the batch job's story
+    members) decides which are delivered; the others go to ``suppressed/``, story records to ``stories/``.
+    ``state_path`` (watch): sinks deliver crash-safely against the state store (``transforms.deliver.jsonl``,
+    ``transforms.deliver.webhook``)."""
     if throttle is not None:
         throttled = {"alerts": alerts, **context} | "ThrottleAlerts" >> throttle
         alerts = throttled.alerts
@@ -87,7 +96,7 @@ def deliver(alerts: beam.PCollection, context: dict[str, beam.PCollection], sett
                                                               prefix="suppressed", counter="sink_suppressed")
         throttled.stories | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
                                                          counter="sink_stories")
-    alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir, state_path=state_path)
+    return undelivered(alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir, state_path=state_path))
 
 
 def write_articles(articles: beam.PCollection, out_dir: str) -> None:
@@ -98,12 +107,12 @@ def write_articles(articles: beam.PCollection, out_dir: str) -> None:
 def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settings: Settings, out_dir: str,
                   emit_articles: bool, *, throttle: beam.PTransform | None = None,
                   state_path: str | None = None) -> None:
-    """What the watch job writes: alerts to their sinks (``deliver``), dead letters (and optionally articles)
-    to JSONL under ``out_dir``."""
-    deliver(analyzed.alerts, {"articles": analyzed.tagged}, settings, out_dir, throttle=throttle,
-            state_path=state_path)
-    write_dead_letters([*analyzed.all_dead_letters(), *((f"[{i}]", d) for i, d in enumerate(other_dead, 1))],
-                       out_dir)
+    """What the watch job writes: alerts to their sinks (``deliver``), dead letters (the stages', the sinks')
+    and optionally articles to JSONL under ``out_dir``."""
+    sink_dead = deliver(analyzed.alerts, {"articles": analyzed.tagged}, settings, out_dir, throttle=throttle,
+                        state_path=state_path)
+    write_dead_letters([*analyzed.all_dead_letters(), *((f"[{i}]", d) for i, d in enumerate(other_dead, 1)),
+                        *sink_dead], out_dir)
     if emit_articles:
         write_articles(analyzed.tagged | "Articles" >> beam.Map(attrgetter("article")), out_dir)
 
@@ -138,6 +147,6 @@ def build_finish(p: beam.Pipeline, work_dir: str, settings: Settings, out_dir: s
                                                           prefix="suppressed", counter="sink_suppressed")
     settled[STORIES] | "WriteStories" >> WriteJsonl(os.path.join(out_dir, "stories"), prefix="stories",
                                                     counter="sink_stories")
-    settled.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)
+    write_dead_letters(undelivered(settled.alerts | "WriteAlerts" >> WriteAlerts(settings, out_dir)), out_dir)
     if emit_articles:
         write_articles(settled[ARTICLES_TAG], out_dir)

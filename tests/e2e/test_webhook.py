@@ -1,16 +1,20 @@
-"""Webhook delivery against a real HTTP receiver on 127.0.0.1, and sink routing through the CLI."""
+"""Webhook delivery against a real HTTP receiver on 127.0.0.1, and sink routing through the CLI: retries honour
+the receiver's ``Retry-After`` (delta-seconds or an HTTP-date, capped: ``transforms.net.retry``), and alerts
+that cannot be delivered are dead letters in ``dead_letters/``, counted in ``summary.json`` like the others."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from schemas.config import Sink
 from tests.transforms.throttle.test_policy import alert
-from transforms.deliver.webhook import WebhookClient, batch_key, deliver, deliver_batch
+from transforms.deliver.webhook import MAX_RETRY_AFTER, WebhookClient, batch_key, deliver, deliver_batch
 
 from .cli import newswatch, read_jsonl
 
@@ -18,9 +22,10 @@ pytestmark = pytest.mark.e2e
 
 
 class Receiver:
-    """Records every POST; answers 503 to the first ``fail_first`` requests (or to all, ``fail_always``)."""
+    """Records every POST; answers 503 to the first ``fail_first`` requests (or to all, ``fail_always``), with
+    ``Retry-After: <retry_after>`` (a callable: called for each answer)."""
 
-    def __init__(self, fail_first: int = 0, fail_always: bool = False) -> None:
+    def __init__(self, fail_first: int = 0, fail_always: bool = False, retry_after=lambda: "0") -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         outer = self
 
@@ -31,7 +36,7 @@ class Receiver:
                 failing = fail_always or len(outer.requests) <= fail_first
                 self.send_response(503 if failing else 200)
                 if failing:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", retry_after())
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -65,6 +70,22 @@ def test_retry_after_503_then_accepted(receiver):
         assert headers["idempotency-key"] == a.alert_id
         assert headers["content-type"] == "application/json"
         assert json.loads(body) == a.model_dump(mode="json")
+
+
+@pytest.mark.parametrize(("retry_after", "wait"), [(lambda: formatdate(time.time() + 40, usegmt=True), 40),
+                                                   (lambda: formatdate(time.time() + 7200, usegmt=True), 60),
+                                                   (lambda: "12", 12), (lambda: "3600", 60)])
+def test_retry_after_as_an_http_date_or_seconds_is_honoured_and_capped(retry_after, wait):
+    receiver = Receiver(fail_first=1, retry_after=retry_after)
+    slept: list[float] = []
+    try:
+        sink = Sink(id="hook", type="webhook", url=receiver.url, retries=2, timeout=5)
+        with WebhookClient() as client:
+            assert deliver(client, sink, alert(1, 0, "s"), sleep=slept.append) is None
+    finally:
+        receiver.close()
+    assert len(receiver.requests) == 2 and len(slept) == 1
+    assert wait - 2 <= slept[0] <= wait and slept[0] <= MAX_RETRY_AFTER
 
 
 @pytest.mark.parametrize("receiver", [{"fail_first": 1}], indirect=True)
@@ -134,3 +155,5 @@ def test_cli_dead_letter_when_receiver_always_fails(tmp_path, write_config, rece
     assert [d["stage"] for d in dead] == ["sink"]
     assert "HTTP 503 after 2 attempts" in dead[0]["error"]
     assert json.loads(dead[0]["excerpt"].encode().decode("unicode_escape"))["rule_id"] == "to-hook"
+    assert [p.name.split("-")[0] for p in (out / "dead_letters").glob("*.jsonl")] == ["dead"]   # with the rest
+    assert json.loads((out / "summary.json").read_text())["dead_letters"] == 1

@@ -10,7 +10,7 @@ import apache_beam as beam
 
 from pipeline.run import make_options
 from pipeline.watch import bound_runner_metrics
-from transforms.watch.source import PollTicks
+from transforms.watch.ticks import PollTicks
 
 
 def run_ticks(seconds: float, interval: float = 0.05) -> dict:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.records import Alert, AlertArticle, DeadLetter, MatchEvidence, Origin
-from transforms.deliver.sinks import to_json_line
+from transforms.deliver.jsonl import to_json_line
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 

@@ -18,7 +18,8 @@ from schemas.records import Alert, Article, DeadLetter, Origin, RawArticle
 from tests.conftest import SEED_ARTICLE
 from transforms.analyze.match import MatchRules, RuleMatcher
 from transforms.analyze.tag import TagTopics
-from transforms.deliver.sinks import WriteAlerts, WriteJsonl
+from transforms.deliver.jsonl import WriteJsonl
+from transforms.deliver.routing import WriteAlerts
 from transforms.ingest.read import ReadArticles
 from transforms.normalize import NormalizeArticles, normalize
 

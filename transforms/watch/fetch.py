@@ -2,7 +2,7 @@
 
 ``fetch_http`` makes one request and never raises for network or HTTP trouble: it returns a
 ``FetchResult`` whose ``status`` is ``ok``, ``not_modified`` or ``error``. It is a coroutine, run by an
-``AsyncFetcher`` (``make_client``) on a background event loop (``transforms.net.aio``), so that:
+``AsyncFetcher`` (``make_client``) on a background event loop (``transforms.net.client``), so that:
 
 * every request has a **whole-request deadline** (``timeout``, from connecting to the last byte): a server
   that sends its headers one byte a second is cut off at the deadline like one that never answers;
@@ -23,7 +23,9 @@
 ``next_poll`` is the schedule: after a success the feed's ``interval``; after ``n`` failures in a row
 ``interval * 2**n`` with equal jitter (half fixed, half random), never sooner than ``interval``, capped
 at ``max(interval, MAX_BACKOFF)``, and never sooner than the server's ``Retry-After`` (itself capped at a
-day). A failing feed is polled less often but never dropped.
+day). A failing feed is polled less often but never dropped. The backoff and the ``Retry-After`` parser
+(delta-seconds or an HTTP-date) are the project's one retry policy, ``transforms.net.retry``, shared with
+the webhook sink; this module only sets the feed's numbers.
 
 ``FeedPoller`` ties one poll together (fetch, then ``record``: schedule, state) with an injectable clock and
 random source, so the schedule is tested without waiting; the watch source calls ``record`` itself when a
@@ -34,8 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import email.utils
 import os
 import random
 import stat
@@ -48,7 +48,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from schemas.config import Feed
-from transforms.net.aio import BackgroundLoop
+from transforms.net.client import BackgroundClient
+from transforms.net.retry import backoff, parse_retry_after
 from transforms.watch.store import FeedState, StateStore
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
@@ -85,22 +86,6 @@ def feed_key(feed: Feed) -> str:
     return feed.id or feed.url
 
 
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
-
-
 def conditional_headers(state: FeedState) -> dict[str, str]:
     headers: dict[str, str] = {}
     if state.etag:
@@ -131,7 +116,8 @@ async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, t
                                        seconds=clock() - started)
                 if code >= 400 or code < 200:
                     return FetchResult("error", final, headers=headers, http_status=code,
-                                       retry_after=parse_retry_after(headers.get("retry-after"), wall()),
+                                       retry_after=parse_retry_after(headers.get("retry-after"), wall(),
+                                                                     MAX_RETRY_AFTER),
                                        error=f"HTTP {code} {response.reason_phrase}".strip(),
                                        seconds=clock() - started)
                 declared = headers.get("content-length", "")
@@ -162,26 +148,22 @@ async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, t
                        seconds=clock() - started)
 
 
-class AsyncFetcher:
-    """HTTP fetches on a background event loop (``transforms.net.aio``): one ``httpx.AsyncClient`` (connection
-    reuse), at most ``concurrency`` requests in flight and ``per_host`` to one host. ``submit`` returns a
-    future at once; ``fetch`` waits for the answer. Built in a DoFn's ``setup()``, closed in ``teardown()``."""
+class AsyncFetcher(BackgroundClient):
+    """HTTP fetches on a background event loop (``transforms.net.client``): one ``httpx.AsyncClient``
+    (connection reuse), at most ``concurrency`` requests in flight and ``per_host`` to one host. ``submit``
+    returns a future at once; ``fetch`` waits for the answer. Built in a DoFn's ``setup()``, closed in
+    ``teardown()``."""
 
     def __init__(self, concurrency: int = MAX_CONCURRENCY, per_host: int = PER_HOST) -> None:
-        self.io = BackgroundLoop("newswatch-fetch")
+        # as many idle connections kept as requests may be in flight (httpx keeps 20): with dozens of hosts
+        # polled every minute, fewer meant a new connection (connect, close) for most requests
+        super().__init__("newswatch-fetch", headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+                         follow_redirects=True, max_redirects=MAX_REDIRECTS,
+                         limits=httpx.Limits(max_connections=max(100, concurrency),
+                                             max_keepalive_connections=concurrency))
         self.per_host = per_host
         self.slots = asyncio.Semaphore(concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
-        self.client = self.io.run(self._client(concurrency))
-
-    @staticmethod
-    async def _client(concurrency: int) -> httpx.AsyncClient:
-        # as many idle connections kept as requests may be in flight (httpx keeps 20): with dozens of hosts
-        # polled every minute, fewer meant a new connection (connect, close) for most requests
-        return httpx.AsyncClient(headers={"User-Agent": USER_AGENT, "Accept": ACCEPT}, follow_redirects=True,
-                                 max_redirects=MAX_REDIRECTS,
-                                 limits=httpx.Limits(max_connections=max(100, concurrency),
-                                                     max_keepalive_connections=concurrency))
 
     async def _fetch(self, url: str, state: FeedState, timeout: float, max_bytes: int) -> FetchResult:
         host = self.hosts.setdefault((urlsplit(url).hostname or "").lower(), asyncio.Semaphore(self.per_host))
@@ -198,18 +180,6 @@ class AsyncFetcher:
 
     def fetch(self, url: str, state: FeedState, *, timeout: float, max_bytes: int) -> FetchResult:
         return self.submit(url, state, timeout=timeout, max_bytes=max_bytes).result()
-
-    def close(self) -> None:
-        if not self.io.loop.is_closed():
-            with contextlib.suppress(TimeoutError, RuntimeError):
-                self.io.run(self.client.aclose(), timeout=2.0)
-            self.io.close()
-
-    def __enter__(self) -> AsyncFetcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def make_client(concurrency: int = MAX_CONCURRENCY, per_host: int = PER_HOST) -> AsyncFetcher:
@@ -248,12 +218,8 @@ def fetch_local(path: str, state: FeedState, *, max_bytes: int) -> FetchResult:
 def next_poll(now: float, interval: float, failures: int, retry_after: float | None = None,
               rng: random.Random | None = None) -> float:
     """When to poll next (see the module docstring)."""
-    if failures <= 0:
-        delay = interval
-    else:
-        cap = max(interval, MAX_BACKOFF)
-        full = min(cap, interval * 2.0 ** min(failures, 30))
-        delay = max(interval, full / 2 + (rng or random).random() * full / 2)
+    cap = max(interval, MAX_BACKOFF)
+    delay = interval if failures <= 0 else max(interval, backoff(failures, interval, cap, rng))
     if retry_after is not None:
         delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
     return now + delay

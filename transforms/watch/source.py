@@ -10,12 +10,8 @@ The shape of Beam's ``fileio.MatchContinuously``::
       -> ParseFeeds failed fetches to dead letters; files read by the batch readers
                     (``transforms.ingest.read.read_path``)                  }
 
-``PollTicks`` is ``PeriodicImpulse``'s splittable DoFn with two additions: it returns for good (claiming
-the rest of its restriction) once a stop file exists or a deadline passes, which is how ``newswatch
-watch`` ends on SIGINT/SIGTERM or ``--duration``; and it naps until the next tick (in steps of at most
-``NAP`` seconds, checking the stop file) instead of deferring at once, because the in-process FnApiRunner
-re-invokes a deferred residual immediately (a busy loop: about half a core, measured). Each tick is its own
-bundle, so the per-bundle sinks write their files after every tick.
+``PollTicks`` (``transforms.watch.ticks``) is the clock: one tick a bundle until a stop file exists or a
+deadline passes, so the per-bundle sinks write their files after every tick.
 
 Nothing here groups or windows: on the FnApiRunner in streaming mode the watermark is held until the end,
 so a GroupByKey would fire only at shutdown.
@@ -62,15 +58,10 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.io.restriction_trackers import OffsetRange
-from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
-from apache_beam.metrics import Metrics
-from apache_beam.transforms.periodicsequence import ImpulseSeqGenRestrictionProvider
-from apache_beam.transforms.window import TimestampedValue
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import Timestamp
 
 from schemas.config import Feed, Fetching
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
@@ -79,80 +70,14 @@ from transforms.ingest.read import read_path, route_dead_letters
 from transforms.normalize import article_id, canonical_url
 from transforms.watch.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.watch.store import FeedState, StateStore
-from transforms.wiring import NAMESPACE, Outputs, with_dead_letters
+from transforms.watch.ticks import PollTicks, stop_requested
+from transforms.wiring import Outputs, counter, with_dead_letters
 
-NAP = 0.2                     # seconds between stop checks while waiting for the next tick
-FOREVER = 10 * 365 * 86400    # the restriction of an open-ended run
 SETTLE = 1.0                  # a dropped file is read once it has not changed for this long
 PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this often
 COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted (when the backlog is empty)
 DRAIN_ITEMS = 200             # backlog items a tick hands to the analysis stages, at most
 DRAIN_SECONDS = 1.0           # ... and no more once their analysis has taken this long in the tick
-
-
-
-def stop_requested(stop_file: str | None, deadline: float | None, now: float | None = None) -> bool:
-    return bool((stop_file and os.path.exists(stop_file))
-                or (deadline is not None and (now if now is not None else time.time()) >= deadline))
-
-
-class _TickFn(beam.DoFn):
-    """``PeriodicImpulse``'s generator, stoppable (see the module docstring)."""
-
-    def __init__(self, stop_file: str | None, deadline: float | None) -> None:
-        self.stop_file = stop_file
-        self.deadline = deadline
-
-    @beam.DoFn.unbounded_per_element()
-    def process(self, element: tuple[Timestamp, Timestamp, float],
-                tracker: Any = beam.DoFn.RestrictionParam(ImpulseSeqGenRestrictionProvider()),
-                watermark: Any = beam.DoFn.WatermarkEstimatorParam(
-                    ManualWatermarkEstimator.default_provider())
-                ) -> Iterator[TimestampedValue]:
-        start, _, interval = element
-        first = start.micros / 1e6
-        restriction: OffsetRange = tracker.current_restriction()
-        index = restriction.start
-        due = first + interval * index
-        while time.time() < due and not stop_requested(self.stop_file, self.deadline):
-            time.sleep(max(0.0, min(NAP, due - time.time())))
-        if stop_requested(self.stop_file, self.deadline):
-            tracker.try_claim(restriction.stop - 1)   # claim the rest: the source ends
-            return
-        if not tracker.try_claim(index):
-            return
-        stamp = Timestamp(due)
-        if watermark.current_watermark() is None or stamp > watermark.current_watermark():
-            watermark.set_watermark(stamp)
-        yield TimestampedValue(stamp, stamp)
-        next_due = Timestamp(first + interval * (index + 1))
-        tracker.defer_remainder(next_due)             # one tick per bundle: sinks flush after every tick
-
-
-class PollTicks(beam.PTransform):
-    """An unbounded PCollection of tick timestamps every ``interval`` seconds, until ``stop_file`` exists
-    or ``deadline`` (epoch seconds) passes."""
-
-    def __init__(self, interval: float = 1.0, *, stop_file: str | None = None,
-                 deadline: float | None = None) -> None:
-        super().__init__()
-        self.interval = interval
-        self.stop_file = stop_file
-        self.deadline = deadline
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        interval, deadline = self.interval, self.deadline
-
-        def span(_: bytes) -> tuple[Timestamp, Timestamp, float]:
-            now = Timestamp.now()
-            end = Timestamp(deadline) + Duration(interval) if deadline else now + Duration(FOREVER)
-            return (now, max(end, now + Duration(interval)), interval)
-
-        return (pbegin
-                | "Impulse" >> beam.Impulse()
-                | "Span" >> beam.Map(span)
-                | "GenTicks" >> beam.ParDo(_TickFn(self.stop_file, deadline)))
-
 
 def tick_slack(tick: float) -> float:
     """How early a feed may be claimed: half a tick, so that a feed due a moment after a tick is not left
@@ -168,7 +93,7 @@ def _scan(folder: str) -> Iterator[str]:
                 yield os.path.join(root, name)
 
 
-class _DueFn(beam.DoFn):
+class DueFn(beam.DoFn):
     """tick -> a ``PollTask`` per feed due now and per new, settled file of ``watch_paths``."""
 
     HEARTBEAT = ("feeds_polled", "feeds_not_modified", "feeds_failed", "files_read", "new_articles", "alerts",
@@ -252,7 +177,7 @@ class PollTask(NamedTuple):
 class Fetched(NamedTuple):
     """A failed fetch (``result``, turned into a dead letter), or a file task passed on to its reader
     (``result`` None). Feed documents that arrived are not passed on as such: their entries go through the
-    backlog (``_FetchFn``)."""
+    backlog (``FetchFn``)."""
 
     task: PollTask
     result: FetchResult | None = None
@@ -260,7 +185,7 @@ class Fetched(NamedTuple):
     next_poll_in: float = 0.0
 
 
-class _FetchFn(beam.DoFn):
+class FetchFn(beam.DoFn):
     """PollTask -> what the analysis stages get: items from the backlog (``RawArticle``), dead letters of
     documents that did not parse, ``Fetched`` failures (turned into dead letters by the next stage) and file
     tasks (passed through to their reader). URL feeds are fetched in the background; the tick's collect task
@@ -278,11 +203,11 @@ class _FetchFn(beam.DoFn):
             drain_items = int(os.environ.get("NEWSWATCH_DRAIN_ITEMS") or DRAIN_ITEMS)
         self.drain_items = max(1, drain_items)
         self.drain_seconds = DRAIN_SECONDS if drain_seconds is None else drain_seconds
-        self.ok = Metrics.counter(NAMESPACE, "fetch_ok")
-        self.not_modified = Metrics.counter(NAMESPACE, "fetch_not_modified")
-        self.failed = Metrics.counter(NAMESPACE, "fetch_failed")
-        self.queued = Metrics.counter(NAMESPACE, "backlog_queued")
-        self.drained = Metrics.counter(NAMESPACE, "backlog_drained")
+        self.ok = counter("fetch_ok")
+        self.not_modified = counter("fetch_not_modified")
+        self.failed = counter("fetch_failed")
+        self.queued = counter("backlog_queued")
+        self.drained = counter("backlog_drained")
 
     def setup(self) -> None:
         import structlog
@@ -404,14 +329,14 @@ def known_id(raw: RawArticle) -> str | None:
     return None
 
 
-class _ParseFn(beam.DoFn):
+class ParseFn(beam.DoFn):
     """What ``FetchFeeds`` hands on -> RawArticles on the main output and dead letters: backlog items and the
     dead letters of malformed documents pass through; failed fetches become dead letters (stage ``fetch``);
     file tasks are read by the batch readers (unreadable files are dead letters)."""
 
     def __init__(self) -> None:
-        self.items = Metrics.counter(NAMESPACE, "read_items")
-        self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+        self.items = counter("read_items")
+        self.dead = counter("read_dead_letters")
 
     def _items(self, element: Fetched | RawArticle | DeadLetter) -> Iterator[RawArticle | DeadLetter]:
         if isinstance(element, RawArticle | DeadLetter):
@@ -456,8 +381,8 @@ class PollSources(beam.PTransform):
     def expand(self, pbegin: beam.pvalue.PBegin) -> Outputs:
         fetched = (pbegin
                   | "PollTicks" >> PollTicks(self.tick, stop_file=self.stop_file, deadline=self.deadline)
-                  | "DueWork" >> beam.ParDo(_DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
-                  | "FetchFeeds" >> beam.ParDo(_FetchFn(self.state_path, self.stop_file, self.deadline,
+                  | "DueWork" >> beam.ParDo(DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
+                  | "FetchFeeds" >> beam.ParDo(FetchFn(self.state_path, self.stop_file, self.deadline,
                                                             self.fetching, drain_items=self.drain_items,
                                                             drain_seconds=self.drain_seconds)))
-        return with_dead_letters(fetched, "ParseFeeds", _ParseFn())
+        return with_dead_letters(fetched, "ParseFeeds", ParseFn())

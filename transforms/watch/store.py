@@ -28,7 +28,7 @@ the tick's first stage (``transforms.watch.source``) commits the previous tick a
 entries queued in and taken from the backlog, seen ids, files claimed, story assignments, throttle
 decisions, emitted alert ids, webhook outbox rows -- is committed only when the next tick starts, i.e. after
 the previous bundle finished and its sinks wrote their files durably (write, flush, fsync, rename:
-``transforms.deliver.sinks``). The last tick is committed by ``pipeline.watch.run_watch`` once the pipeline has
+``transforms.deliver.jsonl``). The last tick is committed by ``pipeline.watch.run_watch`` once the pipeline has
 finished. A ``kill -9`` at any moment therefore rolls the state back to the end of a tick whose output is
 on disk: the rolled-back tick is fetched again, the backlog items it had taken are back in the backlog and
 analysed again after a restart (nothing is lost; items queued by committed ticks are kept), and the JSONL

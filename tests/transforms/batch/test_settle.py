@@ -20,7 +20,7 @@ from schemas.config import parse_settings
 from tests.e2e.cli import read_jsonl
 from tests.paths import FIXTURES
 from transforms.batch import spill
-from transforms.deliver.sinks import WriteJsonl
+from transforms.deliver.jsonl import WriteJsonl
 from transforms.ingest.read import ReadArticles
 from transforms.stories.cluster import DUPLICATES_TAG, MEMBERS_TAG, SetStoryIds, StoryIds
 from transforms.throttle.policy import ThrottleAlerts
@@ -185,7 +185,7 @@ def test_jsonl_writer_bounds_a_bundle(tmp_path):
     """A batch bundle can hold a whole archive's records: the writer writes a file every FLUSH_LINES lines
     instead of holding them all (and loses none)."""
     from schemas.records import DeadLetter, Origin
-    from transforms.deliver.sinks import FLUSH_LINES
+    from transforms.deliver.jsonl import FLUSH_LINES
 
     n = FLUSH_LINES * 2 + 7
     with beam.Pipeline(runner=FnApiRunner()) as p:

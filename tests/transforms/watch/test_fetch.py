@@ -9,17 +9,18 @@ from email.utils import formatdate
 
 import pytest
 
-from schemas.config import Feed
+from schemas.config import Feed, Fetching
 from tests.e2e.feedserver import FeedServer
 from transforms.watch.fetch import (
     MAX_BACKOFF,
+    MAX_RETRY_AFTER,
     USER_AGENT,
     FeedPoller,
     fetch_local,
     make_client,
     next_poll,
-    parse_retry_after,
 )
+from transforms.watch.source import FetchFn, PollTask
 from transforms.watch.store import FeedState, StateStore
 
 ITEM = {"title": "Tariffs rise", "link": "http://127.0.0.1/a1", "body": "New tariffs."}
@@ -133,13 +134,21 @@ def test_local_feed_validator_is_size_and_mtime(tmp_path):
     assert fetch_local(str(tmp_path / "missing.xml"), FeedState(), max_bytes=1000).status == "error"
 
 
-def test_retry_after_forms():
-    now = 1_800_000_000.0
-    assert parse_retry_after("30", now) == 30
-    assert parse_retry_after("Fri, 15 Jan 2027 08:00:00 GMT", now) == 1_800_000_000 - now   # 0: in the past
-    assert parse_retry_after(formatdate(now + 90, usegmt=True), now) == 90
-    assert parse_retry_after("garbage", now) is None and parse_retry_after(None, now) is None
-    assert parse_retry_after("999999999", now) == 86400
+@pytest.mark.e2e
+def test_a_retry_after_http_date_is_honoured_and_capped_at_a_day(server, poller):
+    """The feed side of ``transforms.net.retry``: a 503 whose ``Retry-After`` is an HTTP-date delays the next
+    poll until that date; one a year away is capped at ``MAX_RETRY_AFTER`` (a day)."""
+    p, clock = poller
+    feed = Feed(url=server.url("/busy"), interval=10)
+    server.retry_after = formatdate(time.time() + 600, usegmt=True)
+    out = p.poll(feed)
+    assert out.result.http_status == 503 and 598 <= (out.result.retry_after or 0) <= 600
+    assert out.state.next_due >= clock.now + 598
+    server.retry_after = formatdate(time.time() + 365 * 86400, usegmt=True)
+    clock.now = out.state.next_due
+    out = p.poll(feed)
+    assert out.result.retry_after == MAX_RETRY_AFTER == 86400
+    assert out.state.next_due == pytest.approx(clock.now + 86400)         # above the 6 h backoff cap
 
 
 def test_next_poll_schedule():
@@ -170,12 +179,9 @@ def test_a_request_that_waits_for_a_slot_says_when_it_went_out(server):
 def test_the_watch_schedule_counts_from_when_the_request_went_out(server, tmp_path):
     """Two feeds submitted at once through one slot: the second is due an interval after its request went
     out, not after it was submitted (else a burst of feeds stays a burst, each waiting as long again)."""
-    from schemas.config import Fetching
-    from transforms.watch.source import PollTask, _FetchFn
-
     server.slow_seconds = 0.5
     feeds = [Feed(url=server.url("/slow"), interval=60), Feed(url=server.url("/slow?2"), interval=60)]
-    fn = _FetchFn(str(tmp_path / "s.sqlite"), fetching=Fetching(concurrency=1, per_host=1))
+    fn = FetchFn(str(tmp_path / "s.sqlite"), fetching=Fetching(concurrency=1, per_host=1))
     fn.setup()
     try:
         t0 = time.time()

@@ -6,20 +6,22 @@ commit (a crash) puts what it took back, and what committed ticks queued stays (
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from collections import Counter
 
 import apache_beam as beam
 import pytest
+from apache_beam.utils.timestamp import Timestamp
 
 from pipeline.run import make_options
 from schemas.config import Feed, parse_settings
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.e2e.feedserver import FeedServer, rss
 from transforms.normalize import normalize
-from transforms.watch.source import Fetched, PollSources, PollTask, _FetchFn, _ParseFn, known_id
-from transforms.watch.store import SharedDB, StateStore
+from transforms.watch.source import DueFn, Fetched, FetchFn, ParseFn, PollSources, PollTask, known_id
+from transforms.watch.store import FeedState, SharedDB, StateStore
 
 
 def raw(n: int, url: str | None = None) -> RawArticle:
@@ -44,13 +46,13 @@ feeds: [{{url: '{path}', interval: 60}}]
     return settings.feeds[0]
 
 
-def fetch_fn(state: str, **kw) -> _FetchFn:
-    fn = _FetchFn(state, **kw)
+def fetch_fn(state: str, **kw) -> FetchFn:
+    fn = FetchFn(state, **kw)
     fn.setup()
     return fn
 
 
-def tick(fn: _FetchFn, *tasks: PollTask, consume=None) -> list:
+def tick(fn: FetchFn, *tasks: PollTask, consume=None) -> list:
     """One tick of the fetch stage: its tasks, then the collect task; ``consume`` is called for each item
     handed on (the work of the stages downstream, which run as the stage yields)."""
     fn.store.begin_tick()
@@ -192,7 +194,7 @@ def test_failures_and_malformed_documents_go_on_at_once_beside_the_backlog(tmp_p
         out = tick(fn, PollTask(feed=missing), PollTask(feed=broken))
         assert [type(e).__name__ for e in out] == ["Fetched", "DeadLetter", "RawArticle"]
         assert isinstance(out[0], Fetched) and out[0].result.status == "error"
-        parsed = [list(_ParseFn()._items(e)) for e in out]
+        parsed = [list(ParseFn()._items(e)) for e in out]
         assert [p[0].stage for p in parsed[:2]] == ["fetch", "read"]
         assert all(isinstance(p[0], DeadLetter) for p in parsed[:2]) and parsed[2][0].title == "Story 1"
     finally:
@@ -279,3 +281,52 @@ feeds:
     assert len(per_bundle) >= 12
     gaps = [b - a for a, b in itertools.pairwise(polls)]
     assert len(polls) >= 6 and max(gaps) < 3.0, gaps
+
+
+# -- due work: which feeds and files a tick claims ---------------------------------------------------------
+def due_tasks(fn: DueFn) -> list[PollTask]:
+    return list(fn.process(Timestamp.now()))
+
+
+def test_a_tick_claims_the_feeds_due_within_half_a_tick_and_ends_with_the_collect_task(tmp_path):
+    state = str(tmp_path / "s.sqlite")
+    now = time.time()
+    feeds = tuple(Feed(id=f"f{i}", url=f"http://wire.test/{i}.xml", interval=60) for i in range(4))
+    store = StateStore(state)
+    store.save_feed("f0", FeedState(next_due=now - 5))               # overdue
+    store.save_feed("f1", FeedState(next_due=now + 0.3))             # due within half of a 1 s tick
+    store.save_feed("f2", FeedState(next_due=now + 30))              # not yet
+    store.close()                                                    # f3: never polled, due at once
+    fn = DueFn(feeds, (), state, tick=1.0)
+    fn.setup()
+    try:
+        tasks = due_tasks(fn)
+        assert [t.feed.id for t in tasks if t.feed] == ["f0", "f1", "f3"]
+        assert tasks[-1] == PollTask(collect=True) and sum(t.collect for t in tasks) == 1
+        leased = {f.id: fn.store.feed(f.id).next_due for f in feeds if f.id != "f2"}
+        assert all(due > now + 30 for due in leased.values())        # leased: timeout * 2 + 30 s
+        assert [t for t in due_tasks(fn) if t.feed] == []            # claimed feeds are not claimed again
+    finally:
+        fn.teardown()
+
+
+def test_a_tick_claims_a_dropped_file_once_it_has_settled_and_only_once(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "old.txt").write_text("Title: A\n\nBody.\n")
+    (inbox / ".hidden.txt").write_text("Title: B\n\nBody.\n")
+    old = time.time() - 10
+    os.utime(inbox / "old.txt", (old, old))
+    os.utime(inbox / ".hidden.txt", (old, old))
+    (inbox / "fresh.txt").write_text("Title: C\n\nStill being written.\n")     # changed under SETTLE s ago
+    fn = DueFn((), (str(inbox),), str(tmp_path / "s.sqlite"), tick=1.0)
+    fn.setup()
+    try:
+        assert [os.path.basename(t.path) for t in due_tasks(fn) if t.path] == ["old.txt"]
+        assert [t.path for t in due_tasks(fn) if t.path] == []                # read once
+        os.utime(inbox / "fresh.txt", (old, old))
+        (inbox / "old.txt").write_text("Title: A\n\nBody, edited.\n")
+        os.utime(inbox / "old.txt", (old + 1, old + 1))                      # changed: read again
+        assert sorted(os.path.basename(t.path) for t in due_tasks(fn) if t.path) == ["fresh.txt", "old.txt"]
+    finally:
+        fn.teardown()
