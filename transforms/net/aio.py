@@ -1,5 +1,7 @@
 """A background asyncio loop for network I/O that must not block a Beam stage: feed fetches
-(``transforms.watch.fetch.AsyncFetcher``) and webhook deliveries (``transforms.deliver.webhook``).
+(``transforms.watch.fetch.AsyncFetcher``) and webhook deliveries (``transforms.deliver.webhook``), both
+through ``transforms.net.client.BackgroundClient`` (an ``httpx.AsyncClient`` on such a loop). The package's
+third module, ``transforms.net.retry``, is the retry policy of both (Retry-After, backoff).
 
 Why asyncio: a peer that answers one byte a second never trips a per-read timeout, and a blocked socket
 read in a thread cannot be interrupted. A coroutine under ``asyncio.timeout`` is cancelled at its deadline
