@@ -35,6 +35,8 @@ from types import FrameType
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.metrics import monitoring_infos
+from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 from pipeline.build import analyze, write_outputs
 from pipeline.logs import get_logger
@@ -57,17 +59,12 @@ def bound_runner_metrics() -> None:
     every tick's bundle adds a link to that chain and keeps its responses alive, about 4-5 KB per stage a
     bundle (100 KB a tick for the watch job, 6 MB a minute, measured on an idle watch). Consolidating into a
     list each time gives the same totals in constant memory."""
-    from apache_beam.metrics import monitoring_infos
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-
     current = getattr(fn_runner, "consolidate_monitoring_infos", None)
     if current is monitoring_infos.consolidate:
         fn_runner.consolidate_monitoring_infos = _consolidated
 
 
 def _consolidated(infos: Any, key: Any = None) -> list[Any]:
-    from apache_beam.metrics import monitoring_infos
-
     return list(monitoring_infos.consolidate(infos) if key is None else monitoring_infos.consolidate(infos, key))
 
 

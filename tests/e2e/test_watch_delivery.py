@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -95,9 +96,7 @@ def test_a_receiver_that_rejects_makes_sink_dead_letters(tmp_path):
     receiver = Receiver(fail_always=True)
     receiver_status = 400
     try:
-        import http.server
-
-        class Rejecting(http.server.BaseHTTPRequestHandler):
+        class Rejecting(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 self.send_response(receiver_status)

@@ -61,6 +61,7 @@ from concurrent.futures import Future
 from typing import NamedTuple
 
 import apache_beam as beam
+import structlog
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.config import Feed, Fetching
@@ -107,8 +108,6 @@ class DueFn(beam.DoFn):
         self.tick = tick
 
     def setup(self) -> None:
-        import structlog
-
         self.store = StateStore(self.state_path)
         self.log = structlog.get_logger("newswatch")
         self.last_prune = 0.0
@@ -210,8 +209,6 @@ class FetchFn(beam.DoFn):
         self.drained = counter("backlog_drained")
 
     def setup(self) -> None:
-        import structlog
-
         self.store = StateStore(self.state_path)
         self.client = make_client(self.fetching.concurrency, self.fetching.per_host)
         self.poller = FeedPoller(self.store, self.client)
