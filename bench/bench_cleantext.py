@@ -102,7 +102,7 @@ def main() -> int:
         return 0
 
     from transforms.analyze.boilerplate import field_spans, mask_boilerplate, mask_fields
-    from transforms.query.analysis import fold_with_offsets
+    from transforms.query.folding import fold_with_offsets
 
     t0 = time.perf_counter()
     items = articles(args.shared)

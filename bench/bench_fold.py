@@ -39,7 +39,8 @@ def article(rng: random.Random, typographic: bool) -> str:
 
 
 def main() -> int:
-    from transforms.query.analysis import fold_with_offsets, spaced_text
+    from transforms.query.folding import fold_with_offsets
+    from transforms.query.spacing import spaced_text
 
     print("| text | articles | fold_with_offsets µs | spaced_text µs |")
     print("| --- | ---: | ---: | ---: |")

@@ -13,8 +13,8 @@ each added to the bundled taxonomy. For each rule set it times
 
 and prints one table with articles/s, MB/s and the ratio to the 10-rule run (all times are CPU
 seconds, ``time.process_time`` and the child's rusage, so that other load on the machine does not skew
-them; each the best of 2 runs, ``--e2e-runs`` for the batch runs), then the scan alone with
-pyahocorasick vs hyperscan (if installed) over the 10,000-rule literals.
+them; each the best of 2 runs, ``--e2e-runs`` for the batch runs), then the scan alone (pyahocorasick)
+over the 10,000-rule literals.
 
 Then the same matcher over real news: the 67 article pages of ``../shared/data/fundus_news_html`` and the 135
 web pages of ``../shared/data/trafilatura_html`` (``NEWSWATCH_SHARED_DATA`` elsewhere; skipped when absent),
@@ -238,30 +238,25 @@ def time_e2e(config: Path, archive: Path) -> tuple[float, dict]:
     return seconds, json.loads(Path(out, "summary.json").read_text())
 
 
-def scan_backends(config: Path, articles: list) -> list[tuple[str, float, float]]:
-    """(backend, build seconds, scan seconds over every article's four folded fields)."""
+def scan_alone(config: Path, articles: list) -> tuple[float, float]:
+    """(build seconds, scan seconds over every article's four folded fields)."""
     from schemas.config import load_settings
     from transforms.analyze.rules import compile_settings
     from transforms.query import fold
-    from transforms.query.presearch import Presearcher, Scanner
+    from transforms.query.presearch import Presearcher
+    from transforms.query.scanner import Scanner
 
     compiled = compile_settings(load_settings(config))
     lits = Presearcher.literals_of([t.query for t in compiled.topics] + [r.query for r in compiled.rules])
     folded = [{"title": fold(a.title), "body": fold(a.body), "source": fold(a.source or ""),
                "url": fold(a.url or "")} for a in articles]
-    rows = []
-    for backend in ("ahocorasick", "hyperscan"):
-        try:
-            t0 = time.perf_counter()
-            sc = Scanner(lits, backend=backend)  # type: ignore[arg-type]
-            build = time.perf_counter() - t0
-        except ImportError:
-            continue
-        t0 = time.perf_counter()
-        for f in folded:
-            sc.scan(f)
-        rows.append((backend, build, time.perf_counter() - t0))
-    return rows
+    t0 = time.perf_counter()
+    sc = Scanner(lits)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for f in folded:
+        sc.scan(f)
+    return build, time.perf_counter() - t0
 
 
 def main() -> int:
@@ -318,10 +313,10 @@ def main() -> int:
             r = results[5000][4] / base_e
             print(f"target: end to end, 5,000 rules <= 1.5x 10 rules: {'met' if r <= 1.5 else 'MISSED'} ({r:.2f}x)")
         print("\nscan alone (10,000-rule config + taxonomy literals, 4 folded fields per article):")
-        print("| backend | literals build s | scan s | MB/s |")
-        print("| --- | ---: | ---: | ---: |")
-        for backend, build, secs in scan_backends(configs[10000], articles):
-            print(f"| {backend} | {build:.2f} | {secs:.2f} | {mb / secs:.1f} |")
+        print("| literals build s | scan s | MB/s |")
+        print("| ---: | ---: | ---: |")
+        build, secs = scan_alone(configs[10000], articles)
+        print(f"| {build:.2f} | {secs:.2f} | {mb / secs:.1f} |")
         real = real_articles()
         if real:
             rmb = sum(len(a.title.encode()) + len(a.body.encode()) for a in real) / 1e6

@@ -28,10 +28,11 @@ Typical use::
     evidence = q.match(doc)   # None or list[Evidence]
 """
 
-from .analysis import fold
 from .compiler import CompiledQuery, compile_query
+from .document import Document, LazyTopics
 from .errors import QuerySyntaxError
-from .matcher import Document, Evidence
+from .fields import Evidence
+from .folding import fold
 from .parser import And, Atom, Lang, Near, Node, Not, Or, Phrase, Topic, Word, parse_query
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Document",
     "Evidence",
     "Lang",
+    "LazyTopics",
     "Near",
     "Node",
     "Not",

@@ -48,6 +48,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .folding import TOKEN_RE, fold
+from .keys import elem_key
+
 __all__ = [
     "FALLBACK",
     "LANGUAGES",
@@ -96,7 +99,7 @@ class LangForms:
     """The word-form rules of one language: its stemmer with a bounded cache of stems, and each query word's
     anchor and stem.  One per language per process (``forms_for``); pickles as its language code."""
 
-    __slots__ = ("_cut", "_entries", "_keys", "_matchers", "_stem_word", "_stems", "code")
+    __slots__ = ("_cut", "_entries", "_keys", "_matchers", "_stem_word", "code", "stems")
 
     def __init__(self, code: str) -> None:
         import Stemmer  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -104,7 +107,9 @@ class LangForms:
         self.code = code
         # PyStemmer's own cache off: ours is a dict lookup without a call
         self._stem_word: Callable[[str], str] = Stemmer.Stemmer(LANGUAGES[code], 0).stemWord
-        self._stems: dict[str, str] = {}
+        #: token -> its stem (``stem``; at most ``_CACHE_MAX``, then cleared): the fast matcher and the scanner
+        #: read it directly before calling ``stem`` (a dict lookup instead of a call); do not write it
+        self.stems: dict[str, str] = {}
         self._cut: str | None = _CUT.get(code)
         #: folded word -> (anchor, stem)
         self._entries: dict[str, tuple[str, str]] = {}
@@ -113,11 +118,11 @@ class LangForms:
         self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def stem(self, token: str) -> str:
-        s = self._stems.get(token)
+        s = self.stems.get(token)
         if s is None:
-            if len(self._stems) >= _CACHE_MAX:
-                self._stems.clear()
-            s = self._stems[token] = self._stem_word(token)
+            if len(self.stems) >= _CACHE_MAX:
+                self.stems.clear()
+            s = self.stems[token] = self._stem_word(token)
         return s
 
     def entry(self, word: str) -> tuple[str, str]:
@@ -173,13 +178,11 @@ class LangForms:
 
     def keys(self, word: str, raw: str) -> tuple[str, ...]:
         """The presearch keys of the inflectable ``word`` in this language, one of which a field holding one of
-        its forms contains: its anchor as a prefix key (``analysis.elem_key``), and its Polish forms that do not
+        its forms contains: its anchor as a prefix key (``keys.elem_key``), and its Polish forms that do not
         start with the anchor (whole words)."""
         key = (word, raw)
         k = self._keys.get(key)
         if k is None:
-            from .analysis import elem_key
-
             if len(self._keys) >= _CACHE_MAX:
                 self._keys.clear()
             k = self._keys[key] = (elem_key(self.entry(word)[0], True), *self.outside(word, raw))
@@ -230,8 +233,6 @@ def _morfeusz() -> Any:
 def polish_forms(raw: str) -> frozenset[str]:
     """The folded forms of every lemma Morfeusz finds for the query token ``raw`` (as written: Polish needs its
     diacritics to be analysed), ``frozenset()`` for a word it does not know or that cannot be Polish."""
-    from .analysis import TOKEN_RE, fold
-
     low = raw.lower()
     if _POLISH_WORD.fullmatch(low) is None:
         return frozenset()

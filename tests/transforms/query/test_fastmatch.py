@@ -4,7 +4,7 @@
   folded text, token counting with ``str.count``) instead of :class:`FieldIndex` (a token index): same result
   and evidence for every query, on random texts with accents, CJK, hyphens, fullwidth forms and folds that
   change lengths (ß, İ, ﬁ, combining marks);
-* with a presearch scan attached (``set_scan``), the skipped work (absent literals, OR operands whose literals
+* with a presearch scan recorded (``Presearcher.scan``), the skipped work (absent literals, OR operands whose literals
   are all absent) changes nothing;
 * alerts built without validation (``model_construct``) serialize exactly like validated ones.
 """
@@ -24,9 +24,11 @@ from transforms.analyze.match import RuleMatcher, alert_article_of, alert_id, sn
 from transforms.analyze.rules import CompiledSettings, compile_settings
 from transforms.analyze.tag import Tagged, Tagger
 from transforms.query import Document, compile_query
-from transforms.query.analysis import spaced_ascii
-from transforms.query.matcher import FieldIndex, HitField
-from transforms.query.presearch import Presearcher, Scanner
+from transforms.query.fieldindex import FieldIndex
+from transforms.query.hitfield import HitField
+from transforms.query.presearch import Presearcher
+from transforms.query.scanner import Scanner
+from transforms.query.spacing import spaced_ascii
 
 PROPS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -92,7 +94,7 @@ def test_hitfield_equals_token_index(qs: list[str], title: str, body: str, scann
     fast = Document({"title": title, "body": body}, lang=lang, fast=True)
     if scanned:
         ps = Presearcher(compiled)
-        fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+        ps.scan(fast)   # scans and records the scan on the document
     for q in compiled:
         assert q.match(fast) == q.match(slow), q.source
         assert q.matches(fast) == (q.match(slow) is not None), q.source   # the short-circuit test
@@ -119,7 +121,7 @@ def test_token_start_scan_is_a_necessary_condition(qs: list[str], title: str, bo
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
 def test_spaced_ascii_tokens(text: str) -> None:
-    from transforms.query.analysis import TOKEN_RE
+    from transforms.query.folding import TOKEN_RE
 
     spaced = spaced_ascii(text.lower())
     assert spaced.split() == TOKEN_RE.findall(text.lower())
@@ -149,7 +151,7 @@ def test_examples() -> None:
 def test_scan_is_not_pickled_and_copies_share_it() -> None:
     doc = Document({"body": "acme trade"}, fast=True)
     ps = Presearcher([compile_query("acme OR zeta")])
-    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    ps.scan(doc)   # scans and records the scan on the document
     assert ps.scan(doc) == {"acm*": 2}
     assert doc.with_topics({"t": []}).scan_info is doc.scan_info
     back = pickle.loads(pickle.dumps(doc))
@@ -271,7 +273,7 @@ def test_non_ascii_hitfield_equals_token_index(qs: list[str], title: str, body: 
     fast = Document({"title": title, "body": body}, lang=lang, fast=True)
     if scanned:
         ps = Presearcher(compiled)
-        fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+        ps.scan(fast)   # scans and records the scan on the document
     for q in compiled:
         assert q.match(fast) == q.match(slow), q.source
         assert q.matches(fast) == (q.match(slow) is not None), q.source   # the short-circuit test
@@ -295,7 +297,8 @@ def test_non_ascii_evidence_of_every_token(text: str) -> None:
 @settings(max_examples=500, deadline=None, database=None)
 @given(st.text(max_size=60))
 def test_spaced_text_tokens(text: str) -> None:
-    from transforms.query.analysis import TOKEN_RE, fold, spaced_text
+    from transforms.query.folding import TOKEN_RE, fold
+    from transforms.query.spacing import spaced_text
 
     folded = fold(text)
     assert spaced_text(folded).split() == TOKEN_RE.findall(folded)
@@ -332,7 +335,7 @@ def test_mostly_ascii_text_with_curly_quotes(parts: list[str], sep: str) -> None
     queries = ["trade talks", "trade NEAR/2 talks", "societe", "华为", '"talks trade"~1', "tal*", "s"]
     ps = Presearcher([compile_query(q) for q in queries])
     fast, slow = Document({"body": text}, fast=True), Document({"body": text})
-    fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    ps.scan(fast)   # scans and records the scan on the document
     for q in queries:
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
     assert set(ps.candidates(fast)) >= {i for i, q in enumerate(queries) if compile_query(q).match(slow)}
@@ -356,7 +359,7 @@ def test_scan_hits_give_the_same_positions_as_searching() -> None:
     text = "Tariffs rose; the tariff list grew. Tariffs, tariffs: trade-offs and trade."
     ps = Presearcher([compile_query(q) for q in ("tariff*", "trade", "list")])
     doc = Document({"body": text}, fast=True)
-    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    ps.scan(doc)   # scans and records the scan on the document
     hf = doc.field("body")
     assert isinstance(hf, HitField) and hf._hits is not None
     plain = Document({"body": text}, fast=True).field("body")
@@ -402,7 +405,7 @@ def test_word_and_prefix_keys_of_one_stem_stay_apart() -> None:
     ps = Presearcher([compile_query(q) for q in queries])
     text = "New tariffs war looms"
     fast, slow = Document({"body": text}, fast=True), Document({"body": text})
-    fast.set_scan(ps.scan(fast), ps.scanner.literal_set)
+    ps.scan(fast)   # scans and records the scan on the document
     assert ps.scan(fast) == {"tariff*": 2, "war": 2, "new": 2}   # "tariff": anchor tariff*, as the prefix
     for q in queries:
         assert compile_query(q).match(fast) == compile_query(q).match(slow), q
@@ -418,9 +421,8 @@ def test_fields_with_cjk_scan_ascii_keys_as_tokens() -> None:
     ps = Presearcher([compile_query(q) for q in queries])
     doc = Document({"body": text}, fast=True)
     presence = ps.scan(doc)
-    doc.set_scan(presence, ps.scanner.literal_set)
     hf = doc.field("body")
-    assert isinstance(hf, HitField) and not hf._ascii and hf._hits is not None
+    assert isinstance(hf, HitField) and not hf.all_ascii and hf._hits is not None
     assert hf._hits[1] == ps.scanner.ascii_keys and "华为" not in hf._hits[1]
     assert presence["ip"] and presence["ship*"] and presence["华为"]
     assert hf._hits[2]["ip"] and len(hf._hits[2]["ip"]) == 1            # the token, not "sh-ip-ping"/"equ-ip-ment"

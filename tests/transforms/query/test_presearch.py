@@ -17,8 +17,10 @@ from transforms.analyze.match import MAX_MATCHES, RuleMatcher
 from transforms.analyze.rules import CompiledSettings, compile_settings
 from transforms.analyze.tag import Tagger
 from transforms.query import Document, Evidence, compile_query
-from transforms.query.matcher import HitField
-from transforms.query.presearch import FAnd, FLang, FOr, FTerm, FTopic, Presearcher, Scanner, anchor_of, filter_of
+from transforms.query.filters import FAnd, FLang, FOr, FTerm, FTopic, anchor_of, filter_of
+from transforms.query.hitfield import HitField
+from transforms.query.presearch import Presearcher
+from transforms.query.scanner import Scanner
 
 PROPS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,26 +131,16 @@ def test_candidates_respect_fields_near_and_tags():
     assert ps.candidates(doc) == [1]                       # title:acme needs acme in the title
     assert ps.candidates(doc, tags={"t"}) == [1, 2]
     assert ps.candidates(doc, lang="fr") == [1, 3]
-    assert ps.candidates({"body": "recall", "title": "acme"}) == [0]   # NEAR needs both in one field
+    assert ps.folded_candidates({"body": "recall", "title": "acme"}) == [0]   # NEAR needs both in one field
     assert [q.match(doc) is not None for q in qs] == [False, True, False, False, False]
 
 
-def test_scanner_backends_agree_and_pickle():
+def test_scanner_finds_substrings_and_pickles():
     lits = ["acme", "華為", "resume", "e", "ab"]
     text = "résumé of acme 華為公司 abe".replace("é", "e")
-    ac, hs = Scanner(lits), Scanner(lits, backend="hyperscan") if _has_hyperscan() else None
+    ac = Scanner(lits)
     assert ac.scan({"body": text}) == {"acme": 2, "華為": 2, "resume": 2, "e": 2, "ab": 2}
-    if hs is not None:
-        assert hs.scan({"body": text}) == ac.scan({"body": text})
     assert pickle.loads(pickle.dumps(ac)).scan({"title": "acme"}) == {"acme": 1, "e": 1}
-
-
-def _has_hyperscan() -> bool:
-    try:
-        import hyperscan  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_document_stays_lazy_when_nothing_is_a_candidate(compiled):
@@ -291,7 +283,7 @@ def test_fast_path_equals_reference(config: str, data: st.DataObject) -> None:
 @st.composite
 def long_configs(draw: st.DrawFn) -> str:
     """Topics and rules that are long ORs (8-40 operands, as in a real taxonomy): their operands are indexed by
-    anchor key (``compiler._or_index``) and, past ``presearch._PRECHECK_MAX`` keys, not prechecked."""
+    anchor key (``plans.OrPlan``) and, past ``presearch._PRECHECK_MAX`` keys, not prechecked."""
     def long_or(topics: list[str]) -> str:
         ops = draw(st.lists(queries(topics).filter(_valid), min_size=8, max_size=40))
         return " OR ".join(f"({q})" for q in ops)
@@ -325,19 +317,19 @@ def test_long_ors_equal_reference(config: str, data: st.DataObject, no_prechecks
 
 
 def test_long_or_index_skips_operands_without_a_present_anchor() -> None:
-    from transforms.query.compiler import _INDEX_MIN, _OrPlan
+    from transforms.query.plans import INDEX_MIN, OrPlan
 
-    words = [f"w{i}x" for i in range(3 * _INDEX_MIN)]
+    words = [f"w{i}x" for i in range(3 * INDEX_MIN)]
     q = compile_query(" OR ".join([f'"{w} trade"' for w in words] + ["lang:de AND tariff", "lang:en AND NOT zeta", "lang:es"]))
     doc = Document({"title": "", "body": f"{words[5]} trade and {words[7]}"}, lang="en", fast=True)
     ps = Presearcher([q])
-    doc.set_scan(ps.scan(doc), ps.scanner.literal_set)
+    ps.scan(doc)   # scans and records the scan on the document
     plan = q._plan
-    assert isinstance(plan, _OrPlan)
+    assert isinstance(plan, OrPlan)
     live = plan._live(doc)
     # the two present anchors' phrases (the second then fails on evaluation) and the operands with no key
     # anchor whose filter holds (lang:en); not the 22 other phrases, 'lang:de AND tariff' or lang:es
-    n = 3 * _INDEX_MIN
+    n = 3 * INDEX_MIN
     assert [plan.children.index(c) for c in live] == [5, 7, n + 1]
     assert q.match(doc) is not None and [e.text for e in q.match(doc)] == [f"{words[5]} trade"]
 
@@ -360,8 +352,8 @@ def test_candidates_never_drop_a_match(qs: list[str], data: st.DataObject) -> No
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
 def test_ascii_tokenizer_equals_token_re(text: str) -> None:
-    from transforms.query.analysis import TOKEN_RE
-    from transforms.query.matcher import FieldIndex
+    from transforms.query.fieldindex import FieldIndex
+    from transforms.query.folding import TOKEN_RE
 
     fi = FieldIndex("body", text)
     ms = list(TOKEN_RE.finditer(text.lower()))
@@ -412,17 +404,16 @@ def _filters() -> st.SearchStrategy:
        st.dictionaries(st.sampled_from(_LITS), st.integers(0, 15), max_size=6),
        st.frozensets(st.sampled_from(_IDS)), st.sampled_from([None, "en", "de", "zh"]))
 def test_compiled_filters_equal_holds(fs, presence, tags, lang) -> None:
-    from transforms.query.presearch import compile_filters, holds
+    from transforms.query.filters import compile_filters, holds
 
-    for chunk in (1, 2, 500):
-        checks = compile_filters(fs, chunk=chunk)
-        assert [bool(c(presence.get, tags, lang)) for c in checks] == [holds(f, presence, tags, lang) for f in fs]
-        assert [bool(c(presence.get, set(tags), lang)) for c in checks] == [
-            holds(f, presence, set(tags), lang) for f in fs]
+    checks = compile_filters(fs)
+    assert [bool(c(presence.get, tags, lang)) for c in checks] == [holds(f, presence, tags, lang) for f in fs]
+    assert [bool(c(presence.get, set(tags), lang)) for c in checks] == [
+        holds(f, presence, set(tags), lang) for f in fs]
 
 
-def test_compiled_filters_fall_back_when_too_deep() -> None:
-    from transforms.query.presearch import compile_filters, holds
+def test_compiled_filters_deeper_than_any_query() -> None:
+    from transforms.query.filters import compile_filters, holds
 
     deep: FTerm | FAnd | FOr = FTerm(("acme",), 3)
     for k in range(250):   # deeper than the parser's nesting limit (200 parentheses)
@@ -439,7 +430,7 @@ def test_compiled_filters_fall_back_when_too_deep() -> None:
                                  "lang:de AND (trade OR 華為)", "acme -trade", "(us OR ip) zeta*"]),
                 min_size=1, max_size=4))
 def test_presearcher_checks_are_its_filters(qs: list[str]) -> None:
-    from transforms.query.presearch import holds
+    from transforms.query.filters import holds
 
     ps = Presearcher([compile_query(q) for q in qs])
     for presence in ({"acme": 3, "trade": 2}, {"華為": 2, "war": 2}, {"zeta": 1, "corp": 1, "recall": 1}, {}):

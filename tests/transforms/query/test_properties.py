@@ -5,18 +5,26 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from transforms.query import (
     Document,
     Evidence,
+    Near,
+    Node,
+    Not,
+    Phrase,
     QuerySyntaxError,
+    Word,
     compile_query,
     fold,
     parse_query,
 )
-from transforms.query.analysis import fold_with_offsets
+from transforms.query.folding import fold_with_offsets
+from transforms.query.lexer import MAX_INT
+from transforms.query.parser import MAX_DEPTH
 
 FAST = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -61,17 +69,51 @@ def test_never_crashes_arbitrary_text(q: str) -> None:
     _must_only_raise_syntax_error(q)
 
 
-def test_deep_nesting_is_a_syntax_error() -> None:
-    long_zeros = "0" * 6000
-    for q in [
-        "(" * 5000 + "a" + ")" * 5000,
-        "NOT " * 5000 + "a",
-        "-" * 5000 + "a",
-        f"a NEAR/{long_zeros}1 b",
-        f'"a b"~{long_zeros}',
-        f"a NEAR/{'9' * 6000} b",
+def _syntax_error(q: str) -> QuerySyntaxError:
+    """The QuerySyntaxError that parsing AND compiling ``q`` raise (the same one), nothing else."""
+    with pytest.raises(QuerySyntaxError) as parsed:
+        parse_query(q)
+    with pytest.raises(QuerySyntaxError) as compiled:
+        compile_query(q)
+    assert (compiled.value.column, compiled.value.message) == (parsed.value.column, parsed.value.message)
+    return parsed.value
+
+
+def test_nesting_deeper_than_max_depth_is_a_syntax_error_at_the_first_level_too_many() -> None:
+    # parser.py: nesting (parentheses plus negations) is limited to MAX_DEPTH levels -- a QuerySyntaxError
+    # at the first level past the limit, never a RecursionError, however deep the query
+    too_deep = f"query is nested too deeply (more than {MAX_DEPTH} levels)"
+    for q, column in [
+        ("(" * 5000 + "a" + ")" * 5000, MAX_DEPTH + 1),
+        ("NOT " * 5000 + "a", 4 * MAX_DEPTH + 1),
+        ("-" * 5000 + "a", MAX_DEPTH + 1),
+        ("(" * (MAX_DEPTH + 1) + "a" + ")" * (MAX_DEPTH + 1), MAX_DEPTH + 1),
+        ("a AND (" + "(" * 5000 + "b" + ")" * 5001, 7 + MAX_DEPTH),
     ]:
-        _must_only_raise_syntax_error(q)
+        e = _syntax_error(q)
+        assert (e.column, e.message) == (column, too_deep), q[:20]
+
+
+def test_nesting_up_to_max_depth_parses() -> None:
+    assert parse_query("(" * MAX_DEPTH + "a" + ")" * MAX_DEPTH) == Word("a")
+    assert compile_query("(" * MAX_DEPTH + "a" + ")" * MAX_DEPTH).match(Document({"body": "an a"})) is not None
+    node: Node = parse_query("-" * MAX_DEPTH + "a")
+    for _ in range(MAX_DEPTH):
+        assert isinstance(node, Not)
+        node = node.child
+    assert node == Word("a")
+
+
+def test_huge_integers_are_a_syntax_error_or_their_value() -> None:
+    # lexer.py: integers are ASCII digits, at most MAX_INT (leading zeros do not count)
+    zeros = "0" * 6000
+    assert parse_query(f"a NEAR/{zeros}1 b") == Near(Word("a"), Word("b"), 1)
+    assert parse_query(f'"a b"~{zeros}') == Phrase("a b", slop=0)
+    assert parse_query(f'"a b"~{zeros}{MAX_INT}') == Phrase("a b", slop=MAX_INT)
+    e = _syntax_error(f"a NEAR/{'9' * 6000} b")
+    assert (e.column, e.message) == (8, f"number after 'NEAR/' is too large (max {MAX_INT})")
+    e = _syntax_error(f'"a b"~{MAX_INT + 1}')
+    assert (e.column, e.message) == (6, f"number after '~' is too large (max {MAX_INT})")   # at the '~'
 
 
 # -- folding / offsets --------------------------------------------------------
@@ -93,7 +135,7 @@ def test_document_folding_equals_fold(text: str) -> None:
 def _dense_fold_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """Reference: fold chunk by chunk (a character with its extenders) with an offset list entry per folded
     character, what the sparse ``OffsetMap`` must equal."""
-    from transforms.query.analysis import _fold_slow, _is_extender
+    from transforms.query.folding import _fold_slow, _is_extender
 
     parts: list[str] = []
     ostart: list[int] = []
@@ -277,7 +319,8 @@ def test_near_matches_oracle(tokens: list[str], x: str, y: str, dist: int) -> No
                 max_size=30))
 def test_mostly_ascii_folding_and_spacing_fast_paths(parts: list[str]) -> None:
     """The replace-based fold and the punctuation-only spacing shortcut give exactly the general results."""
-    from transforms.query.analysis import _SPACED_TABLE, _fold_by_replace, spaced_text
+    from transforms.query.folding import _fold_by_replace
+    from transforms.query.spacing import _SPACED_TABLE, spaced_text
 
     text = "".join(parts)
     quick = _fold_by_replace(text)

@@ -19,8 +19,9 @@ from schemas.records import Article, Origin
 from transforms.analyze.rules import compile_settings
 from transforms.query import Document, QuerySyntaxError, compile_query, parse_query
 from transforms.query.analysis import analyze_term
+from transforms.query.filters import filter_of
 from transforms.query.parser import Phrase, Word
-from transforms.query.presearch import Presearcher, filter_of
+from transforms.query.presearch import Presearcher
 from transforms.query.wordforms import forms_for, language_of, polish_forms
 
 from .test_presearch import fast, reference
@@ -34,7 +35,7 @@ def _match(query: str, text: str, lang: str | None) -> list[str] | None:
     slow = Document({"body": text}, lang=lang)
     quick = Document({"body": text}, lang=lang, fast=True)
     ps = Presearcher([q])
-    quick.set_scan(ps.scan(quick), ps.scanner.literal_set)
+    ps.scan(quick)   # scans and records the scan on the document
     ev = q.match(slow)
     assert q.match(quick) == ev, (query, text, lang)
     assert q.matches(quick) == q.matches(slow) == (ev is not None)
@@ -308,7 +309,6 @@ def test_fast_path_and_presearch_equal_the_reference_on_word_forms(
     slow = Document({"title": title, "body": body}, lang=lang)
     quick = Document({"title": title, "body": body}, lang=lang, fast=True)
     presence = ps.scan(quick)
-    quick.set_scan(presence, ps.scanner.literal_set)
     cands = set(ps.candidates(quick, presence=presence))
     for i, q in enumerate(compiled):
         ev = q.match(slow)
