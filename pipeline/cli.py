@@ -170,105 +170,33 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings, compiled = load(args.config)
-    print(f"{settings.source_file}: OK — {len(compiled.topics)} topics, {len(compiled.rules)} enabled rules, "
-          f"{len(settings.sinks)} sinks, {len(settings.feeds)} feeds")
-    print("\ntopics:")
-    for t in settings.topics:
-        print(f"  {t.id:<24} {t.label or ''}")
-    from transforms.analyze.tag import presearchers
+    from pipeline.check import print_check
 
-    topic_ps, rule_ps, _ = presearchers(compiled)
-    enabled = {c.rule.id: i for i, c in enumerate(compiled.rules)}
-    full: list[str] = []
-    print("\nrules:")
-    for r in settings.rules:
-        sinks = ",".join(r.sinks) if r.sinks is not None else "all"
-        state = "" if r.enabled else " (disabled)"
-        print(f"  {r.id:<28} {r.severity:<8} sinks={sinks}{state}\n      {' '.join(r.query.split())}")
-        if r.id in enabled:
-            ok, how = rule_ps.describe(enabled[r.id])
-            print(f"      prefiltered {how}" if ok else f"      NOT prefiltered: {how}")
-            if not ok:
-                full.append(r.id)
-    for i, t in enumerate(compiled.topics):
-        ok, how = topic_ps.describe(i)
-        if not ok:
-            print(f"warning: topic {t.topic.id} forces a full evaluation on every article ({how})", file=sys.stderr)
-    for rid in full:
-        print(f"warning: rule {rid} forces a full evaluation on every article "
-              f"({rule_ps.describe(enabled[rid])[1]}); add a required term (e.g. 'word AND ...')",
-              file=sys.stderr)
+    print_check(*load(args.config))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from pipeline.explain import explain_file, render_text
     from schemas.errors import UsageError
-    from schemas.records import DeadLetter
-    from transforms.analyze import relevance
-    from transforms.analyze.boilerplate import field_spans
-    from transforms.analyze.match import RuleMatcher
-    from transforms.analyze.tag import Tagger
-    from transforms.ingest.read import read_path
-    from transforms.normalize import failure, normalize
 
     _, compiled = load(args.config)
     if not os.path.isfile(args.file):
         raise UsageError(f"not a file: {args.file}")
-    tagger, matcher = Tagger(compiled), RuleMatcher(compiled)
-    reports: list[dict[str, Any]] = []
-    for item in read_path(args.file):
-        if isinstance(item, DeadLetter):
-            reports.append({"dead_letter": item.model_dump(mode="json")})
-            continue
-        try:   # the pipeline's own per-item boundary: any exception is this item's dead letter
-            article = normalize(item)
-        except Exception as exc:
-            reports.append({"dead_letter": failure(item, exc).model_dump(mode="json")})
-            continue
-        tagged = tagger.tag(article)
-        evidence = tagged.document.topics
-        alerts = {a.rule_id: a for a in matcher.match(tagged)}
-        body_length = len(article.body)
-        reports.append({
-            "article": tagged.article.model_dump(mode="json"),
-            "topics": {t: [e.text for e in evidence.get(t, [])][:10] for t in tagged.article.topics},
-            "topic_scores": {t: relevance.score(evidence.get(t) or (), body_length) for t in tagged.article.topics},
-            "masked": [{"field": f, "start": a, "end": b, "kind": k}
-                       for f, spans in zip(("title", "body"), field_spans(article.title, article.body,
-                                                                          article.language), strict=True)
-                       for a, b, k in spans],
-            "rules": [{"id": r.rule.id, "matched": r.rule.id in alerts,
-                       "score": alerts[r.rule.id].score if r.rule.id in alerts else None,
-                       "matches": [m.model_dump() for m in alerts[r.rule.id].matches][:10]
-                       if r.rule.id in alerts else [],
-                       "snippet": alerts[r.rule.id].snippet if r.rule.id in alerts else None}
-                      for r in compiled.rules],
-        })
+    entries = explain_file(args.file, compiled)
     if args.json:
-        print(json.dumps(reports, ensure_ascii=False, indent=2))
-        return 0
-    for rep in reports:
-        if "dead_letter" in rep:
-            d = rep["dead_letter"]
-            print(f"DEAD LETTER ({d['stage']}): {d['error']}\n  excerpt: {d['excerpt'][:120]}\n")
-            continue
-        a = rep["article"]
-        print(f"article {a['id']}  [{a['language']}]  {a['source'] or '-'}  {a['published_at'] or '-'}")
-        print(f"  title: {a['title']}\n  url:   {a['url'] or '-'}\n  body:  {len(a['body'])} characters")
-        print("  topics:")
-        for t, texts in rep["topics"].items():
-            print(f"    {t:<22} score {rep['topic_scores'][t]:>5}  {', '.join(sorted(set(texts)))[:90]}")
-        if rep["masked"]:
-            kinds = sorted({m["kind"] for m in rep["masked"]})
-            print(f"  not matched (boilerplate, URLs): {len(rep['masked'])} spans ({', '.join(kinds)})")
-        print("  rules:")
-        for r in rep["rules"]:
-            mark = "MATCH" if r["matched"] else "  -  "
-            ev = ", ".join(f"{m['field']}[{m['start']}:{m['end']}]={m['text']!r}" for m in r["matches"][:4])
-            score = f"score {r['score']:>5}" if r["score"] is not None else " " * 11
-            print(f"    {mark} {r['id']:<28} {score}  {ev}")
-        print()
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(render_text(entries))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import write_report
+
+    path, rep = write_report(args.out_dir, args.output)
+    print(f"{path}: {rep.alerts} alerts, {rep.story_count} stories, {rep.dead_letters} dead letters"
+          + (f", {rep.bad_total} bad lines skipped" if rep.bad_total else ""))
     return 0
 
 
@@ -290,21 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "batch":
             return cmd_batch(args, beam_args)
-        if beam_args and args.command in ("check", "explain"):
+        if beam_args and args.command in ("check", "explain", "report"):
             raise UsageError(f"unknown option(s) for {args.command}: {' '.join(beam_args)}")
         if args.command == "check":
             return cmd_check(args)
         if args.command == "explain":
             return cmd_explain(args)
         if args.command == "report":
-            if beam_args:
-                raise UsageError(f"unknown option(s) for report: {' '.join(beam_args)}")
-            from pipeline.report import write_report
-
-            path, rep = write_report(args.out_dir, args.output)
-            print(f"{path}: {rep.alerts} alerts, {rep.story_count} stories, {rep.dead_letters} dead letters"
-                  + (f", {rep.bad_total} bad lines skipped" if rep.bad_total else ""))
-            return 0
+            return cmd_report(args)
         return cmd_watch(args, beam_args)
     except (ConfigError, UsageError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)

@@ -18,9 +18,10 @@
 * Unencodable text: lone surrogates in any text field became U+FFFD when the ``RawArticle`` was validated
   (``schemas.records``); ids hash the UTF-8 of the text with ``surrogatepass``, so even text that skipped
   validation hashes to a stable id instead of raising.
-* Per-item boundary: ``NormalizeArticles`` turns *any* exception raised while normalizing one item into a dead
-  letter (stage ``normalize``) naming the item's origin and the exception's type and message -- for an
-  unexpected one (a bug rather than bad data) also where it was raised -- and the run goes on.
+* Per-item boundary: ``normalize_item`` (what ``NormalizeArticles`` and ``newswatch explain`` run) turns *any*
+  exception raised while normalizing one item into a dead letter (stage ``normalize``) naming the item's
+  origin and the exception's type and message -- for an unexpected one (a bug rather than bad data) also where
+  it was raised -- and the run goes on.
 """
 
 from __future__ import annotations
@@ -223,6 +224,15 @@ def failure(raw: RawArticle, exc: BaseException) -> DeadLetter:
         return DeadLetter.of("normalize", error, Origin(kind="file", location="<unknown>"))
 
 
+def normalize_item(raw: RawArticle) -> tuple[Article | None, DeadLetter | None]:
+    """The per-item boundary of normalization, the one ``NormalizeArticles`` and ``newswatch explain`` both run:
+    ``(article, None)``, or -- whatever normalizing ``raw`` raised -- ``(None, its dead letter)`` (``failure``)."""
+    try:
+        return normalize(raw), None
+    except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        return None, failure(raw, exc)
+
+
 class _NormalizeFn(beam.DoFn):
     """The per-item boundary: whatever one item raises becomes its dead letter; the bundle goes on."""
 
@@ -231,11 +241,10 @@ class _NormalizeFn(beam.DoFn):
         self.dead = Metrics.counter(NAMESPACE, "normalize_dead_letters")
 
     def process(self, raw: RawArticle) -> Iterator[Article | beam.pvalue.TaggedOutput]:
-        try:
-            article = normalize(raw)
-        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        article, dead = normalize_item(raw)
+        if dead is not None:
             self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, failure(raw, exc))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
             return
         self.ok.inc()
         yield article

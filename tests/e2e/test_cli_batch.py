@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 
 import pytest
@@ -143,6 +144,76 @@ def test_explain_shows_topics_and_rule_evidence():
     rules = {r["id"]: r for r in data[0]["rules"]}
     assert rules["huawei-ip"]["matched"] and rules["huawei-ip"]["matches"]
     assert {"tariffs", "ip", "huawei"} <= set(data[0]["article"]["topics"])
+
+
+# Loaded by every Python process of the runs below (``sitecustomize`` on PYTHONPATH): tagging raises on one
+# article and rule matching on another, in the batch pipeline and in ``explain`` alike.
+FAULTS = """
+from transforms.analyze.match import RuleMatcher
+from transforms.analyze.tag import Tagger
+
+tag, match = Tagger.tag, RuleMatcher.match
+
+
+def failing_tag(self, article):
+    if article.title.startswith("EXPLODE-TAG"):
+        raise RuntimeError("tagging blew up")
+    return tag(self, article)
+
+
+def failing_match(self, tagged):
+    if tagged.article.title.startswith("EXPLODE-MATCH"):
+        raise RuntimeError("matching blew up")
+    return match(self, tagged)
+
+
+Tagger.tag, RuleMatcher.match = failing_tag, failing_match
+"""
+
+
+def _stage(dead: dict) -> str:
+    """The stage a dead letter names: its ``stage``, or for one recorded as ``normalize`` with the real stage at
+    the front of the error (``transforms.analyze.tag.item_failure``), that stage."""
+    head = dead["error"].split(": ", 1)[0]
+    return head if dead["stage"] == "normalize" and head in ("tag", "match") else dead["stage"]
+
+
+def test_explain_shows_the_dead_letters_the_batch_run_writes(tmp_path):
+    """An article whose tagging raises and one whose rule matching raises: the batch run writes a dead letter of
+    stage tag and one of stage match; ``explain --json`` shows the same two (stage, error, origin, excerpt),
+    keeps the article that failed matching (its topics, no rules), and still explains the good article."""
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    (faults / "sitecustomize.py").write_text(FAULTS, encoding="utf-8")
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(faults), str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    body = "Prosecutors said Huawei stole trade secrets and intellectual property from American firms."
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps({"title": title, "body": body}) + "\n" for title in (
+        "Huawei accused of IP theft", "EXPLODE-TAG Huawei accused of IP theft",
+        "EXPLODE-MATCH Huawei accused of IP theft")), encoding="utf-8")
+    out = tmp_path / "out"
+    batch = newswatch("batch", str(inp), "--out", str(out), env=env)
+    assert batch.returncode == 0, batch.stderr
+    written = read_jsonl(out / "dead_letters")
+    assert sorted((_stage(d), d["error"].split("RuntimeError: ")[-1].split(" (at")[0]) for d in written) == [
+        ("match", "matching blew up"), ("tag", "tagging blew up")]
+
+    explain = newswatch("explain", str(inp), "--json", env=env)
+    assert explain.returncode == 0, explain.stderr
+    entries = json.loads(explain.stdout)
+
+    def seen(dead: dict) -> tuple:
+        return dead["stage"], dead["error"], dead["origin"], dead["excerpt"]
+
+    assert sorted(seen(e["dead_letter"]) for e in entries if "dead_letter" in e) == sorted(map(seen, written))
+    good, failed_tag, failed_match = entries
+    assert {r["id"]: r["matched"] for r in good["rules"]}["huawei-ip"]
+    assert set(failed_tag) == {"dead_letter"} and _stage(failed_tag["dead_letter"]) == "tag"
+    assert _stage(failed_match["dead_letter"]) == "match" and "rules" not in failed_match
+    assert {"huawei", "ip"} <= set(failed_match["article"]["topics"])
+    text = newswatch("explain", str(inp), env=env)
+    assert text.returncode == 0, text.stderr
+    assert "MATCH huawei-ip" in text.stdout and "tagging blew up" in text.stdout and "matching blew up" in text.stdout
 
 
 def test_beam_options_pass_through(tmp_path):

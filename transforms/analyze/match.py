@@ -6,8 +6,9 @@ positive term that matched (at most ``MAX_MATCHES``, in field then offset order)
 sentence around the first body match (or the title when only the title matched), cut to ~240
 characters at word boundaries.
 
-Per-item boundary: ``MatchRules`` turns any exception raised while matching one article into a dead letter
-(stage ``match``, ``tag.item_failure``); that article then has no alerts (all or none) and the run goes on.
+Per-item boundary: ``match_item`` (what ``MatchRules`` and ``newswatch explain`` run) turns any exception raised
+while matching one article into a dead letter (stage ``match``, ``tag.item_failure``); that article then has no
+alerts (all or none) and the run goes on.
 """
 
 from __future__ import annotations
@@ -97,11 +98,13 @@ class RuleMatcher:
     def candidates(self, tagged: Tagged) -> list[int]:
         """Indexes into ``rules`` of the rules that may match (in rule order)."""
         doc = tagged.document
+        scanner = self.presearch.scanner
         presence = tagged.presence if tagged.scanner_id == self.scanner_id else None
-        if presence is None or doc.scan_info is None:
-            # (not scanned by this scanner, or the document crossed a process boundary: the record is not
-            # pickled; a known presence is recorded again without scanning)
-            presence = self.presearch.scan(doc, presence)
+        if presence is None:
+            presence = self.presearch.scan(doc)
+            doc.set_scan(presence, scanner.literal_set)
+        elif doc.scan_info is None:   # e.g. the document crossed a process boundary (the scan is not pickled)
+            doc.set_scan(presence, scanner.literal_set)
         return self.presearch.candidates(doc, doc.topics, doc.lang, presence)
 
     def match(self, tagged: Tagged) -> list[Alert]:
@@ -167,6 +170,14 @@ def count_alerts(alerts: Iterable[Alert], n: int = 1) -> None:
             counter(f"alerts_topic_{topic}").inc(n)
 
 
+def match_item(matcher: RuleMatcher, tagged: Tagged) -> tuple[list[Alert], DeadLetter | None]:
+    """The per-item boundary of rule matching, the one ``MatchRules`` and ``newswatch explain`` both run:
+    ``(alerts, None)``, or -- whatever ``matcher.match`` raised -- ``([], its dead letter)`` (stage ``match``)."""
+    try:
+        return matcher.match(tagged), None
+    except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        return [], item_failure("match", exc, getattr(tagged, "article", None))
+
 
 class _MatchFn(beam.DoFn):
     """The per-item boundary: whatever matching one article raises becomes its dead letter."""
@@ -182,11 +193,10 @@ class _MatchFn(beam.DoFn):
 
     def process(self, tagged: Tagged) -> Iterator[Alert | beam.pvalue.TaggedOutput]:
         self.articles.inc()   # articles given to the matcher (``match_dead_letters`` of them failed)
-        try:
-            alerts = self.matcher.match(tagged)
-        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        alerts, dead = match_item(self.matcher, tagged)
+        if dead is not None:
             self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item_failure("match", exc, getattr(tagged, "article", None)))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
             return
         count_alerts(alerts)
         yield from alerts

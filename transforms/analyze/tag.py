@@ -12,9 +12,10 @@ topics whose filter holds (a compiled check) are evaluated, in dependency order,
 (``Document(fast=True)``: string searches in the spaced folded text). The result equals evaluating every
 topic (tested against that reference).
 
-Per-item boundary: ``TagTopics`` turns any exception raised while tagging one article into a dead letter
-(``item_failure``: stage ``tag``, the exception's type, message and where it was raised) and the run goes on;
-``MatchRules`` does the same for rule matching (stage ``match``).
+Per-item boundary: ``tag_item`` (what ``TagTopics`` and ``newswatch explain`` run) turns any exception raised
+while tagging one article into a dead letter (``item_failure``: stage ``tag``, the exception's type, message
+and where it was raised) and the run goes on; ``match.match_item`` does the same for rule matching (stage
+``match``).
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from schemas.records import Article, DeadLetter, Origin, Stage, describe
 from transforms.analyze import relevance
 from transforms.analyze.boilerplate import mask_fields
 from transforms.analyze.rules import CompiledSettings, compile_settings, paused_gc
-from transforms.query import Document, LazyTopics
-from transforms.query.presearch import Presearcher
-from transforms.query.scanner import Scanner
+from transforms.query import Document
+from transforms.query.matcher import LazyTopics
+from transforms.query.presearch import Presearcher, Scanner
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
 
@@ -105,7 +106,8 @@ class Tagger:
         computed when first asked for: deciding a topic stops at the first operand that holds and builds no
         evidence, which only rules with ``topic:`` that match need."""
         if presence is None:
-            presence = self.presearch.scan(doc)   # (scans and records the scan on ``doc``)
+            presence = self.presearch.scan(doc)
+            doc.set_scan(presence, self.presearch.scanner.literal_set)
         topics = self.topics
         found = LazyTopics(doc, self._queries)
         view = doc.with_topics(found)
@@ -131,6 +133,7 @@ class Tagger:
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)
         presence = self.presearch.scan(doc)
+        doc.set_scan(presence, self.presearch.scanner.literal_set)
         found = self.topics_of(doc, presence)
         tagged = article.model_copy(update={"topics": tuple(sorted(found))}) if found or article.topics else article
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
@@ -169,6 +172,14 @@ def item_failure(stage: str, exc: BaseException, article: Article | None) -> Dea
         return DeadLetter.of(recorded, error, Origin(kind="file", location="<unknown>"))  # type: ignore[arg-type]
 
 
+def tag_item(tagger: Tagger, article: Article) -> tuple[Tagged | None, DeadLetter | None]:
+    """The per-item boundary of tagging, the one ``TagTopics`` and ``newswatch explain`` both run:
+    ``(tagged, None)``, or -- whatever ``tagger.tag`` raised -- ``(None, its dead letter)`` (stage ``tag``)."""
+    try:
+        return tagger.tag(article), None
+    except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        return None, item_failure("tag", exc, article)
+
 
 class _TagFn(beam.DoFn):
     """The per-item boundary: whatever tagging one article raises becomes its dead letter."""
@@ -182,11 +193,10 @@ class _TagFn(beam.DoFn):
         self.tagger = self.make_tagger(compile_settings(self.settings))
 
     def process(self, article: Article) -> Iterator[Tagged | beam.pvalue.TaggedOutput]:
-        try:
-            result = self.tagger.tag(article)
-        except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
+        result, dead = tag_item(self.tagger, article)
+        if dead is not None:
             self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item_failure("tag", exc, article))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
             return
         count_tagged(result.article.topics)
         yield result
