@@ -98,13 +98,11 @@ class RuleMatcher:
     def candidates(self, tagged: Tagged) -> list[int]:
         """Indexes into ``rules`` of the rules that may match (in rule order)."""
         doc = tagged.document
-        scanner = self.presearch.scanner
         presence = tagged.presence if tagged.scanner_id == self.scanner_id else None
-        if presence is None:
-            presence = self.presearch.scan(doc)
-            doc.set_scan(presence, scanner.literal_set)
-        elif doc.scan_info is None:   # e.g. the document crossed a process boundary (the scan is not pickled)
-            doc.set_scan(presence, scanner.literal_set)
+        if presence is None or doc.scan_info is None:
+            # (not scanned by this scanner, or the document crossed a process boundary: the record is not
+            # pickled; a known presence is recorded again without scanning)
+            presence = self.presearch.scan(doc, presence)
         return self.presearch.candidates(doc, doc.topics, doc.lang, presence)
 
     def match(self, tagged: Tagged) -> list[Alert]:

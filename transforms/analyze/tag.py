@@ -34,9 +34,9 @@ from schemas.records import Article, DeadLetter, Origin, Stage, describe
 from transforms.analyze import relevance
 from transforms.analyze.boilerplate import mask_fields
 from transforms.analyze.rules import CompiledSettings, compile_settings, paused_gc
-from transforms.query import Document
-from transforms.query.matcher import LazyTopics
-from transforms.query.presearch import Presearcher, Scanner
+from transforms.query import Document, LazyTopics
+from transforms.query.presearch import Presearcher
+from transforms.query.scanner import Scanner
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
 
@@ -106,8 +106,7 @@ class Tagger:
         computed when first asked for: deciding a topic stops at the first operand that holds and builds no
         evidence, which only rules with ``topic:`` that match need."""
         if presence is None:
-            presence = self.presearch.scan(doc)
-            doc.set_scan(presence, self.presearch.scanner.literal_set)
+            presence = self.presearch.scan(doc)   # (scans and records the scan on ``doc``)
         topics = self.topics
         found = LazyTopics(doc, self._queries)
         view = doc.with_topics(found)
@@ -133,7 +132,6 @@ class Tagger:
     def tag(self, article: Article) -> Tagged:
         doc = prepare(article)
         presence = self.presearch.scan(doc)
-        doc.set_scan(presence, self.presearch.scanner.literal_set)
         found = self.topics_of(doc, presence)
         tagged = article.model_copy(update={"topics": tuple(sorted(found))}) if found or article.topics else article
         return Tagged(tagged, doc.with_topics(found), presence, self.scanner_id)
