@@ -1,4 +1,4 @@
-"""Story signatures (MinHash, ``transforms/stories/cluster.py``): CPU per article of datasketch and its alternatives.
+"""Story signatures (MinHash, ``transforms/stories/minhash.py``): CPU per article of datasketch and its alternatives.
 
     .venv/bin/python bench/bench_minhash.py [--reps 7] [--generated 5000] [--batch 256]
 
@@ -53,7 +53,11 @@ from datasketch import minhash as ds_minhash  # noqa: E402
 from datasketch.hashfunc import sha1_hash32  # noqa: E402
 
 from schemas.records import Article, Origin  # noqa: E402
-from transforms.stories import cluster as stories  # noqa: E402
+from transforms.dedupe import copy_key  # noqa: E402
+from transforms.stories import minhash as stories  # noqa: E402
+from transforms.stories.batch import SIGN_BATCH  # noqa: E402
+from transforms.stories.cluster import Copy, sign_copies  # noqa: E402
+from transforms.stories.record import sort_key  # noqa: E402
 
 Sig = np.ndarray | None
 TEMPLATE = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED)
@@ -113,10 +117,10 @@ def datasketch_signature(shingle_set: set[str]) -> Sig:
     return m.hashvalues.astype(np.uint64)
 
 
-def copy_before(article: Article) -> stories.Copy:
+def copy_before(article: Article) -> Copy:
     """``sign_copy`` before batching."""
     sig = datasketch_signature(stories.shingles(stories.story_text_tokens(article.title, article.body)))
-    return (article.id, stories.copy_key(article), stories.sort_key(article),
+    return (article.id, copy_key(article), sort_key(article),
             b"" if sig is None else stories.compact(sig))
 
 
@@ -277,9 +281,9 @@ def run(label: str, texts: list[tuple[str, str]], reps: int, batch: int) -> None
         variants.append(("rensa RMinHash per article (other values)", lambda: rensa_sign(sets), False))
     arts = articles(texts)
     variants += [("copies: sign_copy per article, datasketch (before)", lambda: [copy_before(a) for a in arts], False),
-                 (f"copies: stories.sign_copies, batch {stories.SIGN_BATCH} (now)",
-                  lambda: [c for lo in range(0, len(arts), stories.SIGN_BATCH)
-                           for c in stories.sign_copies(arts[lo:lo + stories.SIGN_BATCH])], False)]
+                 (f"copies: sign_copies, batch {SIGN_BATCH} (now)",
+                  lambda: [c for lo in range(0, len(arts), SIGN_BATCH)
+                           for c in sign_copies(arts[lo:lo + SIGN_BATCH])], False)]
 
     for name, fn, identical in variants:     # warm up, and check
         got = fn()
@@ -313,7 +317,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--generated", type=int, default=5000)
-    ap.add_argument("--batch", type=int, default=stories.SIGN_BATCH)
+    ap.add_argument("--batch", type=int, default=SIGN_BATCH)
     args = ap.parse_args()
     print(f"datasketch MinHash scheme: {SCHEME}; hash per shingle: sha1_hash32 = "
           f"{struct.unpack('<I', hashlib.sha1(b'x').digest()[:4])[0] == sha1_hash32(b'x')}")

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 from schemas.records import Article, RawArticle  # noqa: E402
 from transforms.ingest.read import read_path  # noqa: E402
 from transforms.normalize import normalize  # noqa: E402
-from transforms.stories import cluster as stories  # noqa: E402
+from transforms.stories import minhash as stories  # noqa: E402
+from transforms.stories.cluster import THRESHOLD, StoryIndex  # noqa: E402
 
 CH = "codehollow_feedreader/"
 # (label, kind, (file, title prefix), (file, title prefix))
@@ -163,7 +164,7 @@ def constructed_pairs(corpus: Path) -> list[dict]:
 
 
 def clustered(pair: dict, sign: Callable[[dict], object], threshold: float) -> bool:
-    index = stories.StoryIndex(threshold)
+    index = StoryIndex(threshold)
     sa = index.assign("a", sign(pair["a"]))
     sb = index.assign("b", sign(pair["b"]))
     return sa == sb
@@ -189,7 +190,7 @@ def score(pairs: list[dict], sign: Callable[[dict], object], threshold: float) -
 
 
 def rows(pairs: list[dict]) -> Iterator[str]:
-    configs = [(stories.SHINGLE, stories.LEAD_TOKENS, stories.THRESHOLD, "**chosen**")]
+    configs = [(stories.SHINGLE, stories.LEAD_TOKENS, THRESHOLD, "**chosen**")]
     configs += [(k, lead, t, "") for k in (2, 3, 5) for lead in (40, None) for t in (0.3, 0.4, 0.5)
                 if (k, lead, t) != configs[0][:3]]
     for k, lead, t, note in configs:
@@ -228,7 +229,7 @@ def main() -> int:
         for row in rows(pairs):
             print(row)
     misses = [(p["kind"], p["a"]["title"][:50], p["b"]["title"][:50]) for p in real
-              if clustered(p, signer(stories.SHINGLE, stories.LEAD_TOKENS), stories.THRESHOLD) != p["label"]]
+              if clustered(p, signer(stories.SHINGLE, stories.LEAD_TOKENS), THRESHOLD) != p["label"]]
     print("\nreal pairs the chosen setting gets wrong:")
     for kind, ta, tb in misses:
         print(f"  {kind}: {ta!r} / {tb!r}")

@@ -27,12 +27,13 @@ from transforms.analyze.match import MatchRules
 from transforms.analyze.tag import TagTopics
 from transforms.batch.settle import ARTICLES_TAG, Settle
 from transforms.batch.spill import Spill, id_shard
+from transforms.dedupe import copy_member
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts
 from transforms.ingest.read import ReadPlanned
 from transforms.normalize import NormalizeArticles
-from transforms.stories.cluster import DUPLICATES_TAG, SignCopiesFn, copy_member, packed_alert
-from transforms.throttle.policy import STORIES, SUPPRESSED
+from transforms.stories.batch import DUPLICATES_TAG, SignCopiesFn, packed_alert
+from transforms.throttle.stages import STORIES, SUPPRESSED
 
 
 class Analyzed(NamedTuple):

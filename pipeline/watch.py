@@ -43,8 +43,8 @@ from pipeline.logs import get_logger
 from pipeline.run import make_options, runner_name
 from schemas.config import Settings
 from schemas.errors import UsageError
-from transforms.stories.cluster import AssignStoriesLive
-from transforms.throttle.policy import ThrottleAlertsLive
+from transforms.stories.live import AssignStoriesLive
+from transforms.throttle.stages import ThrottleAlertsLive
 from transforms.watch.source import PollSources
 from transforms.watch.store import DedupeSeen, DropEmittedAlerts, SharedDB, StateStore, open_state
 

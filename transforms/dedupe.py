@@ -1,37 +1,51 @@
-"""Exact duplicates in a batch: copies of one article id (same canonical URL, entry id, or text).
+"""Exact duplicates: what is a copy of what, and which copy is kept -- the one policy of both modes.
 
-The same article often appears twice in an archive (a re-crawled page, two snapshots of one feed, one JSONL
-file copied under two names). Batch keeps one copy per id and records every other one as a ``Duplicate``
-(``duplicates/*.jsonl``, counted ``dedupe_duplicates``); articles, dead letters and duplicates together account
-for every item read. Watch mode remembers seen ids in its state store instead (``transforms.watch.store``).
+**What is a copy of what**: two articles with one ``id`` (``copy_id``; normalize derives it from the
+canonical URL, else the feed entry id, else the text: ``transforms.normalize``) are copies of one article.
+The same article often appears twice (a re-crawled page, two snapshots of one feed, one JSONL file copied
+under two names, a feed polled again).
 
-Which copy is kept: the smallest ``copy_key``, i.e. the first input in sorted (location, entry id) order, so the
-choice is the same on every runner. Two copies from one location with one entry id (a feed that lists a guid
-twice, a JSONL file with a repeated id) are told apart, and ordered, by a digest of their title, URL, source,
-publication time, language and topics: what an alert carries of its article, so that an alert is traced to its
-copy without shipping text. Copies equal in all of these (in practice: the same item listed twice) are
-interchangeable: the alerts kept for them are one per alert id.
+**Which copy is kept**:
 
-How batch applies it (Beam, every runner): whole articles never wait in a shuffle for it. Every copy is
-tagged and matched (exact duplicates are rare), and the decision is taken where the batch job already groups
-small records by article id: ``transforms.stories.cluster.SetStoryIds`` (alerts, story members and story ids by
-article id) keeps the alerts and the story member of the kept copy and emits a ``Duplicate`` for each other
-copy; ``transforms.stories.cluster.StoryIds`` keeps the kept copy's signature (one per id, from compact
-(id, copy key, signature) entries); ``JoinStoryIds`` (``--emit-articles``) writes the kept copy.
+* Batch (``kept_copy``, ``keep_alerts``): the smallest ``copy_key``, i.e. the first input in sorted
+  (location, entry id) order, so the choice is the same on every runner. Two copies from one location with
+  one entry id (a feed that lists a guid twice, a JSONL file with a repeated id) are told apart, and
+  ordered, by a digest of their title, URL, source, publication time, language and topics: what an alert
+  carries of its article, so that an alert is traced to its copy without shipping text
+  (``alert_copy_key``). Copies equal in all of these (in practice: the same item listed twice) are
+  interchangeable: the alerts kept for them are one per alert id (the smallest snippet and evidence). Every
+  other copy is recorded as a ``Duplicate`` (``duplicates/*.jsonl``, counted ``dedupe_duplicates``);
+  articles, dead letters and duplicates together account for every item read.
+* Watch (``first_sighting``): the first copy seen, across polls and restarts; later copies are dropped
+  (the state store remembers the ids seen: ``transforms.watch.store``, ``DedupeSeen``). Both modes keep
+  one article per id.
+
+How batch applies it: whole articles never wait in a shuffle for it. Every copy is tagged and matched
+(exact duplicates are rare); each copy ships a small ``CopyMember`` (``copy_member``) and its alerts, and the
+decision is taken where the batch job already groups small records by article id -- the join that sets the
+story ids (``transforms.stories.batch.StoryIdJoin``, run by the finishing pass ``transforms.batch.settle``
+and by ``SetStoryIds``). The story signatures keep the kept copy's too (``transforms.stories.cluster.keep_copy``).
+Plain Python, no Beam.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.records import SCHEMA_VERSION, Alert, Article, Origin, UtcDatetime, utc_now
+from transforms.stories.record import StoryMember, story_member
 
 CopyKey = tuple[str, str, str]
+
+
+def copy_id(article: Article) -> str:
+    """The id all copies of an article share (see the module docstring)."""
+    return article.id
 
 
 def key_of(location: str, entry_id: str | None, title: str, url: str | None, source: str | None,
@@ -80,3 +94,81 @@ class Duplicate(BaseModel):
     origin: Origin
     kept: Origin
     at: UtcDatetime = Field(default_factory=utc_now)
+
+
+# -- batch: the small record of each copy, and the kept one ----------------------------------------------------
+
+class CopyMember(NamedTuple):
+    """What batch ships of each copy of an article (``copy_member``): its story member, and what tells it from
+    the other copies of its id (``member_key``)."""
+
+    member: StoryMember
+    origin: tuple[str, str, str | None]    # (kind, location, entry id): the ``Origin``, as plain values
+    language: str | None
+    topics: tuple[str, ...]
+
+
+def copy_member(tagged: Any) -> tuple[str, CopyMember]:
+    """A tagged article -> (its id, its ``CopyMember``)."""
+    a = tagged.article
+    o = a.origin
+    return (copy_id(a), CopyMember(story_member(a), (o.kind, o.location, o.entry_id), a.language, a.topics))
+
+
+def member_key(copy: CopyMember) -> CopyKey:
+    """The ``copy_key`` of the copy ``copy`` was shipped for."""
+    m = copy.member
+    _, location, entry_id = copy.origin
+    return key_of(location, entry_id, m.title, m.url, m.source, m.published_at, copy.language, copy.topics)
+
+
+def origin_of(copy: CopyMember) -> Origin:
+    kind, location, entry_id = copy.origin
+    return Origin(kind=kind, location=location, entry_id=entry_id)  # type: ignore[arg-type]
+
+
+def kept_copy(copies: Sequence[CopyMember]) -> tuple[CopyMember, list[CopyMember]]:
+    """The kept copy of one id and the others (``pick`` by ``member_key``)."""
+    return pick(copies, member_key)
+
+
+def keep_alerts(alerts: Iterable[Alert], kept: CopyKey) -> tuple[list[Alert], list[Alert]]:
+    """The alerts of the kept copy (key ``kept``), one per alert id (of equal copies' alerts the smallest
+    snippet and evidence, so every runner keeps the same), and the dropped ones."""
+    chosen: dict[str, Alert] = {}
+    dropped: list[Alert] = []
+    for alert in alerts:
+        if alert_copy_key(alert) != kept:
+            dropped.append(alert)
+            continue
+        other = chosen.get(alert.alert_id)
+        if other is None:
+            chosen[alert.alert_id] = alert
+        else:
+            first, second = sorted((other, alert), key=_evidence)
+            chosen[alert.alert_id] = first
+            dropped.append(second)
+    return list(chosen.values()), dropped
+
+
+def _evidence(alert: Alert) -> tuple:
+    return (alert.snippet, [(m.field, m.start, m.end, m.text) for m in alert.matches])
+
+
+def duplicate(article_id: str, dropped: CopyMember, kept: CopyMember) -> Duplicate:
+    return Duplicate(id=article_id, origin=origin_of(dropped), kept=origin_of(kept))
+
+
+# -- watch: the first copy seen is kept ------------------------------------------------------------------------
+
+class SeenIds(Protocol):
+    """The ids seen so far (watch: ``transforms.watch.store.StateStore``)."""
+
+    def mark_seen(self, article_id: str) -> bool:
+        """True when ``article_id`` was not seen before; either way it is seen now."""
+        ...
+
+
+def first_sighting(seen: SeenIds, article: Article) -> bool:
+    """Watch: whether ``article`` is the copy kept -- the first of its id that ``seen`` sees."""
+    return seen.mark_seen(copy_id(article))

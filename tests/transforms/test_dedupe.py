@@ -1,5 +1,6 @@
-"""Exact duplicates in batch (transforms/dedupe.py): which copy is kept, and the batch stages that apply it
-(StoryIds, SetStoryIds, JoinStoryIds) in real Beam pipelines, on every output."""
+"""Exact duplicates (transforms/dedupe.py): which copy is kept, the batch stages that apply it (StoryIds,
+SetStoryIds, JoinStoryIds) in real Beam pipelines, on every output, and the same copies through batch and
+watch (DedupeSeen): the same ids kept."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from transforms import dedupe
 from transforms.analyze.match import MatchRules
 from transforms.analyze.tag import Tagger, TagTopics
 from transforms.normalize import normalize
-from transforms.stories.cluster import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
+from transforms.stories.batch import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
+from transforms.watch.store import DedupeSeen
 
 CONFIG = """
 topics:
@@ -96,6 +98,31 @@ def test_duplicate_record_is_strict():
         rec.id = "y"   # frozen
 
 
+def test_keep_alerts_keeps_the_kept_copys_one_per_alert_id(compiled):
+    from transforms.analyze.match import RuleMatcher
+    from transforms.analyze.tag import Tagger
+
+    kept_copy, other = (Tagger(compiled).tag(copy_of("x", WIRE, loc)) for loc in ("a.jsonl", "b.jsonl"))
+    alerts = [a for tagged in (other, kept_copy, kept_copy) for a in RuleMatcher(compiled).match(tagged)]
+    assert alerts
+    kept, dropped = dedupe.keep_alerts(alerts, dedupe.copy_key(kept_copy.article))
+    assert {a.article.origin.location for a in kept} == {"a.jsonl"}
+    assert len(kept) == len({a.alert_id for a in alerts}) and len(kept) + len(dropped) == len(alerts)
+
+
+def test_watch_keeps_the_first_copy_seen():
+    seen: set[str] = set()
+
+    class Seen:
+        def mark_seen(self, article_id: str) -> bool:
+            new = article_id not in seen
+            seen.add(article_id)
+            return new
+
+    copies = [copy_of("x", WIRE, "b.jsonl"), copy_of("x", WIRE, "a.jsonl"), copy_of("y", WIRE, "a.jsonl")]
+    assert [dedupe.first_sighting(Seen(), c) for c in copies] == [True, False, True]
+
+
 # -- the batch stages ----------------------------------------------------------------------------------------
 
 def _batch_join(p, articles, settings):
@@ -125,7 +152,7 @@ def test_join_keeps_the_first_copys_alerts_and_records_the_others():
                         lambda d: (d.id, d.origin.location, d.origin.entry_id, d.kept.location)),
                     equal_to([("wire", "b.jsonl", None, "a.jsonl"), ("wire", "c.jsonl", None, "a.jsonl"),
                               ("twice", "feed.xml", "g", "feed.xml")]), label="duplicates")
-        assert_that(joined[MEMBERS_TAG] | "Members" >> beam.Map(lambda m: m[1][1]),
+        assert_that(joined[MEMBERS_TAG] | "Members" >> beam.Map(lambda m: m.member.article_id),
                     equal_to(["wire", "twice", "single"]), label="members")
 
 
@@ -196,3 +223,20 @@ def test_batch_accounts_for_every_item(tmp_path):
         {a["alert_id"] for a in read_jsonl(out / "alerts")})
     assert counters["match_alerts"] == 5 == counters["alerts_rule_tariffs"] == len(read_jsonl(out / "alerts"))
     assert counters["topic_tariffs"] == 5 and counters["tag_articles"] == 5
+
+
+def test_batch_and_watch_keep_one_copy_of_the_same_ids(tmp_path):
+    """The same copies (several files, a feed listing a guid twice, copies in shuffled order) through batch
+    (tag, match, StoryIds, SetStoryIds: the story members it keeps) and through watch (DedupeSeen on a state
+    file): the same ids kept, each once."""
+    settings = parse_settings(CONFIG)
+    arts = [copy_of("wire", WIRE, "b.jsonl"), copy_of("copy", COPY, "a.jsonl"), copy_of("wire", WIRE, "a.jsonl"),
+            copy_of("twice", COPY, "feed.xml", entry_id="g"), copy_of("single", REWRITE, "d.jsonl"),
+            copy_of("twice", COPY, "feed.xml", entry_id="g"), copy_of("wire", WIRE + " More.", "c.jsonl")]
+    want = ["copy", "single", "twice", "wire"]
+    with pipeline() as p:
+        _, _, joined = _batch_join(p, arts, settings)
+        assert_that(joined[MEMBERS_TAG] | "Members" >> beam.Map(lambda m: m.member.article_id),
+                    equal_to(want), label="batch")
+        watch = p | "Copies" >> beam.Create(arts) | DedupeSeen(str(tmp_path / "state.sqlite"))
+        assert_that(watch | "Ids" >> beam.Map(lambda a: a.id), equal_to(want), label="watch")

@@ -3,12 +3,13 @@ shard at a time.
 
 ``Settle`` is a Beam transform of one element (the work folder of ``pipeline.build.build_per_article``)
 whose DoFn streams its results to the sinks: delivered alerts (main output), ``duplicates``, ``suppressed``
-and ``stories`` records. It runs the same policies as the Beam batch transforms, with the same code
-(``transforms.dedupe`` and ``stories.keep_copy`` for copies, ``stories.candidate_pairs``/``similarity``/
-``cluster`` for stories, ``stories._SetStoryIdsFn`` for the join, ``throttle._SplitFn``/``_DecideFn``/
-``_StoryRecordFn`` for throttling and story records), so its outputs are those of a one-pipeline run; it
-differs in where records wait: not in shuffles held in memory by the in-process runner, but in the spill
-files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
+and ``stories`` records. It runs the same policies as the Beam batch transforms, with the same plain-Python
+code (``transforms.stories.cluster``: ``keep_copy``, ``verify``, ``cluster``; ``transforms.stories.batch``:
+``StoryIdJoin`` for the join by article id, which keeps one copy by ``transforms.dedupe``;
+``transforms.throttle.policy``: ``throttle_rule`` with its ``MemoryLog``; ``transforms.throttle.stages``:
+``story_record``), so its outputs are those of a one-pipeline run; it differs in where records wait: not in
+shuffles held in memory by the in-process runner, but in the spill files on disk (``spill.SpillWriter``),
+read one id shard (``spill.ID_SHARDS``) at a time.
 
 1. Copies, per id shard: the kept copy of each id (its signature and sort key, ``signed-<shard>``), its
    32 LSH bucket ids appended to ``BAND_PARTS`` bucket files (by bucket id).
@@ -17,8 +18,8 @@ files on disk, read one id shard (``spill.ID_SHARDS``) at a time.
    pairs (estimated Jaccard >= ``stories.THRESHOLD``), union-find: story ids of the clustered articles.
 4. Per id shard: members and alerts by id -> the kept copy's alerts with their story id (``duplicates``
    for the other copies), the kept story members to ``kept`` spill files by story-id shard.
-   Alerts of rules that do not throttle are delivered right away; the others are held, packed, and spilled
-   to ``held`` files by rule shard (``HELD_RUN`` at a time).
+   Alerts of rules that do not throttle are delivered right away; the others are held, packed
+   (``HeldAlert``), and spilled to ``held`` files by rule shard (``HELD_RUN`` at a time).
 5. Throttling, a rule shard at a time (each throttling rule's alerts in (time, id) order), then the story
    records of the stories that have events, a story shard at a time (members read back from ``kept``).
 
@@ -36,22 +37,34 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
-from schemas.records import pack_alert, unpack_alert
+from schemas.records import Alert, AlertState, pack_alert, unpack_alert
 from transforms import dedupe
 from transforms.batch import spill
-from transforms.stories import cluster as st
-from transforms.throttle import policy as th
+from transforms.stories import cluster
+from transforms.stories.batch import DUPLICATES_TAG, StoryIdJoin, StoryMemberOf
+from transforms.stories.minhash import band_table
+from transforms.throttle.policy import Counters, Event, alert_order, story_of, suppress, throttle_rule, throttles
+from transforms.throttle.stages import STORIES, SUPPRESSED, story_record
+from transforms.wiring import counter
 
 BAND_PARTS = 16
 HELD_RUN = 2000   # held alerts of one rule shard written to a spill file at a time
 ARTICLES_TAG = "articles"
+
+
+class HeldAlert(NamedTuple):
+    """An alert of a throttling rule waiting in a ``held`` spill file for its rule's turn."""
+
+    rule_id: str
+    order: tuple[float, str, str]   # ``policy.alert_order``
+    state: AlertState               # ``pack_alert``
 
 
 def _records(work_dir: str, kind: str, shard: int) -> Iterator[Any]:
@@ -61,45 +74,43 @@ def _records(work_dir: str, kind: str, shard: int) -> Iterator[Any]:
 
 class _SettleFn(beam.DoFn):
     def __init__(self, settings: Settings, emit_articles: bool) -> None:
-        self.rules = {r.id: r for r in settings.rules if th.throttles(r)}
+        self.rules = {r.id: r for r in settings.rules if throttles(r)}
         self.emit_articles = emit_articles
 
     def process(self, work_dir: str) -> Iterator[Any]:
         self.work = work_dir
         self._sign()
         shared = self._shared_buckets()
-        story_of = self._stories(shared)
-        self._join = st._SetStoryIdsFn()
-        self._split = th._SplitFn(frozenset(self.rules))
-        # held alerts of throttling rules by rule shard: [(rule id, order, packed alert)], spilled in runs
-        self._held: dict[int, list[tuple]] = defaultdict(list)
-        self._events: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        story_of_id = self._stories(shared)
+        self._join = StoryIdJoin()
+        self._counters = Counters()
+        self._held = spill.SpillWriter(self.work, "held", shard_limit=HELD_RUN)   # by rule shard
+        self._events: dict[str, list[Event]] = defaultdict(list)
         for shard in range(spill.ID_SHARDS):
-            yield from self._settle_shard(shard, story_of)
-        for part in list(self._held):
-            self._spill_held(part)
+            yield from self._settle_shard(shard, story_of_id)
+        self._held.flush()
         yield from self._throttle()
 
     # 1. ------------------------------------------------------------------------------------------------
     def _sign(self) -> None:
-        compared = Metrics.counter(st.NAMESPACE, "stories_compared")
-        too_short = Metrics.counter(st.NAMESPACE, "stories_too_short")
+        compared = counter("stories_compared")
+        too_short = counter("stories_too_short")
         with ExitStack() as files:
             bands = [files.enter_context(open(os.path.join(self.work, f"bands-{b:02d}.u64"), "wb"))
                      for b in range(BAND_PARTS)]
             for shard in range(spill.ID_SHARDS):
-                kept: dict[str, st.Copy] = {}
+                kept: dict[str, cluster.Copy] = {}
                 for copy in _records(self.work, "copies", shard):
-                    st.keep_copy(kept, copy)
-                signed: list[tuple[st.Member, bytes]] = []
-                for article_id, _, key, sig in kept.values():
-                    if not sig:
+                    cluster.keep_copy(kept, copy)
+                signed: list[tuple[cluster.Member, bytes]] = []
+                for copy in kept.values():
+                    if not copy.signature:
                         too_short.inc()
                         continue
                     compared.inc()
-                    signed.append(((key, article_id), sig))
+                    signed.append((cluster.Member(copy.sort_key, copy.article_id), copy.signature))
                 del kept
-                table = st.band_table([sig for _, sig in signed])
+                table = band_table([sig for _, sig in signed])
                 spill.dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
                 if signed:
                     buckets = table.ravel()
@@ -110,7 +121,7 @@ class _SettleFn(beam.DoFn):
     # 2. ------------------------------------------------------------------------------------------------
     def _shared_buckets(self) -> np.ndarray:
         """The bucket ids that occur more than once, sorted (the files part the ids: no id is in two)."""
-        parts = [st.repeated(np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"), dtype=np.uint64))
+        parts = [cluster.repeated(np.fromfile(os.path.join(self.work, f"bands-{b:02d}.u64"), dtype=np.uint64))
                  for b in range(BAND_PARTS)]
         return np.sort(np.concatenate(parts))
 
@@ -121,7 +132,7 @@ class _SettleFn(beam.DoFn):
         bucket's members are verified in turn."""
         if not len(shared):
             return {}
-        members: list[st.Member] = []
+        members: list[cluster.Member] = []
         sigs: list[bytes] = []
         bucket_parts: list[np.ndarray] = []
         member_parts: list[np.ndarray] = []
@@ -142,102 +153,86 @@ class _SettleFn(beam.DoFn):
         order = np.lexsort((numbers, buckets))
         buckets, numbers = buckets[order], numbers[order]
         starts = [*np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]]).tolist(), len(buckets)]
-        edges: set[tuple[st.Member, st.Member]] = set()
-        rejected: set[tuple[st.Member, st.Member]] = set()
+        edges: set[cluster.Edge] = set()
+        rejected: set[cluster.Edge] = set()
         numbers_list = numbers.tolist()
         for a, b in itertools.pairwise(starts):
-            st.verify({members[i]: sigs[i] for i in numbers_list[a:b]}, edges, rejected)
-        return st.cluster(sorted(edges))
+            cluster.verify({members[i]: sigs[i] for i in numbers_list[a:b]}, edges, rejected)
+        return cluster.cluster(sorted(edges))
 
     # 4. ------------------------------------------------------------------------------------------------
-    def _settle_shard(self, shard: int, story_of: dict[str, str]) -> Iterator[Any]:
-        members: dict[str, list[Any]] = defaultdict(list)
-        for article_id, member in _records(self.work, "members", shard):
-            members[article_id].append(member)
-        packed: dict[str, list[tuple]] = defaultdict(list)
+    def _settle_shard(self, shard: int, story_of_id: dict[str, str]) -> Iterator[Any]:
+        copies: dict[str, list[dedupe.CopyMember]] = defaultdict(list)
+        for article_id, copy in _records(self.work, "members", shard):
+            copies[article_id].append(copy)
+        packed: dict[str, list[AlertState]] = defaultdict(list)
         for article_id, state in _records(self.work, "alerts", shard):
             packed[article_id].append(state)
-        kept: list[tuple[str, tuple]] = []
-        for article_id in sorted(members):
-            story = story_of.get(article_id)
-            joined = {"member": members[article_id], "alert": packed.get(article_id, []),
-                      "story": [story] if story else []}
-            for out in self._join.process((article_id, joined)):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    if out.tag == st.MEMBERS_TAG:
-                        kept.append(out.value)
-                    else:
-                        yield out
-                else:
-                    yield from self._deliver_or_hold(out)
-        by_story: dict[int, list[tuple[str, tuple]]] = defaultdict(list)   # for the story records, by story shard
-        for story_id, member in kept:
-            by_story[spill.id_shard(story_id)].append((story_id, member))
-        for part, records in by_story.items():
-            spill.write_spill(self.work, "kept", records, part)
+        kept = spill.SpillWriter(self.work, "kept")   # the story members, by story shard
+        for article_id in sorted(copies):
+            joined = self._join.join(article_id, copies[article_id], packed.get(article_id, []),
+                                     story_of_id.get(article_id))
+            if joined is None:
+                continue
+            for duplicate in joined.duplicates:
+                yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, duplicate)
+            kept.add(spill.id_shard(joined.member.story_id), joined.member)
+            for alert in joined.alerts:
+                yield from self._deliver_or_hold(alert)
+        kept.flush()
         if self.emit_articles:   # the kept copy of each id, with its story id
-            copies: dict[str, list[Any]] = defaultdict(list)
+            articles: dict[str, list[Any]] = defaultdict(list)
             for article in _records(self.work, "articles", shard):
-                copies[article.id].append(article)
-            for article_id in sorted(copies):
-                article, _ = dedupe.pick(copies.pop(article_id), dedupe.copy_key)
+                articles[article.id].append(article)
+            for article_id in sorted(articles):
+                article, _ = dedupe.pick(articles.pop(article_id), dedupe.copy_key)
                 yield beam.pvalue.TaggedOutput(ARTICLES_TAG, article.model_copy(
-                    update={"story_id": story_of.get(article_id, article_id)}))
+                    update={"story_id": story_of_id.get(article_id, article_id)}))
 
-    def _deliver_or_hold(self, alert: Any) -> Iterator[Any]:
+    def _deliver_or_hold(self, alert: Alert) -> Iterator[Alert]:
         """An alert of a rule that does not throttle is delivered now; the others wait (packed) for
         ``_throttle``, which needs all of a rule's alerts in time order."""
-        for out in self._split.process(alert):
-            if isinstance(out, beam.pvalue.TaggedOutput):
-                rule_id, held = out.value
-                part = spill.id_shard(rule_id)
-                self._held[part].append((rule_id, th.alert_order(held), pack_alert(held)))
-                if len(self._held[part]) >= HELD_RUN:
-                    self._spill_held(part)
-            else:
-                self._events[out.story_id or out.article.id].append(("alert", out.rule_id))
-                yield out
-
-    def _spill_held(self, part: int) -> None:
-        held = self._held.pop(part, None)
-        if held:
-            spill.write_spill(self.work, "held", held, part)
+        if alert.rule_id in self.rules:
+            self._held.add(spill.id_shard(alert.rule_id), HeldAlert(alert.rule_id, alert_order(alert),
+                                                                     pack_alert(alert)))
+            return
+        self._counters.count(alert, None)
+        self._events[story_of(alert)].append(Event(alert.rule_id, False))
+        yield alert
 
     # 5. ------------------------------------------------------------------------------------------------
     def _throttle(self) -> Iterator[Any]:
-        decide = th._DecideFn(self.rules)
         events = self._events
         for part in range(spill.ID_SHARDS):   # a rule shard's held alerts at a time, a rule at a time
-            by_rule: dict[str, list[tuple]] = defaultdict(list)
-            for rule_id, order, state in _records(self.work, "held", part):
-                by_rule[rule_id].append((order, state))
+            by_rule: dict[str, list[HeldAlert]] = defaultdict(list)
+            for held in _records(self.work, "held", part):
+                by_rule[held.rule_id].append(held)
             for rule_id in sorted(by_rule):
-                packed = by_rule.pop(rule_id)
-                packed.sort(key=lambda held: held[0])   # throttling order; each alert rebuilt when its turn comes
-                for out in decide.decide(rule_id, (unpack_alert(state) for _, state in packed), ordered=True):
-                    alert = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
-                    kind = th.SUPPRESSED if isinstance(out, beam.pvalue.TaggedOutput) else "alert"
-                    events[alert.story_id or alert.article.id].append((kind, alert.rule_id))
-                    yield out
-        record = th._StoryRecordFn()
+                waiting = by_rule.pop(rule_id)
+                waiting.sort(key=attrgetter("order"))   # throttling order; each alert rebuilt when its turn comes
+                for alert, reason in throttle_rule(self.rules[rule_id], (unpack_alert(h.state) for h in waiting)):
+                    self._counters.count(alert, reason)
+                    events[story_of(alert)].append(Event(alert.rule_id, reason is not None))
+                    yield alert if reason is None else beam.pvalue.TaggedOutput(SUPPRESSED, suppress(alert, reason))
         with_events: dict[int, list[str]] = defaultdict(list)
         for story_id in events:
             with_events[spill.id_shard(story_id)].append(story_id)
         for part in range(spill.ID_SHARDS):   # the stories with events, a story shard at a time
-            story_members: dict[str, list[tuple]] = defaultdict(list)
-            for story_id, member in _records(self.work, "kept", part):
-                if story_id in events:
-                    story_members[story_id].append(member)
+            story_members: dict[str, list[Any]] = defaultdict(list)
+            kept: StoryMemberOf
+            for kept in _records(self.work, "kept", part):
+                if kept.story_id in events:
+                    story_members[kept.story_id].append(kept.member)
             for story_id in sorted(with_events.pop(part, ())):
-                for story in record.process((story_id, {"events": events.pop(story_id),
-                                                       "members": story_members.pop(story_id, [])})):
-                    yield beam.pvalue.TaggedOutput(th.STORIES, story)
+                story = story_record(story_id, events.pop(story_id), story_members.pop(story_id, []))
+                if story is not None:
+                    yield beam.pvalue.TaggedOutput(STORIES, story)
 
 
 class Settle(beam.PTransform):
-    """The work folder (one element) -> delivered alerts (main), ``stories.DUPLICATES_TAG``,
-    ``throttle.SUPPRESSED``, ``throttle.STORIES`` records, and with ``emit_articles`` the kept articles with
-    their story ids (``ARTICLES_TAG``)."""
+    """The work folder (one element) -> delivered alerts (main), ``DUPLICATES_TAG``
+    (``transforms.stories.batch``), ``SUPPRESSED``, ``STORIES`` records (``transforms.throttle.stages``), and
+    with ``emit_articles`` the kept articles with their story ids (``ARTICLES_TAG``)."""
 
     def __init__(self, settings: Settings, emit_articles: bool = False) -> None:
         super().__init__()
@@ -246,4 +241,4 @@ class Settle(beam.PTransform):
 
     def expand(self, work_dir: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return work_dir | "Settle" >> beam.ParDo(_SettleFn(self.settings, self.emit_articles)).with_outputs(
-            st.DUPLICATES_TAG, th.SUPPRESSED, th.STORIES, ARTICLES_TAG, main="alerts")
+            DUPLICATES_TAG, SUPPRESSED, STORIES, ARTICLES_TAG, main="alerts")

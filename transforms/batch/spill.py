@@ -11,8 +11,10 @@ write side by side. Records keyed by article id are spilled by **id shard** (``i
 pass reads one shard at a time, all copies of an id in it, so its memory is a shard's, not the archive's.
 What is spilled (``KINDS``): ``copies`` -- ``stories.sign_copy`` of every copy; ``members`` -- (article id,
 story member and copy key); ``alerts`` -- (article id, packed alert); ``articles`` -- the articles
-themselves, only for ``--emit-articles``. The finishing pass (``transforms.batch.settle``) writes its own with
-``write_spill``: ``kept`` story members by story-id shard, ``held`` alerts of throttling rules by rule shard.
+themselves, only for ``--emit-articles``. The finishing pass (``transforms.batch.settle``) writes its own
+(``WORK_KINDS``): ``kept`` story members by story-id shard, ``held`` alerts of throttling rules by rule shard.
+Records are named tuples or plain values (``stories.cluster.Copy``, ``dedupe.CopyMember``,
+``stories.batch.PackedAlert``, ...). One writer buffers them for every kind: ``SpillWriter``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import apache_beam as beam
 
 KINDS = ("copies", "members", "alerts", "articles")
+WORK_KINDS = ("kept", "held")   # the finishing pass's own (``transforms.batch.settle``)
 FLUSH_AT = 8000   # records held by a writer (all shards) before it writes them: a few MB, while the bundle runs
 ID_SHARDS = 16    # a shard of a 300,000-article archive: ~19,000 articles (a few tens of MB of compact records)
 
@@ -74,6 +77,39 @@ def read_spill(path: str) -> list[Any]:
     return records
 
 
+class SpillWriter:
+    """Records of ``kind`` buffered by shard and written as spill files: every shard's once ``limit`` records
+    are held in all, a shard's once it holds ``shard_limit``, the rest at ``flush``."""
+
+    def __init__(self, folder: str, kind: str, *, limit: int | None = None, shard_limit: int | None = None) -> None:
+        if kind not in KINDS and kind not in WORK_KINDS:
+            raise ValueError(f"unknown spill kind {kind!r}")
+        self.folder = folder
+        self.kind = kind
+        self.limit = limit
+        self.shard_limit = shard_limit
+        self.records: dict[int, list[Any]] = {}
+        self.held = 0
+
+    def add(self, shard: int, record: Any) -> None:
+        records = self.records.get(shard)
+        if records is None:
+            records = self.records[shard] = []
+        records.append(record)
+        self.held += 1
+        if self.shard_limit is not None and len(records) >= self.shard_limit:
+            self.held -= len(records)
+            write_spill(self.folder, self.kind, self.records.pop(shard), shard)
+        elif self.limit is not None and self.held >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        for shard, records in sorted(self.records.items()):
+            write_spill(self.folder, self.kind, records, shard)
+        self.records = {}
+        self.held = 0
+
+
 class _SpillFn(beam.DoFn):
     def __init__(self, folder: str, kind: str, shard_of: Callable[[Any], int] | None) -> None:
         if kind not in KINDS:
@@ -86,22 +122,15 @@ class _SpillFn(beam.DoFn):
         os.makedirs(self.folder, exist_ok=True)
 
     def start_bundle(self) -> None:
-        self.records: dict[int, list[Any]] = {}
-        self.held = 0
+        # a bundle can be a whole archive: memory is bounded by what is held
+        self.writer = SpillWriter(self.folder, self.kind, limit=FLUSH_AT)
 
     def process(self, record: Any) -> Iterator[Any]:
-        shard = 0 if self.shard_of is None else self.shard_of(record)
-        self.records.setdefault(shard, []).append(record)
-        self.held += 1
-        if self.held >= FLUSH_AT:   # a bundle can be a whole archive: memory is bounded by what is held
-            self.finish_bundle()
+        self.writer.add(0 if self.shard_of is None else self.shard_of(record), record)
         return iter(())
 
     def finish_bundle(self) -> None:
-        for shard, records in sorted(self.records.items()):
-            write_spill(self.folder, self.kind, records, shard)
-        self.records = {}
-        self.held = 0
+        self.writer.flush()
 
 
 class Spill(beam.PTransform):

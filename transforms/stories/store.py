@@ -14,18 +14,27 @@ Retention: a story not updated for ``STORY_RETENTION`` (7 days) is forgotten wit
 rule marks (a copy arriving later starts a new story); beyond ``MAX_STORY_ARTICLES`` articles the oldest
 go first. ``throttle_log`` keeps 31 days (the longest cooldown is 30). ``prune`` runs when a DoFn starts
 and then every ``PRUNE_EVERY`` seconds.
+
+The store only stores and fetches. Which story an article joins is ``transforms.stories.cluster``'s rule
+(the most similar verified candidate, ``THRESHOLD``); a story record is built by
+``transforms.stories.record`` (as in batch); the throttle decisions are ``transforms.throttle.policy``'s:
+``StoryStore`` is that policy's delivery log in watch mode (``alerted``, ``last_delivery``,
+``deliveries_since``, ``record_delivery``), as ``policy.MemoryLog`` is in batch.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 import numpy as np
 
-from schemas.records import Alert, Article, Story
-from transforms.stories import cluster as st
+from schemas.records import Article, Story
+from transforms.stories.cluster import THRESHOLD
+from transforms.stories.minhash import band_keys, similarity
+from transforms.stories.record import grown, story_member, story_record
 from transforms.watch.store import SharedDB
 
 STORY_RETENTION = 7 * 86400.0
@@ -86,15 +95,15 @@ class StoryStore:
             if row is not None:
                 return str(row[0])
             story_id = article.id
-            keys = st.band_keys(sig) if sig is not None else []
+            keys = band_keys(sig) if sig is not None else []
             if keys:
                 marks = ",".join("?" * len(keys))
                 best: tuple[float, str, str] | None = None
                 for other, other_story, blob in self.db.execute(
                         f"SELECT DISTINCT a.article_id, a.story_id, a.sig FROM story_bands b JOIN story_articles a "
                         f"ON a.article_id = b.article_id WHERE b.band IN ({marks})", keys):
-                    s = st.similarity(sig, np.frombuffer(blob, dtype=np.uint64))
-                    if s >= st.THRESHOLD and (best is None or (s, other) > best[:2]):
+                    s = similarity(sig, np.frombuffer(blob, dtype=np.uint64))
+                    if s >= THRESHOLD and (best is None or (s, other) > best[:2]):
                         best = (s, other, other_story)
                 if best is not None:
                     story_id = best[2]
@@ -106,20 +115,12 @@ class StoryStore:
             return story_id
 
     def _add_member(self, story_id: str, article: Article, now: float) -> None:
-        row = self.db.execute("SELECT record FROM stories WHERE story_id = ?", (story_id,)).fetchone()
-        if row is None:
-            record = Story(story_id=story_id, first_article_id=article.id, first_title=article.title,
-                           first_url=article.url, first_source=article.source,
-                           first_published_at=article.published_at,
-                           outlets=(article.source,) if article.source else (), article_ids=(article.id,),
-                           updated_at=_ts(now))
+        member = story_member(article)
+        record = self.story(story_id)
+        if record is None:
+            record = story_record(story_id, member, (), (), (), 0, _ts(now))
         else:
-            record = Story.model_validate_json(row[0])
-            outlets = record.outlets + ((article.source,) if article.source and article.source not in
-                                        record.outlets else ())
-            ids = record.article_ids if article.id in record.article_ids or \
-                len(record.article_ids) >= MAX_IDS_PER_STORY else (*record.article_ids, article.id)
-            record = record.model_copy(update={"outlets": outlets, "article_ids": ids, "updated_at": _ts(now)})
+            record = grown(record, _ts(now), member=member, max_ids=MAX_IDS_PER_STORY)
         self.db.execute("INSERT INTO stories (story_id, record, updated_at) VALUES (?, ?, ?) ON CONFLICT(story_id) "
                         "DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
                         (story_id, record.model_dump_json(), now))
@@ -128,47 +129,44 @@ class StoryStore:
         row = self.db.execute("SELECT record FROM stories WHERE story_id = ?", (story_id,)).fetchone()
         return Story.model_validate_json(row[0]) if row else None
 
-    # -- throttling --------------------------------------------------------------------------------------
-    def decide(self, alert: Alert, once_per_story: bool, cooldown: float, max_per_hour: int | None
-               ) -> tuple[str | None, Story | None]:
-        """Deliver (None) or suppress (the reason) ``alert`` now; records the outcome in the story record.
-        Returns the reason and the story record after the update (None when the story is unknown)."""
-        now = self.clock()
-        story_id = alert.story_id or alert.article.id
-        with self.shared.txn():
-            reason = None
-            if once_per_story and self.db.execute("SELECT 1 FROM story_rules WHERE story_id = ? AND rule_id = ?",
-                                                  (story_id, alert.rule_id)).fetchone():
-                reason = "once_per_story"
-            if reason is None and cooldown > 0:
-                last = self.db.execute("SELECT MAX(at) FROM throttle_log WHERE rule_id = ?",
-                                       (alert.rule_id,)).fetchone()[0]
-                if last is not None and now - last < cooldown:
-                    reason = "cooldown"
-            if reason is None and max_per_hour is not None:
-                sent = self.db.execute("SELECT COUNT(*) FROM throttle_log WHERE rule_id = ? AND at > ?",
-                                       (alert.rule_id, now - 3600)).fetchone()[0]
-                if sent >= max_per_hour:
-                    reason = "max_per_hour"
-            if reason is None:
-                self.db.execute("INSERT OR REPLACE INTO story_rules (story_id, rule_id, at) VALUES (?, ?, ?)",
-                                (story_id, alert.rule_id, now))
-                if cooldown > 0 or max_per_hour is not None:
-                    self.db.execute("INSERT INTO throttle_log (rule_id, at) VALUES (?, ?)", (alert.rule_id, now))
-            else:
-                self.db.execute("INSERT INTO counters (name, value) VALUES ('suppressed', 1) "
-                                "ON CONFLICT(name) DO UPDATE SET value = value + 1")
-            record = self.story(story_id)
-            if record is not None:
-                update: dict[str, object] = {"updated_at": _ts(now)}
-                if reason is None and alert.rule_id not in record.rules_alerted:
-                    update["rules_alerted"] = (*record.rules_alerted, alert.rule_id)
-                if reason is not None:
-                    update["alerts_suppressed"] = record.alerts_suppressed + 1
-                record = record.model_copy(update=update)
-                self.db.execute("UPDATE stories SET record = ?, updated_at = ? WHERE story_id = ?",
-                                (record.model_dump_json(), now, story_id))
-            return reason, record
+    def note_decision(self, story_id: str, rule_id: str, delivered: bool, now: float) -> Story | None:
+        """The stored record of ``story_id`` after one of its alerts was decided (``rule_id`` delivered, else
+        one more suppressed), stored; None when the story is unknown."""
+        record = self.story(story_id)
+        if record is None:
+            return None
+        record = grown(record, _ts(now), rule_alerted=rule_id if delivered else None, suppressed=0 if delivered else 1)
+        self.db.execute("UPDATE stories SET record = ?, updated_at = ? WHERE story_id = ?",
+                        (record.model_dump_json(), now, story_id))
+        return record
+
+    # -- the throttle policy's delivery log (``transforms.throttle.policy.DeliveryLog``) --------------------
+    def txn(self) -> AbstractContextManager[object]:
+        """One atomic change (``SharedDB.txn``): a throttle decision and what it records."""
+        return self.shared.txn()
+
+    def alerted(self, story_id: str, rule_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM story_rules WHERE story_id = ? AND rule_id = ?",
+                               (story_id, rule_id)).fetchone() is not None
+
+    def last_delivery(self, rule_id: str) -> float | None:
+        last = self.db.execute("SELECT MAX(at) FROM throttle_log WHERE rule_id = ?", (rule_id,)).fetchone()[0]
+        return None if last is None else float(last)
+
+    def deliveries_since(self, rule_id: str, since: float) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM throttle_log WHERE rule_id = ? AND at > ?",
+                                   (rule_id, since)).fetchone()[0])
+
+    def record_delivery(self, story_id: str, rule_id: str, when: float, timed: bool) -> None:
+        self.db.execute("INSERT OR REPLACE INTO story_rules (story_id, rule_id, at) VALUES (?, ?, ?)",
+                        (story_id, rule_id, when))
+        if timed:
+            self.db.execute("INSERT INTO throttle_log (rule_id, at) VALUES (?, ?)", (rule_id, when))
+
+    def count_suppressed(self) -> None:
+        """The ``suppressed`` counter (reported when watch stops)."""
+        self.db.execute("INSERT INTO counters (name, value) VALUES ('suppressed', 1) "
+                        "ON CONFLICT(name) DO UPDATE SET value = value + 1")
 
     # -- retention ---------------------------------------------------------------------------------------
     def maybe_prune(self) -> None:

@@ -59,6 +59,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import Alert, Article
+from transforms.dedupe import first_sighting
 from transforms.wiring import NAMESPACE
 
 SEEN_RETENTION = 30 * 86400.0
@@ -523,7 +524,7 @@ class _DedupeSeenFn(beam.DoFn):
         self.store.close()
 
     def process(self, article: Article) -> Iterator[Article]:
-        if self.store.mark_seen(article.id):
+        if first_sighting(self.store, article):
             self.unique.inc()
             self.store.bump("new_articles")
             yield article
@@ -532,7 +533,8 @@ class _DedupeSeenFn(beam.DoFn):
 
 
 class DedupeSeen(beam.PTransform):
-    """Article -> Article, only the ones never seen before (by id), across polls and restarts.
+    """Article -> Article, only the ones never seen before (by id), across polls and restarts: the first copy
+    seen is kept (``transforms.dedupe``, the policy of both modes; the ids seen are the ``seen`` table).
 
     The watch mode's ``dedupe=`` stage: element-wise, against the state store (no GroupByKey, so it runs
     in real time on a streaming runner whose watermark does not advance)."""

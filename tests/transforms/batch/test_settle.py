@@ -22,8 +22,8 @@ from tests.paths import FIXTURES
 from transforms.batch import spill
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.ingest.read import ReadArticles
-from transforms.stories.cluster import DUPLICATES_TAG, MEMBERS_TAG, SetStoryIds, StoryIds
-from transforms.throttle.policy import ThrottleAlerts
+from transforms.stories.batch import DUPLICATES_TAG, MEMBERS_TAG, SetStoryIds, StoryIds
+from transforms.throttle.stages import ThrottleAlerts
 
 PAIRS = FIXTURES / "stories" / "pairs.jsonl"
 

@@ -1,6 +1,9 @@
-"""AssignStories / AssignStoriesLive and ThrottleAlerts / ThrottleAlertsLive in real Beam pipelines."""
+"""The batch story stages (transforms/stories/batch.py) in real Beam pipelines: StoryIds + SetStoryIds (the
+batch composition) give every article copy its story id, SignCopiesFn signs every copy."""
 
 from __future__ import annotations
+
+from operator import attrgetter
 
 import apache_beam as beam
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -9,10 +12,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.config import parse_settings
 from tests.transforms.stories.test_cluster import COPY, REWRITE, WIRE, article
+from tests.transforms.stories.test_minhash import _copies_corpus
 from transforms.analyze.match import MatchRules
 from transforms.analyze.tag import TagTopics
-from transforms.stories.cluster import AssignStories, AssignStoriesLive
-from transforms.throttle.policy import ThrottleAlerts, ThrottleAlertsLive
+from transforms.stories import batch as sb
+from transforms.stories.cluster import MAX_BUCKET_PAIRS_AT, sign_copy
 
 CONFIG = """
 topics:
@@ -39,62 +43,32 @@ def corpus():
             article("blank", "", title="Tariffs")]
 
 
-def test_assign_stories_batch():
-    with pipeline() as p:
-        out = p | beam.Create(corpus()) | AssignStories()
-        assert_that(out | beam.Map(lambda a: (a.id, a.story_id)),
-                    equal_to([("wire", "wire"), ("copy", "wire"), ("early", "wire"), ("rewrite", "rewrite"),
-                              ("blank", "blank")]))
+def set_story_ids(p: beam.Pipeline, settings, articles) -> beam.pvalue.DoOutputsTuple:
+    """The batch composition: tag, match, StoryIds beside them, SetStoryIds joining the three."""
+    tagged = (p | beam.Create(articles) | TagTopics(settings)).items
+    alerts = (tagged | MatchRules(settings)).items
+    story_ids = tagged | sb.StoryIds(attrgetter("article"))
+    return {"alerts": alerts, "articles": tagged, "story_ids": story_ids} | sb.SetStoryIds()
 
 
-def test_assign_stories_live(tmp_path):
-    state = str(tmp_path / "state.sqlite")
-    with pipeline() as p:
-        out = p | beam.Create(corpus()[:2] + corpus()[3:]) | AssignStoriesLive(state)
-        assert_that(out | beam.Map(lambda a: (a.id, a.story_id)),
-                    equal_to([("wire", "wire"), ("copy", "wire"), ("rewrite", "rewrite"), ("blank", "blank")]))
-
-
-def test_throttle_batch_once_per_story_and_story_records():
+def test_story_ids_set_on_alerts_and_members():
+    """The earliest dated article names the story (an undated copy comes after it); a rewrite and a blank
+    text are their own stories; every alert and story member carries its story id."""
     settings = parse_settings(CONFIG)
+    want = {"wire": "wire", "copy": "wire", "early": "wire", "rewrite": "rewrite", "blank": "blank"}
     with pipeline() as p:
-        tagged = (p | beam.Create(corpus()) | AssignStories() | TagTopics(settings)).items
-        alerts = (tagged | MatchRules(settings)).items
-        out = {"alerts": alerts, "articles": tagged} | ThrottleAlerts(settings)
-        assert_that(out.alerts | "Sent" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
-                    equal_to([("once", "wire"), ("once", "rewrite"), ("once", "blank"),
-                              ("every", "wire"), ("every", "copy"), ("every", "early"), ("every", "rewrite"),
-                              ("every", "blank")]), label="alerts")
-        assert_that(out.suppressed | "Held" >> beam.Map(lambda a: (a.rule_id, a.article.id, a.suppressed_reason)),
-                    equal_to([("once", "copy", "once_per_story"), ("once", "early", "once_per_story")]),
-                    label="suppressed")
-        assert_that(out.stories | "Stories" >> beam.Map(
-                        lambda s: (s.story_id, s.outlets, s.article_ids, s.rules_alerted, s.alerts_suppressed)),
-                    equal_to([("wire", ("Wire", "Daily", "Other"), ("wire", "copy", "early"), ("every", "once"), 2),
-                              ("rewrite", ("Gazette",), ("rewrite",), ("every", "once"), 0),
-                              ("blank", ("A",), ("blank",), ("every", "once"), 0)]), label="stories")
-
-
-def test_throttle_live(tmp_path):
-    settings = parse_settings(CONFIG)
-    state = str(tmp_path / "state.sqlite")
-    with pipeline() as p:
-        tagged = (p | beam.Create(corpus()[:2]) | AssignStoriesLive(state) | TagTopics(settings)).items
-        out = (tagged | MatchRules(settings)).items | ThrottleAlertsLive(settings, state)
-        assert_that(out.alerts | "Sent" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
-                    equal_to([("once", "wire"), ("every", "wire"), ("every", "copy")]), label="alerts")
-        assert_that(out.suppressed | "Held" >> beam.Map(lambda a: (a.rule_id, a.article.id)),
-                    equal_to([("once", "copy")]), label="suppressed")
-        assert_that(out.stories | "Ids" >> beam.Map(lambda s: s.story_id),
-                    equal_to(["wire"] * 4), label="stories")
+        joined = set_story_ids(p, settings, corpus())
+        assert_that(joined[sb.MEMBERS_TAG] | "Members" >> beam.Map(lambda m: (m.member.article_id, m.story_id)),
+                    equal_to(list(want.items())), label="members")
+        assert_that(joined.alerts | "Alerts" >> beam.Map(lambda a: (a.rule_id, a.article.id, a.story_id)),
+                    equal_to([(r, a, s) for a, s in want.items() for r in ("once", "every")]), label="alerts")
+        assert_that(joined[sb.DUPLICATES_TAG], equal_to([]), label="duplicates")
 
 
 def test_story_ids_of_a_boilerplate_bucket_with_duplicates():
     """60 copies of one text (a bucket past MAX_BUCKET_PAIRS_AT: every member against the first) are one story
     named after the earliest; a dropped duplicate dated earlier than all of them changes nothing, and the
     articles without a near-duplicate get no story id."""
-    from transforms.stories.cluster import MAX_BUCKET_PAIRS_AT, StoryIds
-
     n = MAX_BUCKET_PAIRS_AT + 10
     copies = [article(f"c{i:02d}", WIRE, source=f"S{i}", published=f"2026-03-01T{i % 24:02d}:{i // 24:02d}:00+00:00")
               for i in range(n)]
@@ -102,5 +76,15 @@ def test_story_ids_of_a_boilerplate_bucket_with_duplicates():
     late = late.model_copy(update={"origin": late.origin.model_copy(update={"location": "zz.txt"})})  # later file
     alone = [article("rewrite", REWRITE), article("blank", "", title="Tariffs")]
     with pipeline() as p:
-        ids = p | beam.Create([*copies, late, *alone]) | StoryIds()
+        ids = p | beam.Create([*copies, late, *alone]) | sb.StoryIds()
         assert_that(ids, equal_to([(c.id, "c00") for c in copies]))
+
+
+def test_sign_copies_fn_signs_every_copy_in_batches(monkeypatch) -> None:
+    """The batch job's ``SignCopiesFn``: every element's copy, batches full or not."""
+    monkeypatch.setattr(sb, "SIGN_BATCH", 7)
+    arts = _copies_corpus()
+    with pipeline() as p:
+        copies = (p | beam.Create([(a.id, a) for a in arts])
+                    | beam.ParDo(sb.SignCopiesFn(lambda pair: pair[1])))
+        assert_that(copies, equal_to([sign_copy(a) for a in arts]))
