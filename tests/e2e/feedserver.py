@@ -18,6 +18,9 @@ Every request is recorded (path, headers) in ``requests`` and (``time.monotonic(
 Two raw-socket servers for peers that misbehave below HTTP: ``TrickleServer`` sends a whole feed response,
 status line and headers included, one byte per ``byte_interval`` seconds; ``SilentServer`` accepts
 connections, reads what the client sends and never answers.
+
+``WebhookReceiver`` is the other side of the webhook sink: it records every POST and answers 200, or an
+error (503 with a ``Retry-After`` unless told otherwise) to the first ``fail_first`` requests (or to all).
 """
 
 from __future__ import annotations
@@ -299,3 +302,36 @@ class SilentServer(_RawServer):
                 return
             with self.lock:
                 self.received += len(chunk)
+
+
+class WebhookReceiver:
+    """A webhook receiver on 127.0.0.1: records every POST (headers, body) in ``requests``; answers
+    ``fail_status`` (503) to the first ``fail_first`` requests (or to all, ``fail_always``), with
+    ``Retry-After: <retry_after()>``, and 200 to the others."""
+
+    def __init__(self, fail_first: int = 0, fail_always: bool = False, retry_after=lambda: "0",
+                 fail_status: int = 503) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                failing = fail_always or len(outer.requests) <= fail_first
+                self.send_response(fail_status if failing else 200)
+                if failing:
+                    self.send_header("Retry-After", retry_after())
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -3,7 +3,8 @@
 * the webhook sink delivers from the state store's outbox: a receiver that answers 503 first gets the alert
   on a later tick, with the same ``Idempotency-Key``; the JSONL sink has it at once;
 * a receiver that is down for a whole run gets the alerts queued then after the next start (the outbox is
-  durable), and a receiver that rejects (400) turns them into ``sink`` dead letters;
+  durable), and a receiver that rejects (400) turns them into ``sink`` dead letters, written to
+  ``dead_letters/`` with every other stage's;
 * a FIFO dropped into a watch folder is a dead letter, not a hang: the good file beside it alerts and
   ``--duration`` is honoured.
 """
@@ -15,14 +16,12 @@ import os
 import subprocess
 import sys
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from .cli import ROOT, free_port, read_jsonl
-from .feedserver import FeedServer
-from .test_webhook import Receiver
+from .feedserver import FeedServer, WebhookReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -52,7 +51,7 @@ def dead_letters(out: Path, stage: str) -> list[dict]:
 
 
 def test_webhook_retries_from_the_outbox_beside_the_jsonl_sink(tmp_path):
-    receiver = Receiver(fail_first=2)
+    receiver = WebhookReceiver(fail_first=2)
     try:
         with FeedServer() as server:
             server.set_items([ITEM])
@@ -81,7 +80,7 @@ def test_alerts_queued_while_the_receiver_is_down_are_delivered_after_a_restart(
         first = watch(cfg, out, 4)
         assert first.returncode == 0, first.stderr
         assert len(read_jsonl(out / "alerts")) == 1             # the JSONL sink did not wait for the webhook
-        receiver = Receiver()
+        receiver = WebhookReceiver()
         try:
             cfg.write_text(CONFIG.format(hook=receiver.url, feed=server.url("/feed.xml"), retries=20))
             second = watch(cfg, out, 5)
@@ -93,20 +92,8 @@ def test_alerts_queued_while_the_receiver_is_down_are_delivered_after_a_restart(
 
 
 def test_a_receiver_that_rejects_makes_sink_dead_letters(tmp_path):
-    receiver = Receiver(fail_always=True)
-    receiver_status = 400
+    receiver = WebhookReceiver(fail_always=True, fail_status=400)
     try:
-        class Rejecting(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                self.send_response(receiver_status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        receiver.server.RequestHandlerClass = Rejecting
         with FeedServer() as server:
             server.set_items([ITEM])
             cfg = tmp_path / "w.yaml"
@@ -117,6 +104,7 @@ def test_a_receiver_that_rejects_makes_sink_dead_letters(tmp_path):
     assert run.returncode == 0, run.stderr
     dead = dead_letters(tmp_path / "out", "sink")
     assert len(dead) == 1 and "HTTP 400" in dead[0]["error"] and "webhook hook" in dead[0]["error"]
+    assert {p.name.split("-")[0] for p in (tmp_path / "out" / "dead_letters").glob("*.jsonl")} == {"dead"}
     assert len(read_jsonl(tmp_path / "out" / "alerts")) == 1
 
 

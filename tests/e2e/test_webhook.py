@@ -5,10 +5,8 @@ that cannot be delivered are dead letters in ``dead_letters/``, counted in ``sum
 from __future__ import annotations
 
 import json
-import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,44 +15,14 @@ from tests.transforms.throttle.test_policy import alert
 from transforms.deliver.webhook import MAX_RETRY_AFTER, WebhookClient, batch_key, deliver, deliver_batch
 
 from .cli import newswatch, read_jsonl
+from .feedserver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
 
-class Receiver:
-    """Records every POST; answers 503 to the first ``fail_first`` requests (or to all, ``fail_always``), with
-    ``Retry-After: <retry_after>`` (a callable: called for each answer)."""
-
-    def __init__(self, fail_first: int = 0, fail_always: bool = False, retry_after=lambda: "0") -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                failing = fail_always or len(outer.requests) <= fail_first
-                self.send_response(503 if failing else 200)
-                if failing:
-                    self.send_header("Retry-After", retry_after())
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver(request):
-    rec = Receiver(**getattr(request, "param", {}))
+    rec = WebhookReceiver(**getattr(request, "param", {}))
     yield rec
     rec.close()
 
@@ -76,7 +44,7 @@ def test_retry_after_503_then_accepted(receiver):
                                                    (lambda: formatdate(time.time() + 7200, usegmt=True), 60),
                                                    (lambda: "12", 12), (lambda: "3600", 60)])
 def test_retry_after_as_an_http_date_or_seconds_is_honoured_and_capped(retry_after, wait):
-    receiver = Receiver(fail_first=1, retry_after=retry_after)
+    receiver = WebhookReceiver(fail_first=1, retry_after=retry_after)
     slept: list[float] = []
     try:
         sink = Sink(id="hook", type="webhook", url=receiver.url, retries=2, timeout=5)

@@ -13,7 +13,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.config import parse_settings
-from tests.e2e.test_webhook import Receiver
+from tests.e2e.feedserver import WebhookReceiver
 from tests.transforms.throttle.test_policy import alert
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts, routes
@@ -44,7 +44,7 @@ def test_routes_only_for_rules_that_name_sinks():
 
 
 def test_each_alert_goes_to_the_sinks_its_rule_names_and_undelivered_ones_come_back(tmp_path):
-    receiver = Receiver(fail_always=True)                # the webhook refuses everything: dead letters
+    receiver = WebhookReceiver(fail_always=True)                # the webhook refuses everything: dead letters
     try:
         settings = parse_settings(CONFIG.format(url=receiver.url))
         alerts = [alert(1, 0, rule="urgent"), alert(2, 1, rule="digest"), alert(3, 2, rule="everything")]
@@ -67,7 +67,7 @@ def test_each_alert_goes_to_the_sinks_its_rule_names_and_undelivered_ones_come_b
 
 
 def test_delivered_alerts_are_no_dead_letters(tmp_path):
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     try:
         settings = parse_settings(CONFIG.format(url=receiver.url))
         with BeamTestPipeline(runner=FnApiRunner()) as p:
