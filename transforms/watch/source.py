@@ -2,16 +2,17 @@
 
 The shape of Beam's ``fileio.MatchContinuously``::
 
-    PollTicks (a PeriodicImpulse that can be stopped)
-      -> DueWork    feeds whose next poll time has come (state store), new files in ``watch_paths``
-      -> FetchFeeds conditional GET / local read, schedule and validators saved (``transforms.watch.fetch``);
-                    new entries parsed (``transforms.ingest.feed``) into the backlog; a bounded share of
-                    the backlog handed on                               } -> Outputs(raw, dead_letters)
-      -> ParseFeeds failed fetches to dead letters; files read by the batch readers
+    PollTicks (a PeriodicImpulse that can be stopped: ``transforms.watch.ticks``)
+      -> DueWork    ``DueFn``: feeds whose next poll time has come (state store), new files in ``watch_paths``
+      -> FetchFeeds ``FetchFn``: conditional GET / local read, schedule and validators saved
+                    (``transforms.watch.fetch``); new entries parsed (``transforms.ingest.feed``) into the
+                    backlog; a bounded share of the backlog handed on   } -> Outputs(raw, dead_letters)
+      -> ParseFeeds ``ParseFn``: failed fetches to dead letters; files read by the batch readers
                     (``transforms.ingest.read.read_path``)                  }
 
-``PollTicks`` (``transforms.watch.ticks``) is the clock: one tick a bundle until a stop file exists or a
-deadline passes, so the per-bundle sinks write their files after every tick.
+``PollTicks`` is the clock: one tick a bundle until a stop file exists or a deadline passes, so the
+per-bundle sinks write their files after every tick. This module is what a tick does; how a request is
+made and retried is ``transforms.watch.fetch`` and ``transforms.net``.
 
 Nothing here groups or windows: on the FnApiRunner in streaming mode the watermark is held until the end,
 so a GroupByKey would fire only at shutdown.
