@@ -79,7 +79,7 @@ def main() -> int:
     import logging
 
     logging.disable(logging.WARNING)
-    from transforms.ingest.read import warc_ranges
+    from transforms.ingest.plan import warc_ranges
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "big.warc")

@@ -55,7 +55,7 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "―": 
 
 
 def _fold(text: str | None) -> str:
-    from transforms.ingest.decode import tidy
+    from transforms.ingest.plaintext import tidy
 
     return tidy(text or "", single_line=True).casefold().translate(_QUOTES)
 
@@ -74,8 +74,9 @@ def _candidates(page: bytes, url: str | None) -> str:
 
 def fundus() -> tuple[bool, str]:
     from schemas.records import DeadLetter
+    from transforms.ingest.dates import parse_date
     from transforms.ingest.read import read_path
-    from transforms.normalize import NormalizeError, normalize, parse_date
+    from transforms.normalize import NormalizeError, normalize
 
     folder = DATA / "warc" / "fundus_news_constructed"
     warcs = sorted(folder.glob("*.warc.gz"))

@@ -153,7 +153,7 @@ def _status(message: str) -> Iterator[None]:
 
 def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.run import run_batch
-    from transforms.ingest.read import expand_inputs
+    from transforms.ingest.plan import expand_inputs
 
     settings, _ = load(args.config)
     paths = expand_inputs(args.inputs)

@@ -44,7 +44,7 @@ from pipeline.build import build_finish, build_per_article
 from pipeline.logs import get_logger
 from schemas.config import Settings
 from schemas.errors import UsageError
-from transforms.ingest.read import plan_path, range_bytes
+from transforms.ingest.plan import plan_path, range_bytes
 
 RUNNER_ALIASES = {
     "local": None,

@@ -16,7 +16,8 @@ from schemas.records import DeadLetter
 from tests.e2e.cli import newswatch, read_jsonl
 from tests.paths import SEEDS
 from transforms.analyze.match import alert_id
-from transforms.ingest.read import expand_inputs, read_path
+from transforms.ingest.plan import expand_inputs
+from transforms.ingest.read import read_path
 from transforms.normalize import article_id, normalize
 
 #: (file under seeds/, the ids of its items in reading order; None: the item is a dead letter)

@@ -2,8 +2,8 @@
 
 * Text: markup stripped (tags, scripts, entities), Unicode NFKC, whitespace tidied; the title is one line.
   An article without a title gets its body's first sentence; one with neither title nor body is refused.
-* Dates: parsed leniently (RFC 822, ISO 8601, "Jan 30, 2019", epoch seconds); naive times are taken as
-  UTC; an unparseable date leaves ``published_at`` null (the article is kept).
+* Dates: parsed leniently (``transforms.ingest.dates.parse_date``: RFC 822, ISO 8601, "Jan 30, 2019", epoch
+  seconds); naive times are taken as UTC; an unparseable date leaves ``published_at`` null (the article is kept).
 * Ids (stable across runs and machines): ``sha256("url\\x1f" + canonical URL)``, else
   ``sha256("entry\\x1f" + source + "\\x1f" + entry id)`` (entry ids are only unique within a feed or
   archive, so the source qualifies them), else ``sha256("text\\x1f" + source + title + body)``; 20 hex
@@ -30,17 +30,16 @@ import hashlib
 import re
 import traceback
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from dateutil import parser as dateparser
 from pydantic import ValidationError
 
 from schemas.records import Article, DeadLetter, Origin, RawArticle, describe, utc_now
-from transforms.ingest.decode import clean, first_sentence
+from transforms.ingest.dates import parse_date
+from transforms.ingest.plaintext import clean, first_sentence
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
 
 MAX_BODY_CHARS = 2_000_000
@@ -87,46 +86,6 @@ def article_id(url: str | None, entry_id: str | None, source: str | None, title:
     if entry_id:
         return _digest("entry", source or "", entry_id)
     return _digest("text", source or "", title, body)
-
-
-_EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
-_TZINFOS = {"EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600, "MST": -7 * 3600,
-            "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600, "GMT": 0, "UTC": 0, "Z": 0,
-            "CET": 3600, "CEST": 7200, "JST": 9 * 3600, "HKT": 8 * 3600, "BST": 3600}
-
-
-def _fast_date(value: str) -> datetime | None:
-    """ISO 8601 and RFC 822 (the two forms archives and feeds nearly always use) without dateutil's
-    general parser, which costs ~0.3 ms a date."""
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-    except ValueError:
-        pass
-    if value[:3].isalpha() and "," in value[:5]:
-        try:
-            return parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return None
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """A UTC datetime from the usual ways news writes dates, or None."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if len(value) > 200:   # no date is written this long; dateutil's cost grows with the text
-        return None
-    try:
-        if _EPOCH.match(value):
-            seconds = float(value)
-            return datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
-        parsed = _fast_date(value) or dateparser.parse(value, tzinfos=_TZINFOS)
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)   # year 1 at +05:00 or year 9999 at -05:00 overflows here
-    except Exception:   # dateutil raises many kinds for odd text; any of them means "unparseable": null
-        return None
 
 
 _NON_LETTERS = re.compile(r"[\W\d_]+")

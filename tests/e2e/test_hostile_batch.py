@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests import hostile
-from transforms.ingest.read import display_path
+from transforms.ingest.files import display_path
 
 from .cli import ROOT, read_jsonl
 

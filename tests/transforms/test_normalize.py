@@ -104,7 +104,7 @@ def test_tidy_collapses_whitespace_like_the_plain_rule(text: str) -> None:
     import re
     import unicodedata
 
-    from transforms.ingest.decode import tidy
+    from transforms.ingest.plaintext import tidy
 
     plain = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
     plain = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]", "", plain)

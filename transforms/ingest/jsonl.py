@@ -1,5 +1,6 @@
-"""JSONL archives (``.jsonl``, ``.jsonl.gz``, ``.ndjson``): one JSON object a line, read as a stream; and JSON
-documents (``.json``: an array of such objects, or an object holding one; ``read_json_document``).
+"""JSONL archives (``.jsonl``, ``.jsonl.gz``, ``.ndjson``): one JSON object a line, read as a stream; and the
+mapping of one JSON object to a ``RawArticle`` (``record_to_raw``), which JSON documents
+(``transforms.ingest.jsondoc``) share.
 
 Field names understood (first present wins):
 
@@ -22,48 +23,43 @@ Bounds (README "Input formats and decoding", Limits). Everything is capped while
 
 * Lines are read with ``readline(MAX_LINE + 1)``: a longer line is a dead letter naming it, and is skipped by
   reading on in ``SKIP_CHUNK`` pieces to its end; the lines after it still flow.
-* A gzip stream goes through ``InflateGuard``: more than ``MAX_INFLATED_BYTES`` inflated, or a ratio of
-  inflated to compressed bytes over ``BOMB_RATIO`` once ``BOMB_CHECK_AFTER`` bytes are out, stops the file
-  with one dead letter ("decompression bomb"); the records before it are kept. ``gunzip_bounded`` is the
-  same guard for the small formats (``transforms.ingest.read._read_small``), capped at their file limit.
+* A gzip stream goes through ``transforms.ingest.inflate.InflateGuard``: more than ``MAX_INFLATED_BYTES``
+  inflated, or a ratio of inflated to compressed bytes over ``BOMB_RATIO`` once ``BOMB_CHECK_AFTER`` bytes are
+  out, stops the file with one dead letter ("decompression bomb"); the records before it are kept.
 * A line or document nested more than ``MAX_JSON_DEPTH`` levels deep is refused before it is parsed
   (``nesting_exceeds``: strings removed, then innermost bracket pairs removed level by level, all in C), and
   ``RecursionError`` is caught as well: one dead letter naming the line (or the document).
 * Per-record boundary: any exception one line (or one item of a document) raises becomes that record's
   dead letter, and reading goes on with the next one.
-* Floods: after ``MAX_BAD_RUN`` bad records in a row, the rest of that run is ONE dead letter naming its
-  first and last line (``lines:A-B``), so that garbage cannot turn into millions of dead letters; a line
-  equal to the bad line before it is then only counted, and in a gzip stream the bomb ratio applies from
+* Floods: after ``MAX_BAD_RUN`` bad records in a row (``BadRun``), the rest of that run is ONE dead letter
+  naming its first and last line (``lines:A-B``), so that garbage cannot turn into millions of dead letters; a
+  line equal to the bad line before it is then only counted, and in a gzip stream the bomb ratio applies from
   ``FLOOD_CHECK_AFTER`` bytes on (a real archive does not pour out thousands of bad lines at 200:1). When a
-  big plain file is read in byte ranges (``transforms.ingest.read``), each range counts its own runs: only a run
-  longer than ``MAX_BAD_RUN`` that crosses a range boundary is reported differently from the whole read.
+  big plain file is read in byte ranges (``transforms.ingest.plan``), each range counts its own runs: only a
+  run longer than ``MAX_BAD_RUN`` that crosses a range boundary is reported differently from the whole read.
 
 Byte ranges. ``read_jsonl(stream, location, first_line=N, limit=L)`` reads the lines that START in the next
-``L`` bytes of ``stream`` and numbers them from ``N``: how ``transforms.ingest.read`` reads a big plain JSONL split
-at line boundaries, with the same ``line:N`` entry ids as reading it whole.
+``L`` bytes of ``stream`` and numbers them from ``N``: how ``transforms.ingest.read`` reads a big plain JSONL
+split at line boundaries (``transforms.ingest.plan.jsonl_split_points``), with the same ``line:N`` entry ids
+as reading it whole.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import re
 import zlib
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest.decode import DecodeError, decode_bytes
+from transforms.ingest.inflate import InflateGuard, InflateLimitError
 
 MAX_LINE = 16 * 1024 * 1024             # one JSONL line; longer lines are dead letters, skipped in bounded chunks
 SKIP_CHUNK = 1024 * 1024                # ... read on in pieces of this size to the line's end
-MAX_INFLATED_BYTES = 8 * 1024 ** 3      # a gzip JSONL (or WARC) archive inflates to at most this many bytes
-BOMB_RATIO = 200                        # inflated/compressed above this ...
-BOMB_CHECK_AFTER = 4 * 1024 * 1024      # ... once this many bytes are out: a decompression bomb (real archives: < 20:1)
 MAX_JSON_DEPTH = 100                    # arrays/objects nested deeper than this are refused before parsing
 MAX_BAD_RUN = 10_000                    # bad records in a row that each get a dead letter; then one for the rest
-FLOOD_CHECK_AFTER = 1024 * 1024         # in such a run, the bomb ratio applies once this many bytes are out
 
 _TITLE = ("title", "headline", "name")
 _BODY = ("body", "text", "content", "article", "description", "summary")
@@ -121,74 +117,6 @@ def record_to_raw(obj: dict[str, Any], origin: Origin) -> RawArticle:
     )
 
 
-class InflateLimitError(Exception):
-    """A gzip stream inflated past its cap, or at a ratio only a decompression bomb reaches."""
-
-
-class InflateGuard:
-    """A read-only view of a decompressing stream (``gzip.GzipFile``) that counts what comes out and raises
-    ``InflateLimitError`` past ``max_bytes``, or when, past ``BOMB_CHECK_AFTER`` bytes, the output is more than
-    ``BOMB_RATIO`` times the compressed bytes consumed from ``raw`` (checked every MiB: a ``tell`` each)."""
-
-    def __init__(self, inner: Any, raw: BinaryIO, max_bytes: int = MAX_INFLATED_BYTES) -> None:
-        self.inner = inner
-        self.raw = raw
-        self.max_bytes = max_bytes
-        self.out = 0
-        self._check_at = 1 << 20
-        self._raw_start = raw.tell()
-
-    def _count(self, data: bytes) -> bytes:
-        self.out += len(data)
-        if self.out >= self._check_at:
-            self._check_at = self.out + (1 << 20)
-            check(self.out, self.raw.tell() - self._raw_start, self.max_bytes)
-        elif self.out > self.max_bytes:
-            check(self.out, self.raw.tell() - self._raw_start, self.max_bytes)
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        return self._count(self.inner.read(size if size is not None and size >= 0 else self.max_bytes + 1))
-
-    def readline(self, size: int = -1) -> bytes:
-        return self._count(self.inner.readline(size if size is not None and size >= 0 else MAX_LINE + 1))
-
-    def tell(self) -> int:
-        return int(self.inner.tell())
-
-    def check_flood(self) -> None:
-        """The ratio check with the ``FLOOD_CHECK_AFTER`` threshold, for a stream that is pouring out bad records."""
-        check(self.out, self.raw.tell() - self._raw_start, self.max_bytes, FLOOD_CHECK_AFTER)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def check(inflated: int, compressed: int, max_bytes: int = MAX_INFLATED_BYTES, after: int = BOMB_CHECK_AFTER
-          ) -> None:
-    """Raise ``InflateLimitError`` when ``inflated`` bytes from ``compressed`` break the caps (``InflateGuard``):
-    more than ``max_bytes``, or more than ``BOMB_RATIO`` times ``compressed`` once past ``after``."""
-    if inflated > max_bytes:
-        raise InflateLimitError(f"decompression bomb or oversized archive: inflates past the {max_bytes}-byte limit")
-    if inflated > after and inflated > BOMB_RATIO * max(compressed, 1):
-        raise InflateLimitError(
-            f"decompression bomb: {inflated} bytes inflated from {compressed} compressed "
-            f"(over {BOMB_RATIO}:1 past {after} bytes)")
-
-
-def gunzip_bounded(fh: BinaryIO, max_bytes: int = MAX_INFLATED_BYTES) -> InflateGuard:
-    """A guarded gunzipping view of ``fh`` from its current position."""
-    return InflateGuard(gzip.GzipFile(fileobj=fh, mode="rb"), fh, max_bytes)
-
-
-def open_maybe_gzip(fh: BinaryIO, max_bytes: int = MAX_INFLATED_BYTES) -> BinaryIO | InflateGuard:
-    """The stream itself, or a guarded gunzipping view of it when it starts with the gzip magic."""
-    head = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
-    if head == b"\x1f\x8b":
-        return gunzip_bounded(fh, max_bytes)
-    return fh
-
-
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
@@ -209,7 +137,8 @@ def nesting_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return bool(brackets)
 
 
-def _why(exc: BaseException) -> str:
+def why(exc: BaseException) -> str:
+    """An exception as a dead letter says it (a ``RecursionError`` as "nested too deeply")."""
     if isinstance(exc, RecursionError):
         return "nested too deeply to parse (RecursionError)"
     return f"{type(exc).__name__}: {exc}"
@@ -275,7 +204,7 @@ def _line_item(raw: bytes, lineno: int, location: str) -> RawArticle | DeadLette
                                      origin, raw)
             obj = json.loads(text)
         except (DecodeError, ValueError, RecursionError) as exc:
-            return DeadLetter.of("parse", f"line {lineno}: {_why(exc)}", origin, raw)
+            return DeadLetter.of("parse", f"line {lineno}: {why(exc)}", origin, raw)
         if not isinstance(obj, dict):
             return DeadLetter.of("parse", f"line {lineno}: a JSON {type(obj).__name__}, not an object", origin, raw)
         try:
@@ -283,7 +212,7 @@ def _line_item(raw: bytes, lineno: int, location: str) -> RawArticle | DeadLette
         except ValueError as exc:
             return DeadLetter.of("parse", f"line {lineno}: {exc}", origin, raw)
     except Exception as exc:  # the per-line boundary: whatever one line raises is that line's dead letter
-        return DeadLetter.of("parse", f"line {lineno}: {_why(exc)}", origin, raw)
+        return DeadLetter.of("parse", f"line {lineno}: {why(exc)}", origin, raw)
 
 
 def read_jsonl(stream: BinaryIO | InflateGuard, location: str, *, first_line: int = 1,
@@ -346,189 +275,3 @@ def read_jsonl(stream: BinaryIO | InflateGuard, location: str, *, first_line: in
         yield letter
     if lineno == 0:
         yield DeadLetter.of("read", "empty file: no lines", Origin(kind="jsonl", location=location), b"")
-
-
-# -- JSON documents ----------------------------------------------------------------------------------------------
-
-#: where a JSON document keeps its records: a top-level array, or an array under one of these keys at the top
-#: level or one level down (``{"feed": {"items": [...]}}``, ``{"response": {"docs": [...]}}``)
-ARRAY_KEYS = ("articles", "items", "entries", "data", "results", "records", "posts", "stories", "docs",
-              "documents", "news")
-
-
-def _records(doc: Any) -> tuple[list[Any], str] | None:
-    if isinstance(doc, list):
-        return doc, "item"
-    if not isinstance(doc, dict):
-        return None
-    for scope in (doc, *[v for v in doc.values() if isinstance(v, dict)]):
-        for key in ARRAY_KEYS:
-            value = scope.get(key)
-            if isinstance(value, list):
-                return value, key
-    return [doc], "document"
-
-
-def _lines_not_document(text: str) -> bool:
-    """Whether ``text`` that could not be parsed as one document is JSON lines: a first line that opens and
-    closes an object on its own, and more after it (a pretty-printed document opens with ``{``/``[`` alone)."""
-    first, _, rest = text.lstrip("\ufeff \t\r\n").partition("\n")
-    first = first.strip()
-    return first.startswith("{") and first != "{" and bool(rest.strip())
-
-
-def _item_excerpt(item: Any) -> str:
-    try:
-        return json.dumps(item, ensure_ascii=False)[:200]
-    except (ValueError, TypeError, RecursionError):
-        return ""
-
-
-def read_json_document(data: bytes, origin: Origin) -> Iterator[RawArticle | DeadLetter]:
-    """The records of one JSON document (``.json``): a top-level array of article objects, an object with
-    such an array (``ARRAY_KEYS``), or one article object. Each record maps like a JSONL line; a record
-    without title and body is a dead letter naming it (``items 3``), and a document with no records at all
-    is one dead letter -- not one per line of a pretty-printed file. A ``.json`` file that is not one JSON
-    document is read as JSON lines. A document nested deeper than ``MAX_JSON_DEPTH`` is one dead letter."""
-    location = origin.location
-    try:
-        text, _ = decode_bytes(data)
-    except DecodeError as exc:
-        yield DeadLetter.of("decode", exc, origin, data)
-        return
-    deep = nesting_exceeds(text)
-    if not deep:
-        try:
-            doc = json.loads(text)
-        except RecursionError:
-            deep = True
-        except ValueError:
-            yield from read_jsonl(io.BytesIO(data), location)   # JSON lines under a .json name
-            return
-    if deep:
-        if _lines_not_document(text):
-            yield from read_jsonl(io.BytesIO(data), location)   # JSON lines, one of them too deep
-            return
-        spans = _deep_records(text)
-        if spans is None:
-            yield DeadLetter.of("parse", f"document nested more than {MAX_JSON_DEPTH} levels deep", origin, data)
-            return
-        items, where = spans
-    else:
-        found = _records(doc)
-        if found is None:
-            yield DeadLetter.of("parse", f"a JSON {type(doc).__name__}, not an article or a list of them", origin,
-                                data)
-            return
-        items, where = found
-    if not items:
-        yield DeadLetter.of("parse", f"no records: the {where!r} array is empty", origin, data)
-        return
-    run = BadRun(where, location)
-    for i, item in enumerate(items, 1):
-        record = (_span_item(item, i, where, location) if isinstance(item, _Span)
-                  else _document_item(item, i, where, location))
-        if isinstance(record, DeadLetter):
-            if (letter := run.bad(record, i)) is not None:
-                yield letter
-            continue
-        if (letter := run.end()) is not None:
-            yield letter
-        yield record
-    if (letter := run.end()) is not None:
-        yield letter
-
-
-class _Span(NamedTuple):
-    """The text of one record of a document too deep to parse whole (``_deep_records``)."""
-
-    text: str
-
-
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
-
-
-def _members(text: str, start: int) -> tuple[list[tuple[str | None, str]], int]:
-    """The members of the array or object opening at ``text[start]``, as ``(key or None, value text)``, and the
-    offset after its closing bracket; found by tokens and a depth count, never by recursion."""
-    members: list[tuple[str | None, str]] = []
-    depth = 0
-    key: str | None = None
-    begin = start + 1
-    expect_key = text[start] == "{"
-    for m in _TOKEN.finditer(text, start + 1):
-        tok = m.group()
-        if tok in "[{":
-            depth += 1
-        elif tok in "]}":
-            if depth == 0:
-                value = text[begin:m.start()].strip()
-                if value:
-                    members.append((key, value))
-                return members, m.end()
-            depth -= 1
-        elif depth == 0 and tok == ",":
-            members.append((key, text[begin:m.start()].strip()))
-            begin, key, expect_key = m.end(), None, text[start] == "{"
-        elif depth == 0 and tok == ":" and text[start] == "{":
-            begin = m.end()
-        elif depth == 0 and expect_key and tok.startswith('"'):
-            try:
-                key = json.loads(tok)
-            except ValueError:
-                key = None
-            expect_key = False
-    value = text[begin:].strip()
-    if value:
-        members.append((key, value))
-    return members, len(text)
-
-
-def _deep_records(text: str) -> tuple[list[Any], str] | None:
-    """Where the records of a document that is too deep to parse whole are (as ``_records`` would find them:
-    a top-level array, or an ``ARRAY_KEYS`` array at the top or one level down): each record as a ``_Span``
-    of its own text, so that one deep record is one dead letter and the others still flow. None when there
-    is no such array (the document as a whole is the dead letter)."""
-    body = text.lstrip("\ufeff \t\r\n")
-    offset = len(text) - len(body)
-    if body.startswith("["):
-        members, _ = _members(text, offset)
-        return [_Span(v) for _, v in members], "item"
-    if not body.startswith("{"):
-        return None
-    top, _ = _members(text, offset)
-    scopes = [top] + [_members(v, 0)[0] for _, v in top if v.startswith("{")]
-    for scope in scopes:
-        values = {k: v for k, v in scope if k is not None}
-        for key in ARRAY_KEYS:
-            value = values.get(key)
-            if value is not None and value.startswith("["):
-                return [_Span(v) for _, v in _members(value, 0)[0]], key
-    return None
-
-
-def _span_item(span: _Span, i: int, where: str, location: str) -> RawArticle | DeadLetter:
-    """Item ``i`` of a too-deep document, from its own text: too deep itself, or parsed and mapped."""
-    if nesting_exceeds(span.text):
-        return DeadLetter.of("parse", f"{where} {i}: nested more than {MAX_JSON_DEPTH} levels deep",
-                             Origin(kind="jsonl", location=location, entry_id=f"{where}:{i}"), span.text)
-    try:
-        item = json.loads(span.text)
-    except (ValueError, RecursionError) as exc:
-        return DeadLetter.of("parse", f"{where} {i}: {_why(exc)}",
-                             Origin(kind="jsonl", location=location, entry_id=f"{where}:{i}"), span.text)
-    return _document_item(item, i, where, location)
-
-
-def _document_item(item: Any, i: int, where: str, location: str) -> RawArticle | DeadLetter:
-    """Item ``i`` of a document -> its record or its dead letter. Never raises (the per-item boundary)."""
-    item_origin = Origin(kind="jsonl", location=location, entry_id=f"{where}:{i}")
-    if not isinstance(item, dict):
-        return DeadLetter.of("parse", f"{where} {i}: a JSON {type(item).__name__}, not an object", item_origin,
-                             _item_excerpt(item))
-    try:
-        return record_to_raw(item, item_origin)
-    except ValueError as exc:
-        return DeadLetter.of("parse", f"{where} {i}: {exc}", item_origin, _item_excerpt(item))
-    except Exception as exc:  # the per-item boundary: whatever one item raises is that item's dead letter
-        return DeadLetter.of("parse", f"{where} {i}: {_why(exc)}", item_origin, _item_excerpt(item))

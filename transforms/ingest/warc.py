@@ -33,19 +33,20 @@ Memory stays bounded: records are read one at a time, non-HTML payloads are neve
 payload over ``transforms.ingest.html.MAX_PAGE_BYTES`` is refused after reading at most that much. warcio
 reads header lines whole, so it reads through ``_BoundedReader``: a line is cut at ``MAX_HEADER_LINE`` bytes
 and one record's WARC plus HTTP headers at ``MAX_HEADER_BYTES`` (a parse error, so a dead letter and a
-resync); and what its gzip members inflate to is counted: past ``ingest_jsonl.MAX_INFLATED_BYTES``, or at a
-ratio over ``ingest_jsonl.BOMB_RATIO`` after ``BOMB_CHECK_AFTER`` bytes, the file stops with a dead letter
-("decompression bomb"), the records before kept. A WARC gzipped as one stream goes through the same guard.
+resync); and what its gzip members inflate to is counted (``transforms.ingest.inflate``): past
+``MAX_INFLATED_BYTES``, or at a ratio over ``BOMB_RATIO`` after ``BOMB_CHECK_AFTER`` bytes, the file stops with a
+dead letter ("decompression bomb"), the records before kept. A WARC gzipped as one stream goes through the same guard.
 
 Files. ``read_warc`` and ``split_points`` take an open, seekable binary file (the regular file
-``transforms.ingest.read.open_regular`` opened: every read of the archive goes through that one descriptor) or,
-for direct callers, a path that they open that way themselves.
+``transforms.ingest.files.open_regular`` opened: every read of the archive goes through that one descriptor)
+or, for direct callers, a path that they open that way themselves. ``WARC-Date`` is read by
+``transforms.ingest.dates.parse_date``, the reader normalization uses for ``published``.
 
 Splitting. ``split_points(fh, chunk)`` finds record boundaries near every ``chunk`` bytes without
 reading the whole file (it seeks, looks for the next gzip member or ``WARC/`` line, and checks that a
 record parses there), and ``read_warc(fh, origin, start, end)`` reads the records that start in
-``[start, end)``. ``ReadArticles`` (``transforms.ingest.read``) uses them for a WARC over ``SPLIT_MIN_BYTES``
-(64 MiB): its ``PlanReads`` step emits ranges of about ``SPLIT_BYTES`` (32 MiB) instead of the whole file,
+``[start, end)``. ``transforms.ingest.plan`` uses them for a WARC over ``SPLIT_MIN_BYTES`` (64 MiB):
+``ReadArticles``' ``PlanReads`` step emits ranges of about ``SPLIT_BYTES`` (32 MiB) instead of the whole file,
 ``SpreadReads`` (a Reshuffle of these descriptors) spreads them over the workers and ``ReadFiles`` reads
 each. Threshold choice: extraction costs ~0.1 s a page, so a 64 MiB file is already a few hundred pages
 (~30 s of one core), and a range of 32 MiB is long enough that the seek-and-check of ``split_points`` and one
@@ -65,17 +66,18 @@ import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from apache_beam.metrics import Metrics
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.utils import BUFF_SIZE
 
 from schemas.records import DeadLetter, Origin, RawArticle
+from transforms.ingest.dates import parse_date
+from transforms.ingest.files import open_regular
 from transforms.ingest.html import MAX_PAGE_BYTES, read_html
-from transforms.ingest.jsonl import MAX_INFLATED_BYTES, InflateLimitError, check, gunzip_bounded
+from transforms.ingest.inflate import MAX_INFLATED_BYTES, InflateLimitError, check, gunzip_bounded
+from transforms.wiring import counter
 
-NAMESPACE = "newswatch"
 ARTICLE_RECORDS = ("response", "resource")
 SPLIT_MIN_BYTES = 64 * 1024 * 1024  # ReadArticles splits a WARC bigger than this (module docstring) ...
 SPLIT_BYTES = 32 * 1024 * 1024  # ... into ranges of about this many bytes
@@ -104,12 +106,12 @@ _PARSE_ERRORS = (
     TypeError,
 )
 
-_skipped = Metrics.counter(NAMESPACE, "warc_records_skipped")
-_html = Metrics.counter(NAMESPACE, "warc_records_html")
+_skipped = counter("warc_records_skipped")
+_html = counter("warc_records_html")
 
 
 class _Inflation:
-    """What the gzip members of one archive have inflated to so far (``ingest_jsonl.check`` every MiB)."""
+    """What the gzip members of one archive have inflated to so far (``inflate.check`` every MiB)."""
 
     def __init__(self) -> None:
         self.compressed = 0
@@ -190,8 +192,6 @@ class _Iterator(ArchiveIterator):
 def _open(source: str | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
     """An open file as is (the caller closes it), or a path opened with ``open_regular``."""
     if isinstance(source, str | bytes | os.PathLike):
-        from transforms.ingest.read import open_regular  # ingest imports this module
-
         return open_regular(source)
     return contextlib.nullcontext(source)
 
@@ -343,11 +343,7 @@ def _record_items(record: Any, offset: int, location: str) -> Iterator[RawArticl
         return
     url = _header(record.rec_headers, "WARC-Target-URI")
     date = _header(record.rec_headers, "WARC-Date")
-    fetched = None
-    if date:
-        from transforms.normalize import parse_date
-
-        fetched = parse_date(date)
+    fetched = parse_date(date) if date else None
     yield from read_html(data, origin, url=url, content_type=ctype, guid=record_id, fetched_at=fetched)
 
 

@@ -68,7 +68,8 @@ def test_big_warc_split_into_ranges_reads_every_record_once(tmp_path):
     """A WARC over the split threshold is read as several (path, start, end) ranges; the articles and dead
     letters equal those of reading it whole, and a truncated record inside a range is one dead letter."""
     from tests.transforms.ingest.test_warc import write_warc
-    from transforms.ingest.read import read_path, warc_ranges
+    from transforms.ingest.plan import warc_ranges
+    from transforms.ingest.read import read_path
 
     path = tmp_path / "big.warc.gz"
     offsets = write_warc(path, 40)

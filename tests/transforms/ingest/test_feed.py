@@ -7,7 +7,8 @@ import pytest
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.paths import FIXTURES
 from transforms.ingest.feed import parse_feed, resolve_link
-from transforms.ingest.read import detect_format, read_path
+from transforms.ingest.formats import detect_format
+from transforms.ingest.read import read_path
 from transforms.normalize import normalize
 
 FEEDS = FIXTURES / "feeds"

@@ -20,18 +20,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests import hostile
-from transforms.ingest.jsonl import MAX_BAD_RUN, MAX_LINE, nesting_exceeds, read_json_document
-from transforms.ingest.read import (
-    MAX_FILE_BYTES,
-    NotRegularFile,
-    ReadArticles,
-    display_path,
-    guarded,
-    jsonl_ranges,
-    open_regular,
-    read_path,
-    read_range,
-)
+from transforms.ingest.files import NotRegularFile, display_path, open_regular
+from transforms.ingest.jsondoc import read_json_document
+from transforms.ingest.jsonl import MAX_BAD_RUN, MAX_LINE, nesting_exceeds
+from transforms.ingest.plan import jsonl_ranges
+from transforms.ingest.read import MAX_FILE_BYTES, ReadArticles, guarded, read_path, read_range
 
 CASES = [w for w in hostile.WRITERS if w is not hostile.write_big_valid_gz]
 

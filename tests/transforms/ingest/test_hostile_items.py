@@ -38,8 +38,9 @@ from schemas.records import (
 )
 from transforms.analyze.match import RuleMatcher
 from transforms.analyze.tag import Tagger
-from transforms.ingest.decode import clean, decode_bytes
+from transforms.ingest.decode import decode_bytes
 from transforms.ingest.feed import parse_feed, parse_json_feed
+from transforms.ingest.plaintext import clean
 from transforms.ingest.read import read_path
 from transforms.normalize import NormalizeArticles, _NormalizeFn, article_id, normalize, parse_date
 from transforms.wiring import DEAD_LETTERS

@@ -8,8 +8,9 @@ import pytest
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.paths import FIXTURES, SEEDS
+from transforms.ingest.formats import detect_format
 from transforms.ingest.html import declared_charset, published_from_metadata, read_html, strip_site_suffix
-from transforms.ingest.read import detect_format, read_path
+from transforms.ingest.read import read_path
 from transforms.normalize import normalize
 
 FIXTURES = FIXTURES / "html"

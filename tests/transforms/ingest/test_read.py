@@ -9,7 +9,9 @@ import pytest
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.conftest import SEED_ARTICLE, SEEDS
-from transforms.ingest.read import detect_format, expand_inputs, read_path
+from transforms.ingest.formats import detect_format
+from transforms.ingest.plan import expand_inputs
+from transforms.ingest.read import read_path
 from transforms.ingest.text import parse_text_article
 
 ORIGIN = Origin(kind="file", location="x.txt")

@@ -11,7 +11,8 @@ from warcio.warcwriter import WARCWriter
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.paths import FIXTURES, SEEDS
-from transforms.ingest.read import detect_format, read_path
+from transforms.ingest.formats import detect_format
+from transforms.ingest.read import read_path
 from transforms.ingest.warc import read_warc, split_points
 
 FIXTURES = FIXTURES / "warc"
