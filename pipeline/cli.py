@@ -8,6 +8,10 @@
 
 Any option newswatch does not know is a Beam pipeline option and is passed through. Exit codes: 0 success
 (dead letters do not fail a run), 2 usage or configuration error, 1 runtime failure.
+
+This module only parses arguments, loads the configuration and dispatches; each command lives elsewhere:
+``batch`` in ``pipeline.run``, ``watch`` in ``pipeline.watch``, ``check`` in ``pipeline.check``, ``explain`` in
+``pipeline.explain``, ``report`` in ``pipeline.report``.
 """
 
 from __future__ import annotations
