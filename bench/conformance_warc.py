@@ -61,11 +61,11 @@ def _fold(text: str | None) -> str:
 
 
 def _candidates(page: bytes, url: str | None) -> str:
-    """The titles the page declares (``ingest_html.title_candidates``), one line each, the chosen one first."""
+    """The titles the page declares (``pagemeta.title_candidates``), one line each, the chosen one first."""
     from trafilatura.utils import load_html
 
     from transforms.ingest.decode import decode_bytes
-    from transforms.ingest.html import TITLE_ORDER, title_candidates
+    from transforms.ingest.pagemeta import TITLE_ORDER, title_candidates
 
     tree = load_html(decode_bytes(page)[0]) if page else None
     found = title_candidates(tree, url) if tree is not None else {}

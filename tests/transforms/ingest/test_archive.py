@@ -13,7 +13,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DeadLetter
 from tests.paths import ROOT
-from transforms.ingest.read import ReadArticles
+from tests.transforms.ingest.test_warc import write_warc
+from transforms.ingest.plan import warc_ranges
+from transforms.ingest.read import ReadArticles, read_path
 from transforms.normalize import NormalizeArticles
 
 ROOT = ROOT
@@ -67,10 +69,6 @@ def _dead_key(d) -> tuple:
 def test_big_warc_split_into_ranges_reads_every_record_once(tmp_path):
     """A WARC over the split threshold is read as several (path, start, end) ranges; the articles and dead
     letters equal those of reading it whole, and a truncated record inside a range is one dead letter."""
-    from tests.transforms.ingest.test_warc import write_warc
-    from transforms.ingest.plan import warc_ranges
-    from transforms.ingest.read import read_path
-
     path = tmp_path / "big.warc.gz"
     offsets = write_warc(path, 40)
     data = bytearray(path.read_bytes())
@@ -108,8 +106,6 @@ def test_big_warc_split_into_ranges_reads_every_record_once(tmp_path):
 
 def test_split_ranges_with_assert_that(tmp_path):
     """The same through ``assert_that`` on both outputs (a plain WARC, ranges of ~1/4 of the file)."""
-    from tests.transforms.ingest.test_warc import write_warc
-
     path = tmp_path / "plain.warc"
     write_warc(path, 24, gz=False)
     with BeamTestPipeline(runner=FnApiRunner()) as p:
