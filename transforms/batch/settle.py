@@ -11,8 +11,9 @@ code (``transforms.stories.cluster``: ``keep_copy``, ``verify``, ``cluster``; ``
 shuffles held in memory by the in-process runner, but in the spill files on disk (``spill.SpillWriter``),
 read one id shard (``spill.ID_SHARDS``) at a time.
 
-1. Copies, per id shard: the kept copy of each id (its signature and sort key, ``signed-<shard>``), its
-   32 LSH bucket ids appended to ``BAND_PARTS`` bucket files (by bucket id).
+1. Copies, per id shard: the kept copy of each id (its signature and sort key, ``signed-<shard>``: columns of
+   sort keys, ids, signatures and bucket ids), its 32 LSH bucket ids appended to ``BAND_PARTS`` bucket files
+   (by bucket id).
 2. Shared buckets, per bucket file: the bucket ids that occur more than once (sorted uint64 arrays).
 3. Members of shared buckets, per id shard (only articles with a near-duplicate candidate, few), verified
    pairs (estimated Jaccard >= ``stories.THRESHOLD``), union-find: story ids of the clustered articles.
@@ -22,6 +23,11 @@ read one id shard (``spill.ID_SHARDS``) at a time.
    (``HeldAlert``), and spilled to ``held`` files by rule shard (``HELD_RUN`` at a time).
 5. Throttling, a rule shard at a time (each throttling rule's alerts in (time, id) order), then the story
    records of the stories that have events, a story shard at a time (members read back from ``kept``).
+
+Speed: what waits on disk per article is written as plain tuples and lists (the C pickler's fast path);
+a named tuple pickles several times slower (its class's reduce method is called per record, measured ~5x
+for 20,000 members), so the work files of this pass hold columns (``signed``) and plain values (``kept``:
+(story id, ``StoryMember``'s values), named again only for the stories that have alerts).
 
 Memory: one shard's records at a time, plus what stays small -- the shared bucket ids (a uint64 each), a
 (bucket, member number) pair per shared bucket's member and the signatures of the articles with a candidate
@@ -48,8 +54,9 @@ from schemas.records import Alert, AlertState, pack_alert, unpack_alert
 from transforms import dedupe
 from transforms.batch import spill
 from transforms.stories import cluster
-from transforms.stories.batch import DUPLICATES_TAG, StoryIdJoin, StoryMemberOf
+from transforms.stories.batch import DUPLICATES_TAG, StoryIdJoin
 from transforms.stories.minhash import band_table
+from transforms.stories.record import StoryMember
 from transforms.throttle.policy import Counters, Event, alert_order, story_of, suppress, throttle_rule, throttles
 from transforms.throttle.stages import STORIES, SUPPRESSED, story_record
 from transforms.wiring import counter
@@ -102,17 +109,22 @@ class _SettleFn(beam.DoFn):
                 kept: dict[str, cluster.Copy] = {}
                 for copy in _records(self.work, "copies", shard):
                     cluster.keep_copy(kept, copy)
-                signed: list[tuple[cluster.Member, bytes]] = []
+                keys: list[str] = []
+                ids: list[str] = []
+                sigs: list[bytes] = []
                 for copy in kept.values():
                     if not copy.signature:
                         too_short.inc()
                         continue
                     compared.inc()
-                    signed.append((cluster.Member(copy.sort_key, copy.article_id), copy.signature))
+                    keys.append(copy.sort_key)
+                    ids.append(copy.article_id)
+                    sigs.append(copy.signature)
                 del kept
-                table = band_table([sig for _, sig in signed])
-                spill.dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (signed, table))
-                if signed:
+                table = band_table(sigs)
+                # columns, not a tuple per article: lists of strings and bytes pickle at C speed
+                spill.dump(os.path.join(self.work, f"signed-{shard:03d}.pkl"), (keys, ids, sigs, table))
+                if sigs:
                     buckets = table.ravel()
                     parts = buckets % np.uint64(BAND_PARTS)
                     for b in range(BAND_PARTS):
@@ -137,18 +149,17 @@ class _SettleFn(beam.DoFn):
         bucket_parts: list[np.ndarray] = []
         member_parts: list[np.ndarray] = []
         for shard in range(spill.ID_SHARDS):
-            signed, table = spill.load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
+            keys, ids, signatures, table = spill.load(os.path.join(self.work, f"signed-{shard:03d}.pkl"))
             rows, cols = np.nonzero(np.isin(table, shared))
             if not len(rows):
                 continue
             uniq = np.unique(rows)
             for row in uniq.tolist():
-                member, sig = signed[row]
-                members.append(member)
-                sigs.append(sig)
+                members.append(cluster.Member(keys[row], ids[row]))
+                sigs.append(signatures[row])
             bucket_parts.append(table[rows, cols])
             member_parts.append(np.searchsorted(uniq, rows) + (len(members) - len(uniq)))
-            del signed, table
+            del keys, ids, signatures, table
         buckets, numbers = np.concatenate(bucket_parts), np.concatenate(member_parts)
         order = np.lexsort((numbers, buckets))
         buckets, numbers = buckets[order], numbers[order]
@@ -176,7 +187,8 @@ class _SettleFn(beam.DoFn):
                 continue
             for duplicate in joined.duplicates:
                 yield beam.pvalue.TaggedOutput(DUPLICATES_TAG, duplicate)
-            kept.add(spill.id_shard(joined.member.story_id), joined.member)
+            story_id, member = joined.member
+            kept.add(spill.id_shard(story_id), (story_id, tuple(member)))   # plain values: see ``_throttle``
             for alert in joined.alerts:
                 yield from self._deliver_or_hold(alert)
         kept.flush()
@@ -218,11 +230,10 @@ class _SettleFn(beam.DoFn):
         for story_id in events:
             with_events[spill.id_shard(story_id)].append(story_id)
         for part in range(spill.ID_SHARDS):   # the stories with events, a story shard at a time
-            story_members: dict[str, list[Any]] = defaultdict(list)
-            kept: StoryMemberOf
-            for kept in _records(self.work, "kept", part):
-                if kept.story_id in events:
-                    story_members[kept.story_id].append(kept.member)
+            story_members: dict[str, list[StoryMember]] = defaultdict(list)
+            for story_id, member in _records(self.work, "kept", part):   # (story id, StoryMember's values)
+                if story_id in events:
+                    story_members[story_id].append(StoryMember._make(member))
             for story_id in sorted(with_events.pop(part, ())):
                 story = story_record(story_id, events.pop(story_id), story_members.pop(story_id, []))
                 if story is not None:
