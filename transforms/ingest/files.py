@@ -15,6 +15,7 @@ reader (``warc``, for direct callers that pass a path) all open files here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from typing import BinaryIO
@@ -75,3 +76,10 @@ def display_path(path: str | bytes) -> str:
 def as_path(element: str | bytes) -> str:
     """A path as it travels through the pipeline (``os.fsencode`` bytes, or text) -> the ``str`` to open."""
     return os.fsdecode(element) if isinstance(element, bytes) else element
+
+
+def opened(source: str | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+    """An open file as is (the caller closes it), or a path opened with ``open_regular``."""
+    if isinstance(source, str | bytes | os.PathLike):
+        return open_regular(source)
+    return contextlib.nullcontext(source)

@@ -8,8 +8,8 @@
   (``pipeline.run``).
 
 Splitting. A WARC or a plain (not gzip) JSONL over ``split_min_bytes`` is cut into byte ranges of about
-``split_bytes`` (defaults ``transforms.ingest.warc.SPLIT_MIN_BYTES`` / ``SPLIT_BYTES``; the threshold's
-rationale is there): a WARC at record boundaries (``transforms.ingest.warc.split_points``), a JSONL at line
+``split_bytes`` (defaults ``transforms.ingest.warcsplit.SPLIT_MIN_BYTES`` / ``SPLIT_BYTES``; the threshold's
+rationale is there): a WARC at record boundaries (``transforms.ingest.warcsplit.split_points``), a JSONL at line
 starts (``jsonl_split_points``), a range owning the lines that START in it and knowing the number of its first
 line, so entry ids stay ``line:N`` as in the whole read. A gzip JSONL cannot be split: it is read in one
 piece, streaming. A file that cannot be split, or fails while being looked at, is planned whole; reading it
@@ -30,7 +30,7 @@ from typing import BinaryIO, NamedTuple
 from schemas.errors import UsageError
 from transforms.ingest.files import as_path, open_regular
 from transforms.ingest.formats import HEAD_BYTES, detect_format
-from transforms.ingest.warc import SPLIT_BYTES, SPLIT_MIN_BYTES, split_points
+from transforms.ingest.warcsplit import SPLIT_BYTES, SPLIT_MIN_BYTES, split_points
 
 
 class PlannedRead(NamedTuple):

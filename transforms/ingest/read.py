@@ -14,6 +14,8 @@ Where the rest lives (``transforms.ingest``):
 | ``inflate`` | the bounded gunzip every gzip input goes through |
 | ``decode`` | bytes -> text (the decoding policy) |
 | ``text`` ``jsonl`` ``jsondoc`` ``feed`` ``html`` ``warc`` | one reader per format |
+| ``pagemeta`` | what an HTML page declares: JSON-LD, publication date, headline (``html`` uses it) |
+| ``warcsplit`` ``warcio_bounded`` | WARC record boundaries and split points; warcio with bounded reads |
 | ``dates`` ``plaintext`` | date parsing and text clean-up, shared with ``transforms.normalize`` |
 
 Bounded by construction (README "Input formats and decoding", Limits):
@@ -55,7 +57,8 @@ from transforms.ingest.jsondoc import read_json_document
 from transforms.ingest.jsonl import read_jsonl
 from transforms.ingest.plan import PlannedRead, plan_path
 from transforms.ingest.text import read_text
-from transforms.ingest.warc import SPLIT_BYTES, SPLIT_MIN_BYTES, read_warc, read_warc_file
+from transforms.ingest.warc import read_warc, read_warc_file
+from transforms.ingest.warcsplit import SPLIT_BYTES, SPLIT_MIN_BYTES
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
 
 MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML/JSON file, also once gunzipped; archives stream
@@ -241,7 +244,7 @@ class ReadArticles(beam.PTransform):
     """Paths (``str`` or ``os.fsencode`` bytes) -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
 
     ``PlanReads`` turns each path into what to read: the whole file, or, for a WARC or plain JSONL over
-    ``split_min_bytes`` (``transforms.ingest.warc.SPLIT_MIN_BYTES``; None: never split), byte ranges of about
+    ``split_min_bytes`` (``transforms.ingest.warcsplit.SPLIT_MIN_BYTES``; None: never split), byte ranges of about
     ``split_bytes`` at record boundaries / line starts. With ``reshuffle`` (the default) these small
     descriptors are reshuffled (``SpreadReads``) so that the workers read files and ranges in parallel;
     ``ReadFiles`` reads each. One chain with no Flatten and no reshuffle of the items: on the FnApiRunner both

@@ -19,7 +19,7 @@ the next record parses (then a few bytes of junk after a good record let its art
 more than ``MAX_JUNK`` bytes of text is the rest of its payload: the length was too short, the record is a
 dead letter); if the next one does not parse and a record starts inside the held one's declared length, that
 length swallowed records, and the held record is the dead letter. After a broken record, reading resumes at
-the next record boundary after its start (``_resync``: the next gzip member for per-record gzip, the next
+the next record boundary after its start (``warcsplit.resync``: the next gzip member for per-record gzip, the next
 ``WARC/1.0``/``WARC/1.1`` line for plain WARC, taken only where a record parses), so a good record hidden
 inside a broken one's declared length is still read, and the rest of the file flows. A wrong length that
 happens to end exactly at a later record's end cannot be told from a record that holds a WARC as its payload:
@@ -29,268 +29,47 @@ through a streaming gunzip, which cannot seek back) a broken record ends the fil
 other exception while handling one record (a library bug, recursion) is that record's dead letter, and
 reading goes on.
 
-Memory stays bounded: records are read one at a time, non-HTML payloads are never read, and an HTML
-payload over ``transforms.ingest.html.MAX_PAGE_BYTES`` is refused after reading at most that much. warcio
-reads header lines whole, so it reads through ``_BoundedReader``: a line is cut at ``MAX_HEADER_LINE`` bytes
-and one record's WARC plus HTTP headers at ``MAX_HEADER_BYTES`` (a parse error, so a dead letter and a
-resync); and what its gzip members inflate to is counted (``transforms.ingest.inflate``): past
-``MAX_INFLATED_BYTES``, or at a ratio over ``BOMB_RATIO`` after ``BOMB_CHECK_AFTER`` bytes, the file stops with a
-dead letter ("decompression bomb"), the records before kept. A WARC gzipped as one stream goes through the same guard.
+Memory stays bounded: records are read one at a time, non-HTML payloads are never read, and an HTML payload over
+``transforms.ingest.html.MAX_PAGE_BYTES`` is refused after reading at most that much. warcio reads header lines
+whole, so it reads through ``warcio_bounded.BoundedReader``: a line is cut at ``MAX_HEADER_LINE`` bytes and one
+record's WARC plus HTTP headers at ``MAX_HEADER_BYTES`` (a parse error, so a dead letter and a resync); and what
+its gzip members inflate to is counted (``transforms.ingest.inflate``): past ``MAX_INFLATED_BYTES``, or at a ratio
+over ``BOMB_RATIO`` after ``BOMB_CHECK_AFTER`` bytes, the file stops with a dead letter ("decompression bomb"), the
+records before kept. A WARC gzipped as one stream goes through the same guard.
 
 Files. ``read_warc`` and ``split_points`` take an open, seekable binary file (the regular file
 ``transforms.ingest.files.open_regular`` opened: every read of the archive goes through that one descriptor)
 or, for direct callers, a path that they open that way themselves. ``WARC-Date`` is read by
 ``transforms.ingest.dates.parse_date``, the reader normalization uses for ``published``.
 
-Splitting. ``split_points(fh, chunk)`` finds record boundaries near every ``chunk`` bytes without
-reading the whole file (it seeks, looks for the next gzip member or ``WARC/`` line, and checks that a
-record parses there), and ``read_warc(fh, origin, start, end)`` reads the records that start in
-``[start, end)``. ``transforms.ingest.plan`` uses them for a WARC over ``SPLIT_MIN_BYTES`` (64 MiB):
-``ReadArticles``' ``PlanReads`` step emits ranges of about ``SPLIT_BYTES`` (32 MiB) instead of the whole file,
-``SpreadReads`` (a Reshuffle of these descriptors) spreads them over the workers and ``ReadFiles`` reads
-each. Threshold choice: extraction costs ~0.1 s a page, so a 64 MiB file is already a few hundred pages
-(~30 s of one core), and a range of 32 MiB is long enough that the seek-and-check of ``split_points`` and one
-more bundle per range cost nothing next to it; smaller files gain nothing from splitting since a batch of
-several files already spreads by file. ARC files and WARCs gzipped as one stream are never split. On the
-local runner with 2 workers on a shared 2-core machine, splitting measured no speed-up (README,
-``bench/bench_warc_split.py``); on Dask, Reshuffle is an identity, so the ranges of one file stay in its
-partition there.
+Boundaries (``resync``) and the split points of a big archive are ``transforms.ingest.warcsplit``; warcio's
+iterator with bounded header lines and counted inflation is ``transforms.ingest.warcio_bounded``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.utils import BUFF_SIZE
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest.dates import parse_date
-from transforms.ingest.files import open_regular
+from transforms.ingest.files import opened
 from transforms.ingest.html import MAX_PAGE_BYTES, read_html
-from transforms.ingest.inflate import MAX_INFLATED_BYTES, InflateLimitError, check, gunzip_bounded
+from transforms.ingest.inflate import InflateLimitError, gunzip_bounded
+from transforms.ingest.warcio_bounded import PARSE_ERRORS, BoundedIterator, Inflation
+from transforms.ingest.warcsplit import is_gzip, resync
 from transforms.wiring import counter
 
 ARTICLE_RECORDS = ("response", "resource")
-SPLIT_MIN_BYTES = 64 * 1024 * 1024  # ReadArticles splits a WARC bigger than this (module docstring) ...
-SPLIT_BYTES = 32 * 1024 * 1024  # ... into ranges of about this many bytes
-MAX_HEADER_LINE = 64 * 1024  # one header line (or the line after a record) warcio may read
-MAX_HEADER_BYTES = 4 * 1024 * 1024  # one record's WARC and HTTP header block
-MAX_FIRST_MEMBER = 64 * 1024 * 1024  # split_points inflates at most this much of the first gzip member
 MAX_JUNK = 16  # text bytes on the line after a record that are junk, not the rest of a cut payload
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_HEAD = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
-_GZIP_MAGIC = b"\x1f\x8b\x08"
-_WARC_LINE = re.compile(rb"(?:^|\n)WARC/1\.[01]\r?\n")
-
-
-class HeaderTooLong(ValueError):
-    """A record's header block is longer than ``MAX_HEADER_BYTES``: not a WARC record."""
-
-
-_PARSE_ERRORS = (
-    ArchiveLoadFailed,
-    EOFError,
-    OSError,
-    zlib.error,
-    ValueError,
-    IndexError,
-    KeyError,
-    TypeError,
-)
 
 _skipped = counter("warc_records_skipped")
 _html = counter("warc_records_html")
-
-
-class _Inflation:
-    """What the gzip members of one archive have inflated to so far (``inflate.check`` every MiB)."""
-
-    def __init__(self) -> None:
-        self.compressed = 0
-        self.inflated = 0
-        self._check_at = 1 << 20
-
-    def add(self, compressed: int, inflated: int) -> None:
-        self.compressed += compressed
-        self.inflated += inflated
-        if self.inflated >= self._check_at:
-            self._check_at = self.inflated + (1 << 20)
-            check(self.inflated, self.compressed, MAX_INFLATED_BYTES)
-
-
-class _BoundedReader(DecompressingBufferedReader):
-    """warcio's reader with bounded lines (``MAX_HEADER_LINE``; inside a header block, what is left of
-    ``MAX_HEADER_BYTES``) and its gzip output counted in an ``_Inflation``."""
-
-    def __init__(self, stream: Any, inflation: _Inflation | None, block_size: int = BUFF_SIZE) -> None:
-        super().__init__(stream, block_size=block_size)
-        self.inflation = inflation
-        self.header_left: int | None = None
-
-    def readline(self, length: int | None = None) -> bytes:
-        cap = MAX_HEADER_LINE if self.header_left is None else self.header_left + 1
-        line: bytes = super().readline(cap if length is None or length < 0 else min(length, cap))
-        if self.header_left is not None:
-            self.header_left -= len(line)
-            if self.header_left < 0:
-                raise HeaderTooLong(f"record headers longer than {MAX_HEADER_BYTES} bytes")
-        return line
-
-    def _process_read(self, data: bytes) -> None:
-        super()._process_read(data)
-        if self.inflation is not None and self.decompressor is not None and data:
-            self.inflation.add(len(data), self.buff_size)
-
-
-class _Iterator(ArchiveIterator):
-    """warcio's iterator over a ``_BoundedReader``; header blocks are bounded while ``_next_record`` parses
-    them. warcio's stderr warning for a record not followed by a blank line is silenced: ``read_warc`` turns
-    it (``err_count``) into a dead letter."""
-
-    INC_RECORD = ""
-
-    def __init__(self, fh: Any, inflation: _Inflation | None = None, **kwargs: Any) -> None:
-        super().__init__(fh, **kwargs)
-        self.reader = _BoundedReader(self.fh, inflation)
-        self.junk = b""
-
-    def _consume_blanklines(self) -> tuple[bytes | None, int]:
-        """warcio's own loop (the blank lines after a record; a first line that is not blank is skipped and
-        counted in ``err_count``), keeping that skipped line in ``junk`` for ``read_warc`` to judge."""
-        empty_size = 0
-        first_line = True
-        while True:
-            line = self.reader.readline()
-            if not line:
-                return None, empty_size
-            stripped = line.rstrip()
-            if not stripped or first_line:
-                empty_size += len(line)
-                if stripped:
-                    self.err_count += 1
-                    self.junk = line
-                first_line = False
-                continue
-            return line, empty_size
-
-    def _next_record(self, next_line: Any) -> Any:
-        self.reader.header_left = MAX_HEADER_BYTES - len(next_line or b"")
-        try:
-            return super()._next_record(next_line)
-        finally:
-            self.reader.header_left = None
-
-
-def _open(source: str | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
-    """An open file as is (the caller closes it), or a path opened with ``open_regular``."""
-    if isinstance(source, str | bytes | os.PathLike):
-        return open_regular(source)
-    return contextlib.nullcontext(source)
-
-
-def _is_gzip(fh: BinaryIO) -> bool:
-    fh.seek(0)
-    return fh.read(3) == _GZIP_MAGIC
-
-
-def _next_boundary(fh: BinaryIO, pos: int, gz: bool, limit: int | None = None) -> int | None:
-    """The offset of the first plausible record start at or after ``pos`` (and before ``limit``), or None."""
-    block = 1 << 20
-    fh.seek(pos)
-    carry = b""
-    base = pos
-    while limit is None or base < limit:
-        data = fh.read(block)
-        if not data:
-            return None
-        buf = carry + data
-        start = base - len(carry)
-        if gz:
-            i = buf.find(_GZIP_MAGIC)
-            if i >= 0:
-                return start + i
-        else:
-            m = _WARC_LINE.search(buf)
-            if m and (start + m.start() > 0 or m.group().startswith(b"W")):
-                return start + m.start() + (0 if m.group().startswith(b"W") else 1)
-        carry = buf[-16:]
-        base += len(data)
-    return None
-
-
-def _record_starts_at(fh: BinaryIO, offset: int) -> bool:
-    """Whether a WARC record parses at ``offset`` (a gzip member or a plain record header)."""
-    try:
-        fh.seek(offset)
-        it = _Iterator(fh)
-        record = next(iter(it))
-        return bool(record.rec_headers.get_header("WARC-Type"))
-    except (StopIteration, InflateLimitError, *_PARSE_ERRORS):
-        return False
-
-
-def _resync(fh: BinaryIO, after: int, gz: bool, limit: int | None = None) -> int | None:
-    """The next offset after ``after`` at which a record parses, or None."""
-    pos = after + 1
-    while True:
-        found = _next_boundary(fh, pos, gz, limit)
-        if found is None or (limit is not None and found >= limit):
-            return None
-        if _record_starts_at(fh, found):
-            return found
-        pos = found + 1
-
-
-def split_points(source: str | BinaryIO, chunk: int = SPLIT_BYTES, *, arc: bool | None = None) -> list[int]:
-    """Record boundaries splitting the archive (an open file, or a path) into ranges of about ``chunk`` bytes:
-    ``[0, b1, b2, ...]``. A file that is not per-record gzip or plain WARC (``arc``, by default told by the
-    path's extension; one-stream gzip) is one range."""
-    if arc is None:
-        arc = isinstance(source, str) and source.lower().endswith((".arc", ".arc.gz"))
-    with _open(source) as fh:
-        size = fh.seek(0, os.SEEK_END)
-        points = [0]
-        if size <= chunk:
-            return points
-        gz = _is_gzip(fh)
-        if arc or (gz and not _member_is_record(fh)):
-            return points
-        target = chunk
-        while target < size:
-            found = _resync(fh, max(target, points[-1]) - 1, gz)
-            if found is None:
-                break
-            if found > points[-1]:
-                points.append(found)
-            target = found + chunk
-        return points
-
-
-def _member_is_record(fh: BinaryIO) -> bool:
-    """Whether the first gzip member ends where a second member begins (per-record gzip). A first member that
-    inflates past ``MAX_FIRST_MEMBER`` answers False (the file is then read in one piece)."""
-    fh.seek(0)
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = 0
-    while not d.eof:
-        data = fh.read(65536)
-        if not data:
-            return False
-        out += len(d.decompress(data, 1 << 20))
-        while d.unconsumed_tail and not d.eof and out <= MAX_FIRST_MEMBER:
-            out += len(d.decompress(d.unconsumed_tail, 1 << 20))
-        if out > MAX_FIRST_MEMBER:
-            return False
-    rest = d.unused_data + fh.read(3)
-    return rest[:3] == _GZIP_MAGIC or not rest
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -370,7 +149,7 @@ def read_warc(
 ) -> Iterator[RawArticle | DeadLetter]:
     """The articles of the records of the archive (an open file, or a path) that start in ``[start, end)``;
     dead letters for broken records; reading resumes after a broken record. Never raises for bad content."""
-    with _open(source) as fh:
+    with opened(source) as fh:
         yield from _read_records(fh, origin, start, end)
 
 
@@ -392,15 +171,15 @@ def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> 
     If the next record does not parse and a record starts inside the held record's declared length, that
     length swallowed records: the held record is the dead letter and reading resumes at the record inside."""
     location = origin.location
-    gz = _is_gzip(fh)
+    gz = is_gzip(fh)
     arc = location.lower().endswith((".arc", ".arc.gz"))
-    inflation = _Inflation()
+    inflation = Inflation()
     pos: int | None = start
     done = 0
     held: tuple[list[RawArticle | DeadLetter], int, Origin, int] | None = None
     while pos is not None and (end is None or pos < end):
         fh.seek(pos)
-        it = _Iterator(fh, inflation, arc2warc=True)
+        it = BoundedIterator(fh, inflation, arc2warc=True)
         broken = pos
         offset = pos
         resume: int | None = None
@@ -439,10 +218,10 @@ def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> 
             yield DeadLetter.of("read", f"record at offset {offset}: {exc}; reading stopped after {done} records",
                                 Origin(kind="warc", location=location, entry_id=f"offset:{offset}"))
             return
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             failed = it.offset
             if held is not None:
-                inside = _resync(fh, held[1], gz, end)
+                inside = resync(fh, held[1], gz, end)
                 if inside is not None and inside < failed:
                     yield DeadLetter.of(
                         "read", f"record at offset {held[1]}: its declared Content-Length runs past the start of "
@@ -461,7 +240,7 @@ def _read_records(fh: BinaryIO, origin: Origin, start: int, end: int | None) -> 
                 Origin(kind="warc", location=location, entry_id=f"offset:{failed}"),
             )
             broken = failed
-        pos = None if arc else resume if resume is not None else _resync(fh, broken, gz, end)
+        pos = None if arc else resume if resume is not None else resync(fh, broken, gz, end)
 
 
 def _read_one_stream(fh: BinaryIO, origin: Origin, skip: int) -> Iterator[RawArticle | DeadLetter]:
@@ -470,7 +249,7 @@ def _read_one_stream(fh: BinaryIO, origin: Origin, skip: int) -> Iterator[RawArt
     location = origin.location
     fh.seek(0)
     stream = gunzip_bounded(fh)
-    it = _Iterator(stream, None, arc2warc=True)
+    it = BoundedIterator(stream, None, arc2warc=True)
     n = 0
     try:
         for record in it:
@@ -490,7 +269,7 @@ def _read_one_stream(fh: BinaryIO, origin: Origin, skip: int) -> Iterator[RawArt
     except InflateLimitError as exc:
         yield DeadLetter.of("read", f"gzip stream, record {n}: {exc}; reading stopped",
                             Origin(kind="warc", location=location, entry_id=f"record:{n}"))
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         yield DeadLetter.of(
             "read",
             f"gzip stream, record {n + 1}: unreadable: {type(exc).__name__}: "

@@ -9,11 +9,10 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from schemas.records import DeadLetter, Origin, RawArticle
+from schemas.records import DeadLetter, RawArticle
 from tests.paths import FIXTURES, SEEDS
 from transforms.ingest.formats import detect_format
 from transforms.ingest.read import read_path
-from transforms.ingest.warc import read_warc, split_points
 
 FIXTURES = FIXTURES / "warc"
 SAMPLE = SEEDS / "samples" / "archive.warc.gz"
@@ -111,18 +110,6 @@ def test_truncated_file_keeps_the_records_before_the_cut(tmp_path):
     path.write_bytes(data[: len(data) - 300])
     items = list(read_path(str(path)))
     assert [type(i).__name__ for i in items] == ["RawArticle", "RawArticle", "DeadLetter"]
-
-
-def test_split_points_cover_every_record_once(tmp_path):
-    for gz in (True, False):
-        path = tmp_path / f"many.warc{'.gz' if gz else ''}"
-        write_warc(path, 40, gz=gz)
-        points = split_points(str(path), chunk=path.stat().st_size // 5)
-        assert len(points) >= 4 and points[0] == 0
-        ranges = list(zip(points, [*points[1:], None], strict=True))
-        origin = Origin(kind="warc", location=str(path))
-        urls = [r.url for s, e in ranges for r in read_warc(str(path), origin, s, e)]
-        assert sorted(urls) == sorted(f"https://example.org/story/{i}" for i in range(40))
 
 
 def test_detect_warc_by_extension_and_content(tmp_path):
