@@ -22,6 +22,9 @@ Where the rules are: ``transforms.analyze.boilerplate_rules`` (the head rules, a
 ``transforms.analyze.boilerplate_inline`` (the finders that look anywhere: URLs, e-mail, markup, ``©``, credits,
 CJK footers). This module is the engine: it dispatches heads to rules, scans for heads, runs the rounds to a
 fixpoint, and is the public API.
+It stays one module (about 440 lines) on purpose: the head dispatch, the trie that gates it and the rounds to
+the fixpoint share their invariants (the trie must know exactly the heads the dispatch knows; a round looks again
+only where the last one's spans can change something), which read best side by side.
 
 Speed (a pure-Python module; every scan is a C-level ``str`` method or one regular expression):
 

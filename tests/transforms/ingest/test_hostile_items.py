@@ -39,8 +39,7 @@ from transforms.analyze.match import RuleMatcher
 from transforms.analyze.tag import Tagger
 from transforms.ingest.feed import parse_feed, parse_json_feed
 from transforms.ingest.read import read_path
-from transforms.normalize import NormalizeArticles, _NormalizeFn, article_id, normalize
-from transforms.wiring import DEAD_LETTERS
+from transforms.normalize import NormalizeArticles, article_id, normalize, normalize_item
 
 # text with lone surrogates mixed into any other characters (hypothesis leaves surrogates out by default)
 HOSTILE = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\n<&\\\"")),
@@ -276,18 +275,16 @@ def test_an_exception_while_normalizing_one_item_is_its_dead_letter(monkeypatch)
         return real(declared, text)
 
     monkeypatch.setattr(normalize_mod, "detect_language", flaky)
-    fn = _NormalizeFn()
-    good = list(fn.process(_raw("fine")))
-    assert len(good) == 1 and isinstance(good[0], Article)
-    out = list(fn.process(_raw("boom")))
-    assert len(out) == 1 and out[0].tag == DEAD_LETTERS
-    dead = out[0].value
+    good, none = normalize_item(_raw("fine"))       # what the DoFn runs (its routing: the test below)
+    assert isinstance(good, Article) and none is None
+    missing, dead = normalize_item(_raw("boom"))
+    assert missing is None
     assert isinstance(dead, DeadLetter) and dead.stage == "normalize"
     assert dead.error.startswith("unexpected KeyError: 'lang' (at test_hostile_items.py:")
     assert "in flaky" in dead.error and dead.origin.entry_id == "line:boom" and dead.excerpt.startswith("boom")
     # the expected refusals keep their plain message
-    empty = list(fn.process(RawArticle(origin=Origin(kind="file", location="e.txt"), title=" ", body="<p></p>")))
-    assert empty[0].value.error == "NormalizeError: no text: both title and body are empty after cleaning"
+    _, empty = normalize_item(RawArticle(origin=Origin(kind="file", location="e.txt"), title=" ", body="<p></p>"))
+    assert empty is not None and empty.error == "NormalizeError: no text: both title and body are empty after cleaning"
 
 
 def test_a_raising_item_does_not_end_the_pipeline(monkeypatch) -> None:
