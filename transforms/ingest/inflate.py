@@ -17,6 +17,7 @@ as one stream through ``gunzip_bounded``), ``transforms.ingest.read`` (``gunzip_
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 MAX_INFLATED_BYTES = 8 * 1024 ** 3      # a gzip JSONL (or WARC) archive inflates to at most this many bytes
@@ -92,3 +93,9 @@ def open_maybe_gzip(fh: BinaryIO, max_bytes: int = MAX_INFLATED_BYTES) -> Binary
     if head == b"\x1f\x8b":
         return gunzip_bounded(fh, max_bytes)
     return fh
+
+
+def flood_check(stream: BinaryIO | InflateGuard) -> Callable[[], None] | None:
+    """The bomb check a reader pouring out bad records calls (``InflateGuard.check_flood``), or None for a stream
+    that is not being inflated."""
+    return stream.check_flood if isinstance(stream, InflateGuard) else None

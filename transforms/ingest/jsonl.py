@@ -54,7 +54,7 @@ from typing import Any, BinaryIO
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest.decode import DecodeError, decode_bytes
-from transforms.ingest.inflate import InflateGuard, InflateLimitError
+from transforms.ingest.inflate import InflateGuard, InflateLimitError, flood_check
 
 MAX_LINE = 16 * 1024 * 1024             # one JSONL line; longer lines are dead letters, skipped in bounded chunks
 SKIP_CHUNK = 1024 * 1024                # ... read on in pieces of this size to the line's end
@@ -224,7 +224,7 @@ def read_jsonl(stream: BinaryIO | InflateGuard, location: str, *, first_line: in
     pos = 0
     run = BadRun("lines", location)
     last_bad: bytes | None = None
-    guard = stream if isinstance(stream, InflateGuard) else None
+    flood = flood_check(stream)
     try:
         while limit is None or pos < limit:
             raw = stream.readline(MAX_LINE + 1)
@@ -245,8 +245,8 @@ def read_jsonl(stream: BinaryIO | InflateGuard, location: str, *, first_line: in
                 continue
             if not raw.strip():
                 continue
-            if run.hidden_now and guard is not None and not run.hidden % 4096:
-                guard.check_flood()   # garbage pouring out of a gzip stream: no need to wait for 64 MiB
+            if run.hidden_now and flood is not None and not run.hidden % 4096:
+                flood()   # garbage pouring out of a gzip stream: no need to wait for 64 MiB
             if raw == last_bad and run.hidden_now:
                 run.count(lineno)   # the same bytes as the bad line before: bad again (a flood, a bomb)
                 continue

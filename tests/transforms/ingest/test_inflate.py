@@ -13,6 +13,7 @@ from transforms.ingest.inflate import (
     InflateGuard,
     InflateLimitError,
     check,
+    flood_check,
     gunzip_bounded,
     open_maybe_gzip,
 )
@@ -50,3 +51,14 @@ def test_open_maybe_gzip():
     assert open_maybe_gzip(plain) is plain
     zipped = open_maybe_gzip(io.BufferedReader(io.BytesIO(gzip.compress(b'{"a": 1}\n'))))
     assert isinstance(zipped, InflateGuard) and zipped.readline() == b'{"a": 1}\n'
+
+
+def test_the_flood_check_applies_the_ratio_earlier():
+    assert flood_check(io.BytesIO(b"plain")) is None
+    stream = gunzip_bounded(io.BytesIO(gzip.compress(b"\0" * (2 * 1024 * 1024))))   # 2 MiB at ~1000:1
+    stream.read(2 * 1024 * 1024)                                        # under BOMB_CHECK_AFTER: no error yet
+    check_now = flood_check(stream)
+    assert check_now is not None
+    with pytest.raises(InflateLimitError, match="decompression bomb"):
+        check_now()                                                     # past FLOOD_CHECK_AFTER: a bomb
+
