@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pipeline.report.folder import Report
+from pipeline.report.view import ranked as by_count
 
 MAX_SERIES = 8              # topics drawn in the chart; the others are one "other topics" line
 MAX_DAYS = 120              # a chart spanning more days bins by week (up to two years), else by month
@@ -85,7 +86,7 @@ def chart(rep: Report, width: int = 960, height: int = 340) -> dict[str, Any] | 
 
     totals = binned(rep.by_day)
     before = sum(v for d, v in rep.by_day.items() if d < bins[0])
-    ranked = [t for t, _ in rep.by_topic.most_common()]
+    ranked = [t for t, _ in by_count(rep.by_topic)]
     series = [(t, binned(rep.by_topic_day[t]), rep.by_topic[t]) for t in ranked[:MAX_SERIES]]
     # Lines are scaled to the busiest topic; all alerts per bin are a separate band of bars above them.
     peak = max([max(v) for _, v, _ in series] + [1])

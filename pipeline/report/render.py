@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.report.chart import chart
 from pipeline.report.folder import MAX_STORIES, Report, read_output
-from pipeline.report.view import SEVERITIES, fmt_time, table
+from pipeline.report.view import SEVERITIES, fmt_time, ranked, table
 from schemas.errors import UsageError
 
 
@@ -39,7 +39,7 @@ def render_html(rep: Report) -> str:
             facts.append((label, summary[key]))
     severities: list[dict[str, Any]] = [{"name": s, "count": rep.by_severity.get(s, 0), "cls": s}
                                         for s in SEVERITIES]
-    severities += [{"name": s, "count": c, "cls": "unknown"} for s, c in rep.by_severity.most_common()
+    severities += [{"name": s, "count": c, "cls": "unknown"} for s, c in ranked(rep.by_severity)
                    if s not in SEVERITIES]
     sev_total = max(1, sum(s["count"] for s in severities))
     for s in severities:

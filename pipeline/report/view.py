@@ -132,9 +132,15 @@ def story_view(story_id: str, total: int, alerts: list[dict[str, Any]],
     }
 
 
+def ranked(counter: Counter[str]) -> list[tuple[str, int]]:
+    """(name, count), largest first and, among equal counts, by name: the same page whatever the order the
+    names were first seen in (which follows set iteration, i.e. the hash seed)."""
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def table(counter: Counter[str], limit: int = MAX_ROWS) -> dict[str, Any]:
     """The rows of a count table, largest first: name, count, and the bar's width relative to the first row."""
-    rows = counter.most_common()
+    rows = ranked(counter)
     shown, rest = rows[:limit], rows[limit:]
     top = shown[0][1] if shown else 1
     return {"rows": [{"name": k, "count": v, "pct": round(100 * v / top, 1)} for k, v in shown],

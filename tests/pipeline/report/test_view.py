@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from pipeline.report.view import highlight, safe_url
+from pipeline.report.view import highlight, ranked, safe_url, table
 
 
 @pytest.mark.parametrize(("text", "needles", "marked"), [
@@ -43,3 +45,15 @@ def test_highlight(text: str, needles: list[str], marked: list[str]) -> None:
 ])
 def test_safe_url(url: str | None, ok: bool) -> None:
     assert safe_url(url) == (url if ok else None)
+
+
+def test_ranked_breaks_ties_by_name_whatever_the_insertion_order() -> None:
+
+
+    first, second = Counter(), Counter()
+    for name in ("trade", "ip", "tariffs", "huawei"):
+        first[name] += 2 if name == "tariffs" else 1
+    for name in ("huawei", "tariffs", "trade", "ip"):
+        second[name] += 2 if name == "tariffs" else 1
+    assert ranked(first) == ranked(second) == [("tariffs", 2), ("huawei", 1), ("ip", 1), ("trade", 1)]
+    assert [r["name"] for r in table(second)["rows"]] == ["tariffs", "huawei", "ip", "trade"]
