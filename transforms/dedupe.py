@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.records import SCHEMA_VERSION, Alert, Article, Origin, UtcDatetime, utc_now
-from transforms.stories.record import StoryMember, story_member
+from transforms.stories.record import StoryMember, sort_key
 
 CopyKey = tuple[str, str, str]
 
@@ -99,27 +99,38 @@ class Duplicate(BaseModel):
 # -- batch: the small record of each copy, and the kept one ----------------------------------------------------
 
 class CopyMember(NamedTuple):
-    """What batch ships of each copy of an article (``copy_member``): its story member, and what tells it from
-    the other copies of its id (``member_key``)."""
+    """What batch ships of each copy of an article (``copy_member``; a spill record of its own, keyed by its
+    first field): its story member's values, and what tells it from the other copies of its id
+    (``member_key``)."""
 
-    member: StoryMember
+    article_id: str
+    sort_key: str
+    title: str
+    url: str | None
+    source: str | None
+    published_at: datetime | None
     origin: tuple[str, str, str | None]    # (kind, location, entry id): the ``Origin``, as plain values
     language: str | None
     topics: tuple[str, ...]
 
+    @property
+    def member(self) -> StoryMember:
+        return StoryMember(self.sort_key, self.article_id, self.title, self.url, self.source, self.published_at)
 
-def copy_member(tagged: Any) -> tuple[str, CopyMember]:
-    """A tagged article -> (its id, its ``CopyMember``)."""
+
+def copy_member(tagged: Any) -> CopyMember:
+    """A tagged article -> its ``CopyMember``."""
     a = tagged.article
     o = a.origin
-    return (copy_id(a), CopyMember(story_member(a), (o.kind, o.location, o.entry_id), a.language, a.topics))
+    return CopyMember(copy_id(a), sort_key(a), a.title, a.url, a.source, a.published_at,
+                      (o.kind, o.location, o.entry_id), a.language, a.topics)
 
 
 def member_key(copy: CopyMember) -> CopyKey:
     """The ``copy_key`` of the copy ``copy`` was shipped for."""
-    m = copy.member
     _, location, entry_id = copy.origin
-    return key_of(location, entry_id, m.title, m.url, m.source, m.published_at, copy.language, copy.topics)
+    return key_of(location, entry_id, copy.title, copy.url, copy.source, copy.published_at, copy.language,
+                  copy.topics)
 
 
 def origin_of(copy: CopyMember) -> Origin:

@@ -108,7 +108,7 @@ class _SettleFn(beam.DoFn):
             for shard in range(spill.ID_SHARDS):
                 kept: dict[str, cluster.Copy] = {}
                 for copy in _records(self.work, "copies", shard):
-                    cluster.keep_copy(kept, copy)
+                    cluster.keep_copy(kept, cluster.Copy._make(copy))
                 keys: list[str] = []
                 ids: list[str] = []
                 sigs: list[bytes] = []
@@ -174,8 +174,8 @@ class _SettleFn(beam.DoFn):
     # 4. ------------------------------------------------------------------------------------------------
     def _settle_shard(self, shard: int, story_of_id: dict[str, str]) -> Iterator[Any]:
         copies: dict[str, list[dedupe.CopyMember]] = defaultdict(list)
-        for article_id, copy in _records(self.work, "members", shard):
-            copies[article_id].append(copy)
+        for copy in map(dedupe.CopyMember._make, _records(self.work, "members", shard)):
+            copies[copy.article_id].append(copy)
         packed: dict[str, list[AlertState]] = defaultdict(list)
         for article_id, state in _records(self.work, "alerts", shard):
             packed[article_id].append(state)
@@ -217,7 +217,7 @@ class _SettleFn(beam.DoFn):
         events = self._events
         for part in range(spill.ID_SHARDS):   # a rule shard's held alerts at a time, a rule at a time
             by_rule: dict[str, list[HeldAlert]] = defaultdict(list)
-            for held in _records(self.work, "held", part):
+            for held in map(HeldAlert._make, _records(self.work, "held", part)):
                 by_rule[held.rule_id].append(held)
             for rule_id in sorted(by_rule):
                 waiting = by_rule.pop(rule_id)

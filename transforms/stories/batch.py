@@ -384,6 +384,11 @@ class _SetStoryIdsFn(beam.DoFn):
         yield from out.alerts
 
 
+def _keyed_copy(tagged: Any) -> tuple[str, dedupe.CopyMember]:
+    copy = dedupe.copy_member(tagged)
+    return (copy.article_id, copy)
+
+
 class SetStoryIds(beam.PTransform):
     """``{"alerts": Alert, "articles": Tagged, "story_ids": (id, story id)}`` -> (alerts with their
     ``story_id``, story members keyed by story id, ``dedupe.Duplicate`` records) -- one join by article id:
@@ -391,7 +396,7 @@ class SetStoryIds(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         return ({"alert": inputs["alerts"] | "AlertsByArticle" >> beam.Map(packed_alert),
-                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(dedupe.copy_member),
+                 "member": inputs["articles"] | "MembersByArticle" >> beam.Map(_keyed_copy),
                  "story": inputs["story_ids"]}
                 | "JoinStoryIds" >> beam.CoGroupByKey()
                 | "SetStoryIds" >> beam.ParDo(_SetStoryIdsFn()).with_outputs(
