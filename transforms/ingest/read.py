@@ -4,19 +4,8 @@
 runner, Dask included, can execute; as ``os.fsencode`` bytes, so that a file name that is not UTF-8 survives
 the coders) and returns ``Outputs(raw, dead_letters)``.
 
-Where the rest lives (``transforms.ingest``):
-
-| module | job |
-| ------ | --- |
-| ``files`` | opening: regular files only, never blocking; ``display_path`` for names that are not UTF-8 |
-| ``formats`` | ``detect_format``: the extension proposes, the content decides (its table) |
-| ``plan`` | ``expand_inputs``, ``plan_path``: which files, which byte ranges of a big WARC/JSONL |
-| ``inflate`` | the bounded gunzip every gzip input goes through |
-| ``decode`` | bytes -> text (the decoding policy) |
-| ``text`` ``jsonl`` ``jsondoc`` ``feed`` ``html`` ``warc`` | one reader per format |
-| ``pagemeta`` | what an HTML page declares: JSON-LD, publication date, headline (``html`` uses it) |
-| ``warcsplit`` ``warcio_bounded`` | WARC record boundaries and split points; warcio with bounded reads |
-| ``dates`` ``plaintext`` | date parsing and text clean-up, shared with ``transforms.normalize`` |
+The other modules of ``transforms.ingest`` (planning, opening, format detection, one reader per format, the
+shared helpers) are listed in the package docstring (``transforms/ingest/__init__.py``).
 
 Bounded by construction (README "Input formats and decoding", Limits):
 
