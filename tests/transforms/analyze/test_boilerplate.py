@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.paths import FIXTURES
-from transforms.analyze import boilerplate as cleantext
+from transforms.analyze import boilerplate as engine
 from transforms.analyze.boilerplate import KINDS, boilerplate_spans, field_spans, mask_boilerplate, mask_fields
 from transforms.query import Document, compile_query
 
@@ -101,8 +101,8 @@ def test_mask_on_any_text(text: str, lang: str | None) -> None:
 def test_gated_pass_equals_ungated(text: str, lang: str | None) -> None:
     """The character gates (a finder runs only when the character its patterns need is in the text) never skip
     a span: a pass with every finder forced finds the same."""
-    lang = cleantext._lang(lang)
-    assert cleantext._merge(cleantext._pass(text, lang)) == cleantext._merge(cleantext._pass(text, lang, gates=False))
+    lang = engine._lang(lang)
+    assert engine._merge(engine._pass(text, lang)) == engine._merge(engine._pass(text, lang, gates=False))
 
 
 @PROPS
@@ -110,9 +110,9 @@ def test_gated_pass_equals_ungated(text: str, lang: str | None) -> None:
 def test_fixpoint_is_complete(text: str, lang: str | None) -> None:
     """Later rounds look again only at the lines the last round's spans touched: a full pass over the final
     masked text finds nothing that is not masked already."""
-    lang = cleantext._lang(lang)
-    _, out = cleantext._spans(text, lang)
-    assert all(cleantext._blank(out[s:e]) for s, e, _ in cleantext._pass(out, lang))
+    lang = engine._lang(lang)
+    _, out = engine._spans(text, lang)
+    assert all(engine._blank(out[s:e]) for s, e, _ in engine._pass(out, lang))
 
 
 @PROPS
@@ -121,7 +121,7 @@ def test_mask_fields_keeps_lengths(title: str, body: str, lang: str | None) -> N
     mt, mb = mask_fields(title, body, lang)
     assert len(mt) == len(title) and len(mb) == len(body)
     ts, bs = field_spans(title, body, lang)
-    assert cleantext._apply(title, ts) == mt and cleantext._apply(body, bs) == mb
+    assert engine._apply(title, ts) == mt and engine._apply(body, bs) == mb
 
 
 def test_linear_on_pathological_input() -> None:
