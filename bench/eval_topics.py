@@ -106,10 +106,14 @@ _EDITOR = {t: (re.compile(p, re.I), re.compile(x, re.I) if x else None) for t, (
 
 #: the reader modules whose code decides what ``read_path`` returns for a file, by kind (the cache key; the
 #: dispatch in ``transforms/ingest/read.py`` is left out so that its frequent edits do not empty the cache)
+_COMMON_SOURCES = ("transforms/ingest/decode.py", "transforms/ingest/dates.py", "transforms/ingest/files.py",
+                   "transforms/ingest/inflate.py", "schemas/records.py")
+_HTML_SOURCES = ("transforms/ingest/html.py", "transforms/ingest/pagemeta.py")
 _READER_SOURCES = {
-    "feed": ("transforms/ingest/feed.py", "schemas/records.py"),
-    "html": ("transforms/ingest/html.py", "schemas/records.py"),
-    "warc": ("transforms/ingest/warc.py", "transforms/ingest/html.py", "schemas/records.py"),
+    "feed": ("transforms/ingest/feed.py", *_COMMON_SOURCES),
+    "html": (*_HTML_SOURCES, *_COMMON_SOURCES),
+    "warc": ("transforms/ingest/warc.py", "transforms/ingest/warcsplit.py", "transforms/ingest/warcio_bounded.py",
+             *_HTML_SOURCES, *_COMMON_SOURCES),
 }
 #: bump to drop every cached file
 CACHE_VERSION = 1

@@ -4,7 +4,7 @@
 dedupe and stories and ``write_outputs``. The batch job is two pipelines (``pipeline.run.run_batch`` runs
 them):
 
-* ``build_per_article``: planned reads (``transforms.ingest.read.plan_path`` descriptors) -> ``analyze`` ->
+* ``build_per_article``: planned reads (``transforms.ingest.plan.plan_path`` descriptors) -> ``analyze`` ->
   the story signatures of every copy (``stories.SignCopiesFn``), each copy's story member, the alerts (packed)
   and, for ``--emit-articles``, the articles, to spill files (``transforms.batch.spill``); dead letters straight to
   ``dead_letters/``. No shuffle: every record streams from its reader to a spill file, so memory does not

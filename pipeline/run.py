@@ -133,7 +133,7 @@ def input_bytes(paths: list[str]) -> int:
 
 
 def plan_reads(paths: list[str], total: int | None = None) -> list[Any]:
-    """What to read, as ``transforms.ingest.read.plan_path`` descriptors: every file whole, but a WARC or plain
+    """What to read, as ``transforms.ingest.plan.plan_path`` descriptors: every file whole, but a WARC or plain
     JSONL of more than two pieces cut into byte ranges of one piece, a piece being 1/``PIECES`` of the
     input (1-32 MiB; ``total``: the input's bytes, when known). Ids do not depend on the cut
     (``transforms.ingest.read``), and the plan does not depend on the number of workers."""

@@ -116,7 +116,7 @@ def write_long_line(folder: Path, length: int = 17 * MiB) -> Case:
 
 
 def write_flood(folder: Path, bad: int = 30_000) -> Case:
-    """More bad lines in a row than get a dead letter each (``ingest_jsonl.MAX_BAD_RUN``), gzipped."""
+    """More bad lines in a row than get a dead letter each (``transforms.ingest.jsonl.MAX_BAD_RUN``), gzipped."""
     name = "flood.jsonl.gz"
     _gzip_stream(folder / name, [good_line("flood-1"), b"not json\n" * bad, good_line("flood-last")])
     return Case("bad-line flood", [name], ["Hostile flood-1", "Hostile flood-last"],
