@@ -1,11 +1,11 @@
 """transforms.watch: what only continuous monitoring needs -- a clock, fetching, and state that survives restarts.
 
-| module | job |
-| ------ | --- |
-| ``ticks`` | ``PollTicks``: the stoppable stream of tick timestamps |
-| ``source`` | ``PollSources``: each tick's due feeds and new files -> fetch -> backlog -> parse (``transforms.ingest``) |
-| ``fetch`` | conditional GET, timeouts, size cap, per-host limits; retries by ``transforms.net.retry`` |
-| ``store`` | the SQLite state file (``SharedDB``, ``StateStore``): feeds, backlog, seen article ids, sent alerts, ticks committed with their output |
+* ``ticks``: ``PollTicks`` -- the stoppable stream of tick timestamps.
+* ``source``: ``PollSources`` -- each tick's due feeds and new files -> fetch -> backlog -> parse
+  (``transforms.ingest``).
+* ``fetch``: conditional GET, timeouts, size cap, per-host limits; retries by ``transforms.net.retry``.
+* ``store``: the SQLite state file (``SharedDB``, ``StateStore``): feeds, backlog, seen article ids, sent alert
+  ids, the webhook outbox, counters; a tick's changes commit with its output.
 
 Stories and throttle state of watch live in the same file, in the tables of ``transforms.stories.store``.
 """
