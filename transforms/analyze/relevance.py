@@ -1,6 +1,6 @@
 """How strongly a topic or a rule matched an article: the relevance score of its evidence.
 
-Plain Python over the evidence the query engine returns (``transforms.query.matcher.Evidence``: field,
+Plain Python over the evidence the query engine returns (``transforms.query.Evidence``: field,
 start, end, text). In the spirit of Lucene's ``minimum_should_match`` and of GDELT's mention counts, a
 story ABOUT a topic names it in its title or lead and names it several times, in several words; a passing
 mention names it once, deep in the body. The formula, per distinct matched term (the folded text of the

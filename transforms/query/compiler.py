@@ -1,4 +1,7 @@
-"""Compile a query AST into an evaluation plan.
+"""Compile a query: parse, validate, and build its evaluation plan (:mod:`.plans`) and presearch facts.
+
+``compile_query(text)`` -> :class:`CompiledQuery`: ``match`` / ``matches`` evaluate its plan,
+``required_terms`` / ``literals`` / ``inflected`` / ``filter(lang)`` are what a presearcher needs of it.
 
 Evaluation semantics (``CompiledQuery.match``):
 

@@ -1,7 +1,7 @@
 """The reference matcher: a document field tokenized once, occurrences as token positions.
 
 Simple enough to be obviously right; the fast path (:mod:`.hitfield`) is hypothesis-tested against it
-(``tests/transforms/query/test_fastmatch.py``).  Both implement :class:`.fields.Field`.
+(``tests/transforms/query/test_hitfield.py``).  Both implement :class:`.fields.Field`.
 
 A field keeps the token list, the original character span of every token and an index
 ``folded token -> sorted positions``.  Looking up a word is one dict hit; a prefix ``foo*`` bisects the
@@ -59,7 +59,7 @@ class FieldIndex:
         #: the word-form rules of the document's language
         self.forms = forms if forms is not None else forms_for(None)
         ft = folded if folded is not None else fold_with_offsets(text)
-        #: the folded text (== fold(text), see analysis.fold_with_offsets)
+        #: the folded text (== fold(text), see folding.fold_with_offsets)
         self.folded = ft.folded
         self._starts: list[int] | None = None
         self._ends: list[int] | None = None

@@ -6,7 +6,7 @@ A document field is matched by one of two implementations of :class:`Field`:
   occurrences as token positions; simple enough to be obviously right;
 * :class:`.hitfield.HitField` -- the fast path used in production (``Document(fast=True)``): no tokenization,
   string searches in the spaced folded text, occurrences as character spans; hypothesis-tested to give the
-  reference's evidence (``tests/transforms/query/test_fastmatch.py``).
+  reference's evidence (``tests/transforms/query/test_hitfield.py``).
 
 The compiler (:mod:`.plans`) only calls the methods below: a field answers the optional speed-ups
 (``pretest``, ``direct_pairs``) for itself, and the reference declines them.

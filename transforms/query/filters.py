@@ -8,9 +8,10 @@ true for documents the query does not match; it is never false for one it does),
 * ``FTopic``: the document carries the tag; ``FLang``: the document is in the language;
 * ``FAnd`` / ``FOr`` of those; ``None`` is no constraint (``NOT x``, an atom with no scannable key).
 
-``holds`` evaluates a filter; ``compile_filters`` turns each into one closure (no ``eval``: nested closures of
-the children, ``AND``/``OR`` of two children without a loop, terms as straight-line mask arithmetic), equal
-to ``holds`` (hypothesis-tested).  ``anchor_of`` picks the keys one of which a filter needs (what a
+``holds`` evaluates a filter; ``compile_filters`` turns each into one closure (no ``eval``): a term is
+straight-line mask arithmetic, an ``AND``/``OR`` of a few single keys one lambda, other ``AND``/``OR`` nodes a
+lambda (or, when wide, a loop) over their children's closures, a term of one or two keys among two children
+inline.  Equal to ``holds`` (hypothesis-tested).  ``anchor_of`` picks the keys one of which a filter needs (what a
 presearcher indexes the query under); ``filter_keys`` collects every key a filter tests.
 
 The key vocabulary is :mod:`.keys`; the presearcher that uses all this is :mod:`.presearch`.
@@ -208,16 +209,75 @@ def _leaf_check(f: FTerm | FTopic | FLang) -> Check:
     return check
 
 
+def _singles_check(f: FAnd | FOr) -> Check | None:
+    """One lambda for an AND/OR of two or three terms of one plain key each (``a OR b OR c``), else None."""
+    if len(f.children) > 3 or not all(isinstance(c, FTerm) and len(c.literals) == 1 and isinstance(c.literals[0], str)
+                                      for c in f.children):
+        return None
+    keys = [(c.literals[0], c.fields) for c in f.children]   # type: ignore[union-attr]
+    if len(keys) == 2:
+        (a, ma), (b, mb) = keys
+        if isinstance(f, FAnd):
+            return lambda g, t, lang: g(a, 0) & ma and g(b, 0) & mb   # type: ignore[arg-type]
+        return lambda g, t, lang: g(a, 0) & ma or g(b, 0) & mb   # type: ignore[arg-type]
+    (a, ma), (b, mb), (c, mc) = keys
+    if isinstance(f, FAnd):
+        return lambda g, t, lang: g(a, 0) & ma and g(b, 0) & mb and g(c, 0) & mc   # type: ignore[arg-type]
+    return lambda g, t, lang: g(a, 0) & ma or g(b, 0) & mb or g(c, 0) & mc   # type: ignore[arg-type]
+
+
+def _plain_keys(f: Filter) -> tuple[str, ...] | None:
+    """The keys of a term of one or two plain keys, else None."""
+    if isinstance(f, FTerm) and len(f.literals) <= 2 and all(isinstance(x, str) for x in f.literals):
+        return f.literals   # type: ignore[return-value]
+    return None
+
+
+def _pair_check(f: FAnd | FOr) -> Check | None:
+    """One lambda for an AND/OR of two children one of which is a term of one or two plain keys (tested inline,
+    first: the order of the operands does not change the result), else None."""
+    first, second = f.children
+    keys = _plain_keys(first)
+    if keys is None:
+        first, second = second, first
+        keys = _plain_keys(first)
+        if keys is None:
+            return None
+    m = first.fields   # type: ignore[union-attr]
+    other = _compile(second)
+    if len(keys) == 1:
+        (a,) = keys
+        if isinstance(f, FAnd):
+            return lambda g, t, lang: g(a, 0) & m and other(g, t, lang)
+        return lambda g, t, lang: g(a, 0) & m or other(g, t, lang)
+    a, b = keys
+    if isinstance(f, FAnd):
+        return lambda g, t, lang: g(a, 0) & g(b, 0) & m and other(g, t, lang)
+    return lambda g, t, lang: g(a, 0) & g(b, 0) & m or other(g, t, lang)
+
+
 def _compile(f: Filter) -> Check:
+    """The closure of ``f``: leaves and ORs/ANDs of up to three single keys are one lambda each; an AND/OR of
+    two or three children one lambda over their closures; a wider one a loop over them."""
     if f is None:
         return always
     if isinstance(f, (FTerm, FTopic, FLang)):
         return _leaf_check(f)
+    flat = _singles_check(f)
+    if flat is not None:
+        return flat
+    if len(f.children) == 2:
+        pair = _pair_check(f)
+        if pair is not None:
+            return pair
     kids = tuple(_compile(c) for c in f.children)
     if isinstance(f, FAnd):
         if len(kids) == 2:
-            a, b = kids
-            return lambda g, t, lang: a(g, t, lang) and b(g, t, lang)
+            x, y = kids
+            return lambda g, t, lang: x(g, t, lang) and y(g, t, lang)
+        if len(kids) == 3:
+            x, y, z = kids
+            return lambda g, t, lang: x(g, t, lang) and y(g, t, lang) and z(g, t, lang)
 
         def all_of(g: Callable[[str, int], int], t: Container[str], lang: str | None) -> bool:
             for c in kids:   # (a loop, not all() over a generator: no generator object per call)  # noqa: SIM110
@@ -227,8 +287,11 @@ def _compile(f: Filter) -> Check:
 
         return all_of
     if len(kids) == 2:
-        a, b = kids
-        return lambda g, t, lang: a(g, t, lang) or b(g, t, lang)
+        x, y = kids
+        return lambda g, t, lang: x(g, t, lang) or y(g, t, lang)
+    if len(kids) == 3:
+        x, y, z = kids
+        return lambda g, t, lang: x(g, t, lang) or y(g, t, lang) or z(g, t, lang)
 
     def any_of(g: Callable[[str, int], int], t: Container[str], lang: str | None) -> bool:
         for c in kids:   # (a loop, not any() over a generator)  # noqa: SIM110

@@ -3,7 +3,7 @@
 One :class:`HitField` per field implements :class:`.fields.Field` with C-speed string searches in the spaced
 folded text, and takes what a presearch scan found (``Scanner.scan_document``: which keys are absent, where
 the present ones end) instead of searching again.  Its evidence equals the reference's
-(:class:`.fieldindex.FieldIndex`; hypothesis-tested in ``tests/transforms/query/test_fastmatch.py``).
+(:class:`.fieldindex.FieldIndex`; hypothesis-tested in ``tests/transforms/query/test_hitfield.py``).
 
 One algorithm over one text representation, so it stays one module (its invariants -- padded offsets, the
 two-space rule for glued characters, the binary copy for counting tokens -- are shared by every method).
@@ -50,7 +50,7 @@ class HitField:
     them back to the folded text (offset - 1, minus 2 per no-space-script character before it, one more for
     such a character itself) and then to the original text through the fold's offset map.  Two glued
     (no-space-script) elements must be exactly two spaces apart (adjacent in the folded text).  The result
-    equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/transforms/query/test_fastmatch.py``).
+    equals :class:`FieldIndex`'s (hypothesis-tested in ``tests/transforms/query/test_hitfield.py``).
 
     With a presearch scan attached to the document (``Scanner.scan_document``), a scanned literal absent from
     this field is known to have no occurrence without searching.
@@ -77,7 +77,7 @@ class HitField:
         self._scan = scan
         self.bit = FIELD_BITS[name]
         self._cache: dict[tuple[str, object], list[tuple[int, int]]] = {}
-        #: a term's evidence in this field, by the term's key (``compiler._TermPlan``): the rules about one
+        #: a term's evidence in this field, by the term's key (``plans.TermPlan.key``): the rules about one
         #: name share it
         self.evidence_of: dict[str, list[Evidence]] = {}
         self._bin: str | None = None

@@ -45,7 +45,7 @@ class KeySet(frozenset[str]):
     language, English), and per document language the keys it scans documents in that language for
     (``for_lang``, computed on the first document in it from the queries' inflectable words and other keys):
     the keys of an inflectable word depend on the language (its anchor there), and a document in one language
-    needs no other language's.  ``Document.set_scan`` keeps the set of its language: a key outside it is not
+    needs no other language's.  ``Scanner.scan_document`` records the set of its language: a key outside it is not
     known to be absent."""
 
     _by_lang: dict[str, frozenset[str]]

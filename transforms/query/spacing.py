@@ -56,7 +56,7 @@ def spaced_text(folded: str) -> str:
     tokens are exactly the space-separated runs (the tokens of ``TOKEN_RE``, in order); two
     no-space-script tokens are adjacent in ``folded`` iff exactly two spaces separate them here.  The
     offset map back to ``folded`` is determined by where the no-space-script characters are (see
-    ``matcher.HitField``)."""
+    ``hitfield.HitField``)."""
     if folded.isascii():
         return spaced_ascii(folded)
     chars = non_ascii_chars(folded)

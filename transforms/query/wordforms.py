@@ -48,6 +48,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import morfeusz2  # type: ignore[import-not-found,import-untyped,unused-ignore]
+import Stemmer  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
 from .folding import TOKEN_RE, fold
 from .keys import elem_key
 
@@ -102,8 +105,6 @@ class LangForms:
     __slots__ = ("_cut", "_entries", "_keys", "_matchers", "_stem_word", "code", "stems")
 
     def __init__(self, code: str) -> None:
-        import Stemmer  # type: ignore[import-not-found,import-untyped,unused-ignore]
-
         self.code = code
         # PyStemmer's own cache off: ours is a dict lookup without a call
         self._stem_word: Callable[[str], str] = Stemmer.Stemmer(LANGUAGES[code], 0).stemWord
@@ -223,8 +224,6 @@ _MORFEUSZ_LOCK = threading.Lock()
 
 def _morfeusz() -> Any:
     if not _MORFEUSZ:
-        import morfeusz2  # type: ignore[import-not-found,import-untyped,unused-ignore]
-
         _MORFEUSZ.append(morfeusz2.Morfeusz(generate=True, expand_tags=False))
     return _MORFEUSZ[0]
 

@@ -1,4 +1,5 @@
-"""Matching tests: (query, document, expected evidence) tables."""
+"""Matching semantics (``compiler`` module docstring): (query, document, expected evidence) tables, on reference
+documents (``FieldIndex``; the fast path is checked against them in ``test_hitfield.py``)."""
 
 from __future__ import annotations
 

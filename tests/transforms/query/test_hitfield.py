@@ -148,6 +148,23 @@ def test_examples() -> None:
     assert compile_query("華為").match(cjk) is not None
 
 
+def test_scanning_records_the_scan_on_the_document() -> None:
+    doc = Document({"title": "Acme", "body": "acme trade"}, fast=True)
+    ps = Presearcher([compile_query("acme OR zeta")])
+    assert doc.scan_info is None
+    presence = ps.scan(doc)
+    assert presence == {"acm*": 3}
+    recorded, keys = doc.scan_info  # type: ignore[misc]
+    assert recorded is presence and "zeta*" in keys      # zeta was scanned for: known absent
+    hf = doc.hit_field("body")
+    assert hf is not None and hf.all_ascii
+    # a presence known from an earlier scan (the record is not pickled) is recorded again, not rescanned
+    back = pickle.loads(pickle.dumps(doc))
+    known = {"acm*": 1}   # (not what a scan would find: proves that no scan ran)
+    assert ps.scan(back, known) is known and back.scan_info is not None and back.scan_info[0] is known
+    assert Document({"body": "x"}).hit_field("body") is None   # a reference document has no fast fields
+
+
 def test_scan_is_not_pickled_and_copies_share_it() -> None:
     doc = Document({"body": "acme trade"}, fast=True)
     ps = Presearcher([compile_query("acme OR zeta")])

@@ -388,14 +388,17 @@ _IDS = ["t1", "t'2", "t\"3"]
 
 def _filters() -> st.SearchStrategy:
     leaf = st.one_of(
-        st.builds(FTerm, st.lists(st.sampled_from(_LITS), min_size=1, max_size=3, unique=True).map(tuple),
+        # a literal is a key or alternative keys (the forms of an inflectable word), one of which is enough
+        st.builds(FTerm, st.lists(st.one_of(st.sampled_from(_LITS), st.lists(st.sampled_from(_LITS), min_size=2,
+                                                                             max_size=3, unique=True).map(tuple)),
+                                  min_size=1, max_size=3, unique=True).map(tuple),
                   st.sampled_from([1, 2, 3, 4, 8, 15])),
         st.builds(FTopic, st.sampled_from(_IDS)),
         st.builds(FLang, st.sampled_from(["en", "de", "zh"])),
     )
     return st.one_of(st.none(), st.recursive(leaf, lambda inner: st.one_of(
-        st.lists(inner, min_size=2, max_size=3).map(lambda c: FAnd(tuple(c))),
-        st.lists(inner, min_size=2, max_size=3).map(lambda c: FOr(tuple(c))),
+        st.lists(inner, min_size=2, max_size=4).map(lambda c: FAnd(tuple(c))),
+        st.lists(inner, min_size=2, max_size=4).map(lambda c: FOr(tuple(c))),
     ), max_leaves=8))
 
 
