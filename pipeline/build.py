@@ -32,7 +32,8 @@ from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts
 from transforms.ingest.read import ReadPlanned
 from transforms.normalize import NormalizeArticles
-from transforms.stories.batch import DUPLICATES_TAG, SignCopiesFn, packed_alert
+from transforms.stories.batch import DUPLICATES_TAG, SignCopiesFn
+from transforms.stories.join import packed_alert
 from transforms.throttle.stages import STORIES, SUPPRESSED
 
 

@@ -4,7 +4,7 @@ shard at a time.
 ``Settle`` is a Beam transform of one element (the work folder of ``pipeline.build.build_per_article``)
 whose DoFn streams its results to the sinks: delivered alerts (main output), ``duplicates``, ``suppressed``
 and ``stories`` records. It runs the same policies as the Beam batch transforms, with the same plain-Python
-code (``transforms.stories.cluster``: ``keep_copy``, ``verify``, ``cluster``; ``transforms.stories.batch``:
+code (``transforms.stories.cluster``: ``keep_copy``, ``verify``, ``cluster``; ``transforms.stories.join``:
 ``StoryIdJoin`` for the join by article id, which keeps one copy by ``transforms.dedupe``;
 ``transforms.throttle.policy``: ``throttle_rule`` with its ``MemoryLog``; ``transforms.throttle.stages``:
 ``story_record``), so its outputs are those of a one-pipeline run; it differs in where records wait: not in
@@ -54,7 +54,8 @@ from schemas.records import Alert, AlertState, pack_alert, unpack_alert
 from transforms import dedupe
 from transforms.batch import spill
 from transforms.stories import cluster
-from transforms.stories.batch import DUPLICATES_TAG, StoryIdJoin
+from transforms.stories.batch import DUPLICATES_TAG
+from transforms.stories.join import StoryIdJoin
 from transforms.stories.minhash import band_table
 from transforms.stories.record import StoryMember
 from transforms.throttle.policy import Counters, Event, alert_order, story_of, suppress, throttle_rule, throttles

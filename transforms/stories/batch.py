@@ -4,7 +4,7 @@ the alerts and story members, one copy kept per id), ``JoinStoryIds`` (the kept 
 ids). What they compute is ``transforms.stories.minhash`` (signatures), ``transforms.stories.cluster``
 (pairs, verification, union-find) and ``transforms.dedupe`` (which copy is kept); the batch job runs the
 same steps over spill files in its finishing pass (``transforms.batch.settle``), with the same functions and
-the same join (``StoryIdJoin``).
+the same join (``transforms.stories.join.StoryIdJoin``).
 
 1. ``Sign``: article -> ``Copy`` (id, copy key, sort key, signature) per copy, buffered per bundle and shipped
    as one pickled list per shard of the id (``SHARDS``); ``GroupCopies`` + ``PickCopies`` keep one signature
@@ -21,19 +21,19 @@ the same join (``StoryIdJoin``).
 3. ``GroupEdges``: all verified pairs under ONE key, union-find in one worker -> (article id, story id) for
    every article that has a near-duplicate. This single group holds only the pairs (two ids and two sort
    keys each, ~100 bytes), not articles: 10^6 articles with 10^5 syndicated pairs is ~10 MB in one worker.
-4. ``SetStoryIds``: one CoGroupByKey by article id of the story ids, the alerts (``PackedAlert``) and a
-   ``dedupe.CopyMember`` per article copy -> ``StoryIdJoin``: alerts and members get the story id, else the
-   article's own id, and only the kept copy's alerts and member go on (a ``dedupe.Duplicate`` for each other
-   copy); the articles themselves never go through this join (``JoinStoryIds`` joins them only when asked,
-   ``--emit-articles``).
+4. ``SetStoryIds``: one CoGroupByKey by article id of the story ids, the alerts (``join.PackedAlert``) and a
+   ``dedupe.CopyMember`` per article copy -> ``join.StoryIdJoin``: alerts and members get the story id, else
+   the article's own id, and only the kept copy's alerts and member go on (a ``dedupe.Duplicate`` for each
+   other copy); the articles themselves never go through this join (``JoinStoryIds`` joins them only when
+   asked, ``--emit-articles``).
 """
 
 from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -42,13 +42,11 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from schemas.records import Alert, AlertState, Article, pack_alert, unpack_alert
+from schemas.records import Article
 from transforms import dedupe
-from transforms.analyze.match import count_alerts, count_matched
-from transforms.analyze.tag import count_tagged
 from transforms.stories.cluster import Copy, Edge, Member, cluster, keep_copy, repeated, sign_copies, sign_copy, verify
+from transforms.stories.join import StoryIdJoin, packed_alert
 from transforms.stories.minhash import band_array, band_hashes, expand
-from transforms.stories.record import StoryMember
 from transforms.wiring import NAMESPACE
 
 #: tagged articles the batch job signs at once (``SignCopiesFn``)
@@ -297,72 +295,6 @@ class JoinStoryIds(beam.PTransform):
 
 MEMBERS_TAG = "members"
 DUPLICATES_TAG = "duplicates"
-
-
-class PackedAlert(NamedTuple):
-    """An alert as it crosses the story join (and the batch's spill files): its article id and ``pack_alert``
-    -- plain values, which Beam's coder encodes without pickle and a spill file pickles a list at a time (one
-    record pickled alone costs ~40 µs there and back, measured)."""
-
-    article_id: str
-    state: AlertState
-
-
-def packed_alert(alert: Alert) -> PackedAlert:
-    return PackedAlert(alert.article.id, pack_alert(alert))
-
-
-class StoryMemberOf(NamedTuple):
-    """A kept copy's story member, keyed by its story id (what the story records are joined from)."""
-
-    story_id: str
-    member: StoryMember
-
-
-class Joined(NamedTuple):
-    """What ``StoryIdJoin`` makes of one article id."""
-
-    member: StoryMemberOf                 # the kept copy's story member
-    alerts: list[Alert]                   # the kept copy's alerts, with the story id
-    duplicates: list[dedupe.Duplicate]    # one per other copy
-
-
-class StoryIdJoin:
-    """Everything known of one article id (its copies' ``dedupe.CopyMember``, their packed alerts, its story
-    id if it has near-duplicates) -> ``Joined``: the kept copy (``dedupe.kept_copy``) and its alerts
-    (``dedupe.keep_alerts``), with the story id (else the article's own). Counts the articles and duplicates
-    (``dedupe_articles``, ``dedupe_duplicates``), takes back what tagging and matching counted for the dropped
-    copies, and counts the stories and the copies (the summary's ``stories``). Plain Python: ``SetStoryIds``
-    and the finishing pass (``transforms.batch.settle``) both call ``join``."""
-
-    def __init__(self) -> None:
-        self.unique = Metrics.counter(NAMESPACE, "dedupe_articles")
-        self.duplicates = Metrics.counter(NAMESPACE, "dedupe_duplicates")
-        self.stories = Metrics.counter(NAMESPACE, "stories_new")
-        self.copies = Metrics.counter(NAMESPACE, "stories_copies")
-
-    def join(self, article_id: str, copies: Sequence[dedupe.CopyMember], packed: Iterable[AlertState],
-             story_id: str | None) -> Joined | None:
-        """None without copies (story ids and alerts come only from tagged articles, each with its copy)."""
-        if not copies:
-            return None
-        story_id = story_id or article_id
-        self.unique.inc()
-        (self.stories if story_id == article_id else self.copies).inc()
-        alerts = [unpack_alert(state, story_id) for state in packed]
-        duplicates: list[dedupe.Duplicate] = []
-        if len(copies) == 1:
-            kept = copies[0]
-        else:
-            kept, dropped = dedupe.kept_copy(copies)
-            alerts, dropped_alerts = dedupe.keep_alerts(alerts, dedupe.member_key(kept))
-            count_alerts(dropped_alerts, -1)
-            for copy in dropped:
-                self.duplicates.inc()
-                count_tagged(copy.topics, -1)
-                count_matched((), -1)
-                duplicates.append(dedupe.duplicate(article_id, copy, kept))
-        return Joined(StoryMemberOf(story_id, kept.member), alerts, duplicates)
 
 
 class _SetStoryIdsFn(beam.DoFn):

@@ -96,7 +96,7 @@ class StoryStore:
                 return str(row[0])
             story_id = article.id
             keys = band_keys(sig) if sig is not None else []
-            if keys:
+            if sig is not None and keys:
                 marks = ",".join("?" * len(keys))
                 best: tuple[float, str, str] | None = None
                 for other, other_story, blob in self.db.execute(
