@@ -221,7 +221,7 @@ def summarize(counters: dict[str, int] | None, out_dir: str, settings: Settings,
         "alerts_by_topic": {k[len("alerts_topic_"):]: v for k, v in sorted(c.items())
                             if k.startswith("alerts_topic_")} if counters is not None else by_topic,
         "articles_by_topic": {k[len("topic_"):]: v for k, v in sorted(c.items()) if k.startswith("topic_")},
-        "stories": c.get("stories_new"),            # transforms/stories/cluster.py, transforms/throttle/policy.py
+        "stories": c.get("stories_new"),            # transforms/stories/join.py (batch), stories/live.py (watch)
         "suppressed": c.get("throttle_suppressed", 0) if counters is not None else _count_lines(
             os.path.join(out_dir, "suppressed"))[0],
         "suppressed_by_rule": {k[len("throttle_suppressed_rule_"):]: v for k, v in sorted(c.items())
