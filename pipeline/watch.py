@@ -45,8 +45,10 @@ from schemas.config import Settings
 from schemas.errors import UsageError
 from transforms.stories.live import AssignStoriesLive
 from transforms.throttle.stages import ThrottleAlertsLive
+from transforms.watch.db import SharedDB
 from transforms.watch.source import PollSources
-from transforms.watch.store import DedupeSeen, DropEmittedAlerts, SharedDB, StateStore, open_state
+from transforms.watch.stages import DedupeSeen, DropEmittedAlerts
+from transforms.watch.store import StateStore, open_state
 
 TICK = 1.0
 

@@ -23,7 +23,7 @@ from transforms.analyze.match import MatchRules
 from transforms.analyze.tag import Tagger, TagTopics
 from transforms.normalize import normalize
 from transforms.stories.batch import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
-from transforms.watch.store import DedupeSeen
+from transforms.watch.stages import DedupeSeen
 
 CONFIG = """
 topics:

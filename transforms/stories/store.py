@@ -1,8 +1,8 @@
 """Watch-mode memory of stories and throttles, in the watch state file (``--state``, SQLite).
 
-Own tables beside ``transforms.watch.store``'s, on the same shared connection (``transforms.watch.store.SharedDB``):
+Own tables beside ``transforms.watch.store``'s, on the same shared connection (``transforms.watch.db.SharedDB``):
 every change is atomic, and in a watch run it belongs to its tick's transaction (committed once the tick's
-output is on disk; see ``transforms.watch.store``):
+output is on disk; see ``transforms.watch.db``):
 
 * ``story_articles``: article id -> story id, its MinHash signature (1 KiB) and when it was seen;
 * ``story_bands``: LSH band key -> article id (the index that finds candidates);
@@ -35,7 +35,7 @@ from schemas.records import Article, Story
 from transforms.stories.cluster import THRESHOLD
 from transforms.stories.minhash import band_keys, similarity
 from transforms.stories.record import grown, story_member, story_record
-from transforms.watch.store import SharedDB
+from transforms.watch.db import SharedDB
 
 STORY_RETENTION = 7 * 86400.0
 MAX_STORY_ARTICLES = 200_000

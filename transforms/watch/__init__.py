@@ -4,8 +4,10 @@
 * ``source``: ``PollSources`` -- each tick's due feeds and new files -> fetch -> backlog -> parse
   (``transforms.ingest``).
 * ``fetch``: conditional GET, timeouts, size cap, per-host limits; retries by ``transforms.net.retry``.
-* ``store``: the SQLite state file (``SharedDB``, ``StateStore``): feeds, backlog, seen article ids, sent alert
-  ids, the webhook outbox, counters; a tick's changes commit with its output.
+* ``db``: ``SharedDB`` -- one connection per process and state file; a tick's changes commit with its output.
+* ``store``: ``StateStore`` over it -- feeds, backlog, seen article ids, sent alert ids, the webhook outbox,
+  counters; ``open_state`` (a state file SQLite cannot read is moved aside).
+* ``stages``: the watch job's Beam stages over the store -- ``DedupeSeen``, ``DropEmittedAlerts``.
 
 Stories and throttle state of watch live in the same file, in the tables of ``transforms.stories.store``.
 """

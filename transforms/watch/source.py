@@ -19,7 +19,7 @@ so a GroupByKey would fire only at shutdown.
 
 Ticks are transactions. ``DueWork`` begins each tick by committing the previous one
 (``StateStore.begin_tick``: the previous bundle has finished, its sinks' files are on disk), so a crash
-loses no state change whose output is missing, and repeats none whose output exists (``transforms.watch.store``).
+loses no state change whose output is missing, and repeats none whose output exists (``transforms.watch.db``).
 
 Fetching never blocks the tick. ``FetchFeeds`` submits every due URL feed to an ``AsyncFetcher``
 (concurrent, per-host limits, whole-request deadlines) and answers the tick's last task, ``PollTask(

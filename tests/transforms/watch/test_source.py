@@ -20,8 +20,9 @@ from schemas.config import Feed, parse_settings
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.e2e.feedserver import FeedServer, rss
 from transforms.normalize import normalize
+from transforms.watch.db import SharedDB
 from transforms.watch.source import DueFn, Fetched, FetchFn, ParseFn, PollSources, PollTask, known_id
-from transforms.watch.store import FeedState, SharedDB, StateStore
+from transforms.watch.store import FeedState, StateStore
 
 
 def raw(n: int, url: str | None = None) -> RawArticle:

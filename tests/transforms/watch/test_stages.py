@@ -20,7 +20,8 @@ from schemas.config import parse_settings
 from schemas.records import Origin, RawArticle
 from transforms.analyze.match import alert_id
 from transforms.normalize import normalize
-from transforms.watch.store import DedupeSeen, DropEmittedAlerts, StateStore
+from transforms.watch.stages import DedupeSeen, DropEmittedAlerts
+from transforms.watch.store import StateStore
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Disk Wire</title>
 <item><title>Tariffs climb</title><link>https://disk.test/1</link>

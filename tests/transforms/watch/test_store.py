@@ -176,7 +176,8 @@ def test_an_unreadable_state_file_is_moved_aside_and_replaced(tmp_path):
 def test_a_state_file_with_damaged_pages_is_replaced_by_a_sound_one(tmp_path):
     import random
 
-    from transforms.watch.store import SharedDB, open_state
+    from transforms.watch.db import SharedDB
+    from transforms.watch.store import open_state
 
     path = tmp_path / "state.sqlite"
     store = StateStore(str(path))
