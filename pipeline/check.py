@@ -1,7 +1,7 @@
 """``newswatch check``: the validated configuration, listed: topics, enabled rules, and how each is prefiltered.
 
 ``print_check`` prints what ``check`` shows: the counts, every topic, every rule (severity, sinks, query) with
-the presearch's verdict (``transforms.analyze.tag.presearchers``: prefiltered by which terms, or not), and on
+the presearch's verdict (``transforms.analyze.rules.CompiledSettings.presearch``: prefiltered by which terms, or not), and on
 stderr a warning for each topic or rule that forces a full evaluation on every article.
 """
 
@@ -11,7 +11,6 @@ import sys
 
 from schemas.config import Settings
 from transforms.analyze.rules import CompiledSettings
-from transforms.analyze.tag import presearchers
 
 
 def print_check(settings: Settings, compiled: CompiledSettings) -> None:
@@ -22,7 +21,7 @@ def print_check(settings: Settings, compiled: CompiledSettings) -> None:
     print("\ntopics:")
     for t in settings.topics:
         print(f"  {t.id:<24} {t.label or ''}")
-    topic_ps, rule_ps, _ = presearchers(compiled)
+    topic_ps, rule_ps, _ = compiled.presearch
     enabled = {c.rule.id: i for i, c in enumerate(compiled.rules)}
     full: list[str] = []
     print("\nrules:")

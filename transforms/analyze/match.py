@@ -24,7 +24,7 @@ from schemas.config import Settings
 from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, DeadLetter, MatchEvidence, utc_now
 from transforms.analyze import relevance
 from transforms.analyze.rules import CompiledSettings, compile_settings
-from transforms.analyze.tag import Tagged, item_failure, presearchers
+from transforms.analyze.tag import Tagged, item_failure
 from transforms.query import Evidence
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
@@ -93,7 +93,7 @@ class RuleMatcher:
 
     def __init__(self, compiled: CompiledSettings) -> None:
         self.rules = compiled.rules
-        _, self.presearch, self.scanner_id = presearchers(compiled)
+        _, self.presearch, self.scanner_id = compiled.presearch
 
     def candidates(self, tagged: Tagged) -> list[int]:
         """Indexes into ``rules`` of the rules that may match (in rule order)."""

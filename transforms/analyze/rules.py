@@ -8,11 +8,16 @@ other. Topics may use ``topic:`` to build on other topics; they are evaluated in
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from schemas.config import Rule, Settings, Topic, paused_gc
 from schemas.errors import ConfigError
 from transforms.query import CompiledQuery, QuerySyntaxError, compile_query
+from transforms.query.presearch import Presearcher
+from transforms.query.scanner import Scanner
 
 
 @dataclass(frozen=True)
@@ -27,11 +32,32 @@ class CompiledRule:
     query: CompiledQuery
 
 
+class Presearch(NamedTuple):
+    """The topic and the rule presearchers of a configuration, sharing one scanner over all their literals (in
+    the fields their queries look in), and that scanner's fingerprint (its literals and fields)."""
+
+    topics: Presearcher
+    rules: Presearcher
+    scanner_id: str
+
+
 @dataclass(frozen=True)
 class CompiledSettings:
     settings: Settings
     topics: tuple[CompiledTopic, ...]      # in evaluation order: a topic after the topics it refers to
     rules: tuple[CompiledRule, ...]        # enabled rules, in file order
+
+    @functools.cached_property
+    def presearch(self) -> Presearch:
+        """Built once per compilation: the tagger and the matcher of a worker share it (~0.3 s for 5,000
+        rules)."""
+        queries = [t.query for t in self.topics] + [r.query for r in self.rules]
+        with paused_gc():
+            scanner = Scanner(Presearcher.literals_of(queries), fields=Presearcher.fields_of(queries))
+            fingerprint = hashlib.sha256("\x1f".join((*scanner.literals, "\x1e", *scanner.fields)).encode(
+                "utf-8", "surrogatepass")).hexdigest()
+            return Presearch(Presearcher([t.query for t in self.topics], scanner),
+                             Presearcher([r.query for r in self.rules], scanner), fingerprint[:16])
 
 
 def _item(settings: Settings, section: str, index: int, item_id: str) -> str:
@@ -56,23 +82,15 @@ def _check_refs(query: CompiledQuery, known: set[str], settings: Settings, secti
                           file=settings.source_file, item=_item(settings, section, index, item_id), column=col)
 
 
-_CACHE: dict[Settings, CompiledSettings] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def compile_settings(settings: Settings) -> CompiledSettings:
     """Compile every query of ``settings``; raises ``ConfigError`` on the first problem.
 
-    Memoized per process: the CLI and every stage's ``setup()`` in one worker share one compilation
-    (``Settings`` is frozen, so equal settings compile to the same thing). Compiles with the cyclic
-    garbage collector paused (``paused_gc``)."""
-    cached = _CACHE.get(settings)
-    if cached is None:
-        with paused_gc():
-            cached = _compile_settings(settings)
-        if len(_CACHE) >= 8:
-            _CACHE.clear()
-        _CACHE[settings] = cached
-    return cached
+    A memo of a pure function (the 8 settings used last): the CLI and every stage's ``setup()`` in one worker
+    share one compilation (``Settings`` is frozen and hashable, so equal settings compile to the same thing).
+    Compiles with the cyclic garbage collector paused (``paused_gc``)."""
+    with paused_gc():
+        return _compile_settings(settings)
 
 
 def _compile_settings(settings: Settings) -> CompiledSettings:

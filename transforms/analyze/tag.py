@@ -20,7 +20,6 @@ and where it was raised) and the run goes on; ``match.match_item`` does the same
 
 from __future__ import annotations
 
-import hashlib
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,10 +32,8 @@ from schemas.config import Settings
 from schemas.records import Article, DeadLetter, Origin, Stage, describe
 from transforms.analyze import relevance
 from transforms.analyze.boilerplate import mask_fields
-from transforms.analyze.rules import CompiledSettings, compile_settings, paused_gc
+from transforms.analyze.rules import CompiledSettings, compile_settings
 from transforms.query import Document, LazyTopics
-from transforms.query.presearch import Presearcher
-from transforms.query.scanner import Scanner
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
 
 
@@ -50,33 +47,6 @@ class Tagged:
     #: the scanner's literal set, so that a matcher built from other settings scans again
     presence: Mapping[str, int] | None = None
     scanner_id: str = ""
-
-
-_PRESEARCHERS: dict[int, tuple[CompiledSettings, tuple[Presearcher, Presearcher, str]]] = {}
-
-
-def presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, str]:
-    """Topic and rule presearchers sharing one scanner over all their literals (in the fields their queries
-    look in), and its fingerprint (literals and fields).
-
-    Memoized per ``compiled`` (itself memoized per process by ``compile_settings``): the tagger and the
-    matcher of one worker share them instead of building them twice (~0.3 s for 5,000 rules)."""
-    entry = _PRESEARCHERS.get(id(compiled))
-    if entry is None or entry[0] is not compiled:
-        if len(_PRESEARCHERS) >= 8:
-            _PRESEARCHERS.clear()
-        with paused_gc():
-            entry = _PRESEARCHERS[id(compiled)] = (compiled, _presearchers(compiled))
-    return entry[1]
-
-
-def _presearchers(compiled: CompiledSettings) -> tuple[Presearcher, Presearcher, str]:
-    queries = [t.query for t in compiled.topics] + [r.query for r in compiled.rules]
-    scanner = Scanner(Presearcher.literals_of(queries), fields=Presearcher.fields_of(queries))
-    fingerprint = hashlib.sha256("\x1f".join((*scanner.literals, "\x1e", *scanner.fields)).encode(
-        "utf-8", "surrogatepass")).hexdigest()
-    return (Presearcher([t.query for t in compiled.topics], scanner),
-            Presearcher([r.query for r in compiled.rules], scanner), fingerprint[:16])
 
 
 def prepare(article: Article) -> Document:
@@ -94,7 +64,7 @@ class Tagger:
 
     def __init__(self, compiled: CompiledSettings) -> None:
         self.topics = compiled.topics
-        self.presearch, _, self.scanner_id = presearchers(compiled)
+        self.presearch, _, self.scanner_id = compiled.presearch
         self._provides = [t.topic.id for t in self.topics]
         self._queries = {t.topic.id: t.query for t in self.topics}
         #: topic index -> (min_score, min_mentions), for the topics with a relevance threshold

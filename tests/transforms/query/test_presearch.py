@@ -445,7 +445,7 @@ def test_presearcher_checks_are_its_filters(qs: list[str]) -> None:
 def test_fields_no_query_looks_in_are_neither_folded_nor_scanned() -> None:
     """The shared scanner scans only the fields the topics and rules look in; a rule on ``source:`` adds
     that field (and changes the scanner's fingerprint, so a tagged document is scanned again)."""
-    from transforms.analyze.tag import Tagger, presearchers
+    from transforms.analyze.tag import Tagger
 
     plain = compile_settings(parse_settings("""
 topics:
@@ -459,11 +459,11 @@ topics:
 rules:
   - {id: r, query: 'source:reuters AND acme'}
 """))
-    assert presearchers(plain)[0].scanner.fields == ("title", "body")
-    assert presearchers(with_source)[0].scanner.fields == ("title", "body", "source")
+    assert plain.presearch[0].scanner.fields == ("title", "body")
+    assert with_source.presearch[0].scanner.fields == ("title", "body", "source")
     art = article("Beta news", "Acme recalls", source="Reuters")
     tagged = Tagger(plain).tag(art)
     assert "source" not in tagged.document._fields and "url" not in tagged.document._fields
-    assert presearchers(plain)[2] != presearchers(with_source)[2]
+    assert plain.presearch[2] != with_source.presearch[2]
     assert [a.rule_id for a in RuleMatcher(with_source).match(tagged)] == ["r"] == list(reference(with_source, art)[1])
     assert fast(plain, art) == reference(plain, art)
