@@ -1,4 +1,5 @@
-"""Tagging with the bundled taxonomy and rule matching: topics, evidence, alert ids, snippets."""
+"""Tagging with the bundled taxonomy and rule matching (transforms.analyze.tag, .match, .relevance): topics,
+evidence, alert ids, snippets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Property-based tests (hypothesis) for the query package."""
+"""Property-based tests (hypothesis) for the query package: lexer and parser (syntax errors, nesting), the
+filters and plans against the reference evaluator (fieldindex), folding and spacing."""
 
 from __future__ import annotations
 
