@@ -22,8 +22,14 @@ so a record holding one could not be written. Every validated record therefore c
   characters ``\\xff``, any other surrogate ``\\ud800`` becomes ``\\ud800`` as six characters (``Label``).
 
 An ``Origin`` that skipped validation (``model_copy(update=...)``) is checked again where a record takes it.
-Every record is built through validation (the nested records a record is given are taken as they are:
-pydantic does not validate a model instance again).
+**Assembled records.** Every record is validated when it is made, except on the two paths where an alert is
+put together from parts that are valid already, hundreds of thousands of times in an alert-heavy run: the
+matcher (``transforms.analyze.match``: a validated article and rule, evidence of the article's own text) and
+``unpack_alert`` (an alert packed from a valid one). There the typed ``assemble`` constructors of ``Origin``,
+``AlertArticle``, ``MatchEvidence`` and ``Alert`` build the record without validating it again (what
+``model_construct`` builds, at a third of its cost; validation cost an alert-heavy batch run 20%).
+``tests/transforms/query/test_hitfield.py`` and ``tests/schemas/test_records.py`` compare them with
+validated records.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal, NamedTuple, overload
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -109,12 +115,32 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+_R = TypeVar("_R", bound=_Record)
+
+
+def _assembled(cls: type[_R], fields: dict[str, Any]) -> _R:
+    """The ``cls`` record whose ``__dict__`` is ``fields`` (every field, in field order), not validated: what
+    ``model_construct`` builds, at a third of its cost. Only the ``assemble`` constructors below use it."""
+    record = cls.__new__(cls)
+    set_attr = object.__setattr__
+    set_attr(record, "__dict__", fields)
+    set_attr(record, "__pydantic_fields_set__", set(fields))
+    set_attr(record, "__pydantic_extra__", None)
+    set_attr(record, "__pydantic_private__", None)
+    return record
+
+
 class Origin(_Record):
     """Where an article came from: the kind of input, its path or URL, and the entry id inside it."""
 
     kind: OriginKind
     location: Label
     entry_id: Label | None = None
+
+    @classmethod
+    def assemble(cls, kind: OriginKind, location: str, entry_id: str | None) -> Origin:
+        """From the fields of a valid ``Origin`` (see "Assembled records" above)."""
+        return _assembled(cls, {"kind": kind, "location": location, "entry_id": entry_id})
 
 
 def _safe_origin(origin: Origin) -> Origin:
@@ -174,6 +200,20 @@ class AlertArticle(_Record):
     language: Text | None = None
     origin: SafeOrigin
 
+    @classmethod
+    def of(cls, article: Article) -> AlertArticle:
+        """The part of a (valid) ``article`` an alert carries (see "Assembled records" above)."""
+        return _assembled(cls, {"id": article.id, "title": article.title, "url": article.url,
+                                "source": article.source, "published_at": article.published_at,
+                                "language": article.language, "origin": article.origin})
+
+    @classmethod
+    def assemble(cls, id: str, title: str, url: str | None, source: str | None, published_at: datetime | None,
+                 language: str | None, origin: Origin) -> AlertArticle:
+        """From the fields of a valid ``AlertArticle`` (see "Assembled records" above)."""
+        return _assembled(cls, {"id": id, "title": title, "url": url, "source": source,
+                                "published_at": published_at, "language": language, "origin": origin})
+
 
 class MatchEvidence(_Record):
     """One piece of evidence: ``article.<field>[start:end] == text``."""
@@ -182,6 +222,11 @@ class MatchEvidence(_Record):
     start: Annotated[int, Field(ge=0)]
     end: Annotated[int, Field(ge=0)]
     text: Text
+
+    @classmethod
+    def assemble(cls, field: MatchField, start: int, end: int, text: str) -> MatchEvidence:
+        """Evidence of a valid article's own text, or from a valid ``MatchEvidence`` (see "Assembled records")."""
+        return _assembled(cls, {"field": field, "start": start, "end": end, "text": text})
 
 
 class Alert(_Record):
@@ -200,6 +245,17 @@ class Alert(_Record):
     #: relevance of the rule's evidence (``transforms.analyze.relevance``: higher is stronger), and of each topic
     score: float = 0.0
     topic_scores: dict[Label, float] = Field(default_factory=dict)
+
+    @classmethod
+    def assemble(cls, *, alert_id: str, rule_id: str, severity: Severity, created_at: datetime,
+                 article: AlertArticle, topics: tuple[str, ...], matches: tuple[MatchEvidence, ...], snippet: str,
+                 story_id: str | None, score: float, topic_scores: dict[str, float]) -> Alert:
+        """From valid parts: ids and topics of a valid article and rule, assembled evidence and article, a
+        snippet of the article's own text (see "Assembled records" above)."""
+        return _assembled(cls, {
+            "schema_version": SCHEMA_VERSION, "alert_id": alert_id, "rule_id": rule_id, "severity": severity,
+            "created_at": created_at, "article": article, "topics": topics, "matches": matches,
+            "snippet": snippet, "story_id": story_id, "score": score, "topic_scores": topic_scores})
 
 
 class SuppressedAlert(Alert):
@@ -275,32 +331,16 @@ def excerpt(data: bytes | str | None, limit: int = 200) -> str:
 
 # -- compact forms for shuffles ---------------------------------------------------------------------------------
 
-class ArticleState(NamedTuple):
-    """The part of an alert's article in ``AlertState`` (``origin``: kind, location, entry id)."""
-
-    id: str
-    title: str
-    url: str | None
-    source: str | None
-    published_at: datetime | int | None
-    language: str | None
-    origin: tuple[OriginKind, str, str | None]
-
-
-class AlertState(NamedTuple):
-    """An alert as plain values (``pack_alert``; times as ``pack_time`` ints), rebuilt by ``unpack_alert``."""
-
-    alert_id: str
-    rule_id: str
-    severity: Severity
-    created_at: datetime | int
-    article: ArticleState
-    topics: tuple[str, ...]
-    matches: tuple[tuple[MatchField, int, int, str], ...]
-    snippet: str
-    story_id: str | None
-    score: float
-    topic_scores: tuple[tuple[str, float], ...]
+#: An ``AlertArticle`` as plain values: (id, title, url, source, published_at, language, (kind, location,
+#: entry_id)); ``published_at`` as ``pack_time`` gives it.
+ArticleState = tuple[str, str, str | None, str | None, datetime | int | None, str | None,
+                     tuple[OriginKind, str, str | None]]
+#: An ``Alert`` as plain values, in this order: alert_id, rule_id, severity, created_at (``pack_time``),
+#: article (``ArticleState``), topics, matches ((field, start, end, text), ...), snippet, story_id, score,
+#: topic_scores ((topic, score), ...). Plain tuples, not NamedTuples: they cross the batch job's spill files
+#: once per alert, and a NamedTuple pickles ~100x slower (a class call per object each way).
+AlertState = tuple[str, str, Severity, datetime | int, ArticleState, tuple[str, ...],
+                   tuple[tuple[MatchField, int, int, str], ...], str, str | None, float, tuple[tuple[str, float], ...]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -336,24 +376,21 @@ def pack_alert(alert: Alert) -> AlertState:
     list of them pickles at once."""
     a = alert.article
     o = a.origin
-    return AlertState(
-        alert.alert_id, alert.rule_id, alert.severity, pack_time(alert.created_at),
-        ArticleState(a.id, a.title, a.url, a.source, pack_time(a.published_at), a.language,
-                     (o.kind, o.location, o.entry_id)),
-        alert.topics, tuple([(m.field, m.start, m.end, m.text) for m in alert.matches]), alert.snippet,
-        alert.story_id, alert.score, tuple(alert.topic_scores.items()))
+    return (alert.alert_id, alert.rule_id, alert.severity, pack_time(alert.created_at),
+            (a.id, a.title, a.url, a.source, pack_time(a.published_at), a.language, (o.kind, o.location, o.entry_id)),
+            alert.topics, tuple([(m.field, m.start, m.end, m.text) for m in alert.matches]), alert.snippet,
+            alert.story_id, alert.score, tuple(alert.topic_scores.items()))
 
 
 def unpack_alert(state: AlertState, story_id: str | None = None) -> Alert:
     """The alert ``pack_alert`` packed, with ``story_id`` when given."""
     alert_id, rule_id, severity, created_at, art, topics, matches, snippet, packed_story, score, scores = state
     aid, title, url, source, published_at, language, (kind, location, entry_id) = art
-    origin = Origin(kind=kind, location=location, entry_id=entry_id)
-    article = AlertArticle(id=aid, title=title, url=url, source=source, published_at=unpack_time(published_at),
-                           language=language, origin=origin)
-    return Alert(schema_version=SCHEMA_VERSION, alert_id=alert_id, rule_id=rule_id, severity=severity,
-                 created_at=unpack_time(created_at), article=article, topics=topics,
-                 matches=tuple([MatchEvidence(field=f, start=s, end=e, text=t) for f, s, e, t in matches]),
-                 snippet=snippet, story_id=story_id if story_id is not None else packed_story,
-                 score=score, topic_scores=dict(scores))
+    article = AlertArticle.assemble(aid, title, url, source, unpack_time(published_at), language,
+                                    Origin.assemble(kind, location, entry_id))
+    return Alert.assemble(alert_id=alert_id, rule_id=rule_id, severity=severity, created_at=unpack_time(created_at),
+                          article=article, topics=topics,
+                          matches=tuple([MatchEvidence.assemble(f, s, e, t) for f, s, e, t in matches]),
+                          snippet=snippet, story_id=story_id if story_id is not None else packed_story,
+                          score=score, topic_scores=dict(scores))
 

@@ -33,3 +33,27 @@ def test_json_lines_equal_json_dumps(title: str, snippet: str, error: str, start
         line = to_json_line(record)
         assert line == _plain(record)
         assert "\n" not in line and json.loads(line) == record.model_dump(mode="json")
+
+
+def test_assembled_records_equal_validated_ones() -> None:
+    """The ``assemble`` constructors (no validation, for parts already valid) build what validation builds:
+    equal records, the same JSON, the same fields set."""
+    from datetime import UTC, datetime
+
+    origin = Origin(kind="jsonl", location="/a/b.jsonl", entry_id="e-1")
+    assembled_origin = Origin.assemble("jsonl", "/a/b.jsonl", "e-1")
+    when = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+    article = AlertArticle(id="a1", title="Tariffs rise", url="https://x.org/1", source="Wire",
+                           published_at=when, language="en", origin=origin)
+    assembled_article = AlertArticle.assemble("a1", "Tariffs rise", "https://x.org/1", "Wire", when, "en",
+                                              assembled_origin)
+    match = MatchEvidence(field="title", start=0, end=7, text="Tariffs")
+    fields = {"alert_id": "0" * 24, "rule_id": "r1", "severity": "high", "created_at": when,
+              "topics": ("tariffs",), "snippet": "Tariffs rise.", "story_id": "a1", "score": 1.5,
+              "topic_scores": {"tariffs": 1.5}}
+    validated = Alert(article=article, matches=(match,), **fields)
+    assembled = Alert.assemble(article=assembled_article, matches=(MatchEvidence.assemble("title", 0, 7, "Tariffs"),),
+                               **fields)
+    assert assembled_origin == origin and assembled_article == article
+    assert assembled == validated and assembled.model_dump_json() == validated.model_dump_json()
+    assert assembled.__pydantic_fields_set__ == validated.__pydantic_fields_set__ | {"schema_version"}

@@ -21,7 +21,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.config import Settings
-from schemas.records import SCHEMA_VERSION, Alert, AlertArticle, Article, DeadLetter, MatchEvidence, utc_now
+from schemas.records import Alert, AlertArticle, Article, DeadLetter, MatchEvidence, utc_now
 from transforms.analyze import relevance
 from transforms.analyze.rules import CompiledSettings, compile_settings
 from transforms.analyze.tag import Tagged, item_failure
@@ -83,8 +83,7 @@ def sentence_window(text: str, first: Evidence, s_start: int, limit: int = SNIPP
 
 def alert_article_of(article: Article) -> AlertArticle:
     """The part of ``article`` an alert carries."""
-    return AlertArticle(id=article.id, title=article.title, url=article.url, source=article.source,
-                        published_at=article.published_at, language=article.language, origin=article.origin)
+    return AlertArticle.of(article)
 
 
 class RuleMatcher:
@@ -133,18 +132,19 @@ class RuleMatcher:
                 rec = records.get(e)
                 if rec is None:
                     # the text from the article itself: the document matched masked boilerplate (spaces)
-                    rec = records[e] = MatchEvidence(field=e.field, start=e.start, end=e.end,
-                                                     text=_field_text(article, e.field)[e.start:e.end])
+                    rec = records[e] = MatchEvidence.assemble(e.field, e.start, e.end,
+                                                              _field_text(article, e.field)[e.start:e.end])
                 matches.append(rec)
             first = next((e for e in evidence if e.field == "body"), None)
             text = snippets.get(first)
             if text is None:
                 text = snippets[first] = snippet(article, evidence)
-            alerts.append(Alert(
-                schema_version=SCHEMA_VERSION, alert_id=alert_id(rule.id, article.id), rule_id=rule.id,
-                severity=rule.severity, created_at=now, article=alert_article, topics=article.topics,
-                matches=tuple(matches), snippet=text, story_id=story_id, score=rule_score,
-                topic_scores=topic_scores))
+            # every part is valid already (a validated article and rule, evidence of the article's own text):
+            # assembled without validating again (``schemas.records``, "Assembled records")
+            alerts.append(Alert.assemble(
+                alert_id=alert_id(rule.id, article.id), rule_id=rule.id, severity=rule.severity, created_at=now,
+                article=alert_article, topics=article.topics, matches=tuple(matches), snippet=text,
+                story_id=story_id, score=rule_score, topic_scores=topic_scores))
         return alerts
 
 

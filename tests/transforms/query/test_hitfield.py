@@ -408,9 +408,7 @@ def test_packed_alerts_round_trip() -> None:
         assert type(state[3]) is int and unpack_alert(state).created_at == a.created_at
         odd = a.model_copy(update={"created_at": datetime(2024, 5, 6, 7, 8, 9, 123457,
                                                           tzinfo=timezone(timedelta(hours=2)))})
-        # (a record only ever holds a UTC time: unpacking validates, so the odd one comes back in UTC)
-        assert unpack_alert(pack_alert(odd)).model_dump_json() == Alert.model_validate(odd.model_dump()).model_dump_json()
-        assert unpack_alert(pack_alert(odd)).created_at == odd.created_at
+        assert unpack_alert(pack_alert(odd)).model_dump_json() == odd.model_dump_json()
         exact = a.model_copy(update={"created_at": datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=UTC)})
         assert unpack_alert(pack_alert(exact)).created_at == exact.created_at
 
