@@ -1,7 +1,8 @@
 """``newswatch check``: the validated configuration, listed: topics, enabled rules, and how each is prefiltered.
 
 ``print_check`` prints what ``check`` shows: the counts, every topic, every rule (severity, sinks, query) with
-the presearch's verdict (``transforms.analyze.rules.CompiledSettings.presearch``: prefiltered by which terms, or not), and on
+the presearch's verdict (``transforms.analyze.rules.CompiledSettings.presearch``: prefiltered by which terms,
+or not), and on
 stderr a warning for each topic or rule that forces a full evaluation on every article.
 """
 

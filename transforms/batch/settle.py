@@ -43,8 +43,8 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
-from operator import attrgetter
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -67,12 +67,9 @@ HELD_RUN = 2000   # held alerts of one rule shard written to a spill file at a t
 ARTICLES_TAG = "articles"
 
 
-class HeldAlert(NamedTuple):
-    """An alert of a throttling rule waiting in a ``held`` spill file for its rule's turn."""
-
-    rule_id: str
-    order: tuple[float, str, str]   # ``policy.alert_order``
-    state: AlertState               # ``pack_alert``
+#: An alert of a throttling rule waiting in a ``held`` spill file for its rule's turn: (rule id, its
+#: throttling order ``policy.alert_order``, ``pack_alert``) -- a plain tuple, as ``stories.join.PackedAlert``.
+HeldAlert = tuple[str, tuple[float, str, str], AlertState]
 
 
 def _records(work_dir: str, kind: str, shard: int) -> Iterator[Any]:
@@ -206,8 +203,7 @@ class _SettleFn(beam.DoFn):
         """An alert of a rule that does not throttle is delivered now; the others wait (packed) for
         ``_throttle``, which needs all of a rule's alerts in time order."""
         if alert.rule_id in self.rules:
-            self._held.add(spill.id_shard(alert.rule_id), HeldAlert(alert.rule_id, alert_order(alert),
-                                                                     pack_alert(alert)))
+            self._held.add(spill.id_shard(alert.rule_id), (alert.rule_id, alert_order(alert), pack_alert(alert)))
             return
         self._counters.count(alert, None)
         self._events[story_of(alert)].append(Event(alert.rule_id, False))
@@ -218,12 +214,13 @@ class _SettleFn(beam.DoFn):
         events = self._events
         for part in range(spill.ID_SHARDS):   # a rule shard's held alerts at a time, a rule at a time
             by_rule: dict[str, list[HeldAlert]] = defaultdict(list)
-            for held in map(HeldAlert._make, _records(self.work, "held", part)):
-                by_rule[held.rule_id].append(held)
+            for held in _records(self.work, "held", part):
+                by_rule[held[0]].append(held)
             for rule_id in sorted(by_rule):
                 waiting = by_rule.pop(rule_id)
-                waiting.sort(key=attrgetter("order"))   # throttling order; each alert rebuilt when its turn comes
-                for alert, reason in throttle_rule(self.rules[rule_id], (unpack_alert(h.state) for h in waiting)):
+                waiting.sort(key=itemgetter(1))   # throttling order; each alert rebuilt when its turn comes
+                alerts = (unpack_alert(state) for _, _, state in waiting)
+                for alert, reason in throttle_rule(self.rules[rule_id], alerts):
                     self._counters.count(alert, reason)
                     events[story_of(alert)].append(Event(alert.rule_id, reason is not None))
                     yield alert if reason is None else beam.pvalue.TaggedOutput(SUPPRESSED, suppress(alert, reason))

@@ -26,18 +26,15 @@ from transforms.analyze.tag import count_tagged
 from transforms.stories.record import StoryMember
 from transforms.wiring import NAMESPACE
 
-
-class PackedAlert(NamedTuple):
-    """An alert as it crosses the story join (and the batch's spill files): its article id and ``pack_alert``
-    -- plain values, which Beam's coder encodes without pickle and a spill file pickles a list at a time (one
-    record pickled alone costs ~40 µs there and back, measured)."""
-
-    article_id: str
-    state: AlertState
+#: An alert as it crosses the story join and the batch's spill files: (article id, ``pack_alert``) -- plain
+#: values, which Beam's coder encodes without pickle and a spill file pickles a list at a time (one record
+#: pickled alone costs ~40 µs there and back, measured). A plain tuple, not a NamedTuple: ~500,000 of them
+#: cross the spill files in an alert-heavy run, and a NamedTuple is a Python-level call to build and to unpickle.
+PackedAlert = tuple[str, AlertState]
 
 
 def packed_alert(alert: Alert) -> PackedAlert:
-    return PackedAlert(alert.article.id, pack_alert(alert))
+    return (alert.article.id, pack_alert(alert))
 
 
 class StoryMemberOf(NamedTuple):

@@ -21,7 +21,7 @@ def _copy(location: str, compiled):
 def test_join_keeps_one_copy_and_its_alerts_with_the_story_id(compiled):
     (b, b_alerts), (a, a_alerts) = _copy("b.txt", compiled), _copy("a.txt", compiled)
     assert a_alerts and b_alerts
-    packed = [packed_alert(x).state for x in (*b_alerts, *a_alerts)]
+    packed = [packed_alert(x)[1] for x in (*b_alerts, *a_alerts)]
     joined = StoryIdJoin().join("x", [dedupe.copy_member(b), dedupe.copy_member(a)], packed, "story-1")
     assert joined is not None
     assert joined.member.story_id == "story-1" and joined.member.member.article_id == "x"
@@ -33,7 +33,7 @@ def test_join_keeps_one_copy_and_its_alerts_with_the_story_id(compiled):
 
 def test_one_copy_without_story_keeps_its_own_id(compiled):
     (a, alerts) = _copy("a.txt", compiled)
-    joined = StoryIdJoin().join("x", [dedupe.copy_member(a)], [packed_alert(x).state for x in alerts], None)
+    joined = StoryIdJoin().join("x", [dedupe.copy_member(a)], [packed_alert(x)[1] for x in alerts], None)
     assert joined is not None and joined.member.story_id == "x" and not joined.duplicates
     assert [x.alert_id for x in joined.alerts] == [x.alert_id for x in alerts]
     assert StoryIdJoin().join("y", [], [], None) is None
