@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
@@ -22,7 +22,7 @@ class _HalfFn(beam.DoFn):
 
 
 def test_with_dead_letters_splits_items_from_dead_letters() -> None:
-    p = TestPipeline(runner="FnApiRunner")
+    p = test_pipeline.TestPipeline(runner="FnApiRunner")
     numbers = p | beam.Create([0, 1, 2, 3, 4])
     results = with_dead_letters(numbers, "Half", _HalfFn())
     again = with_dead_letters(numbers, "HalfAgain", _HalfFn())
