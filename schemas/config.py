@@ -11,18 +11,49 @@ import contextlib
 import gc
 import hashlib
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from schemas.errors import ConfigError
 from schemas.records import Severity
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_backfill(value: str) -> float | None:
+    """What a ``backfill`` setting means for a feed's first successful poll: None for ``all`` (every entry is
+    analysed), 0.0 for ``none`` (no entry is), else the duration in seconds (``90m``, ``24h``, ``7d``,
+    ``2w``, ``30s``): only entries dated within it before now are analysed. Raises ``ValueError`` for
+    anything else."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text == "all":
+        return None
+    if text == "none":
+        return 0.0
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"backfill must be 'all', 'none' or a duration such as 90m, 24h or 7d, not {value!r}")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"a backfill duration must be more than zero (for no entries: 'none'), not {value!r}")
+    return seconds
+
+
+def _check_backfill(value: str) -> str:
+    parse_backfill(value)
+    return value
+
+
+Backfill = Annotated[str, AfterValidator(_check_backfill)]
 
 
 class _Config(BaseModel):
@@ -103,14 +134,26 @@ class Feed(_Config):
     id: Id | None = None
     timeout: Annotated[float, Field(gt=0, le=600)] = 20.0               # seconds, per poll
     max_bytes: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024          # size cap of one fetched body
+    #: what the feed's first successful poll analyses (``parse_backfill``); None: ``fetch.backfill``
+    backfill: Backfill | None = None
 
 
 class Fetching(_Config):
     """How watch mode fetches feeds: at most ``concurrency`` requests in flight, ``per_host`` to one host
-    (politeness: feeds of one site are not fetched all at once)."""
+    (politeness: feeds of one site are not fetched all at once). ``backfill`` is what the first successful
+    poll of a feed (no state for it yet) analyses, for every feed without its own ``feeds[].backfill``:
+    ``all`` (the default: every entry the feed lists, as before the setting existed), ``none`` (none of
+    them: they are remembered as seen, only later entries alert) or a duration (``24h``, ``7d``, ``90m``:
+    entries whose published/updated date lies within it before now; an entry without a date is analysed,
+    since its age cannot be known)."""
 
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     per_host: Annotated[int, Field(ge=1, le=100)] = 4
+    backfill: Backfill = "all"
+
+    def backfill_of(self, feed: Feed) -> float | None:
+        """``parse_backfill`` of the feed's own setting, else of this one."""
+        return parse_backfill(feed.backfill if feed.backfill is not None else self.backfill)
 
 
 def _default_sinks() -> tuple[Sink, ...]:

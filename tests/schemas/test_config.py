@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.config import load_settings, parse_settings
+from schemas.config import load_settings, parse_backfill, parse_settings
 from schemas.errors import ConfigError
 from transforms.analyze.rules import compile_settings
 
@@ -121,3 +121,40 @@ def test_settings_pickle_compactly_and_unpickle_once(tmp_path):
     assert pickle.loads(blob) is back
     assert compile_settings(back) is compile_settings(pickler.loads(pickler.dumps(back)))
     assert len(compile_settings(back).rules) == 2000
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("all", None), ("ALL", None), ("none", 0.0), (" None ", 0.0), ("90m", 5400.0), ("24h", 86400.0),
+    ("7d", 7 * 86400.0), ("2w", 14 * 86400.0), ("30s", 30.0), ("1.5h", 5400.0), ("12 h", 43200.0),
+])
+def test_backfill_values_parse(value, seconds):
+    assert parse_backfill(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["soon", "", "24", "h", "-1h", "0h", "3x", "1h30m", "never"])
+def test_bad_backfill_values_are_rejected(value):
+    with pytest.raises(ValueError, match=r"backfill|duration"):
+        parse_backfill(value)
+
+
+def test_backfill_default_feed_setting_and_global_setting():
+    settings = parse_settings("feeds: [{url: a.xml}, {url: b.xml, backfill: 7d}]\nfetch: {backfill: none}\n")
+    assert settings.feeds[0].backfill is None and settings.feeds[1].backfill == "7d"
+    assert settings.fetch.backfill_of(settings.feeds[0]) == 0.0
+    assert settings.fetch.backfill_of(settings.feeds[1]) == 7 * 86400.0
+    default = parse_settings("feeds: [{url: a.xml}]")
+    assert default.fetch.backfill == "all" and default.fetch.backfill_of(default.feeds[0]) is None
+
+
+@pytest.mark.parametrize("text, item", [
+    ("feeds:\n  - url: a.xml\n  - url: b.xml\n    backfill: soon\n", "feeds[1]: backfill"),
+    ("feeds: [{url: a.xml, id: wire, backfill: 0m}]\n", "feeds[0] (wire): backfill"),
+    ("feeds: [{url: a.xml}]\nfetch: {backfill: yesterday}\n", "fetch: backfill"),
+    ("feeds: [{url: a.xml, backfill: 24}]\n", "feeds[0]: backfill"),
+])
+def test_a_bad_backfill_is_a_config_error_naming_the_item(text, item, write_config):
+    path = write_config(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert str(path) in message and item in message, message

@@ -2,7 +2,9 @@
 
 What it remembers, so that a restart neither repeats nor loses alerts:
 
-* ``feeds``: per feed ETag, Last-Modified, failures in a row, next poll time, whether a fetch was in flight.
+* ``feeds``: per feed ETag, Last-Modified, failures in a row, next poll time, whether a fetch was in flight,
+  and whether a poll of it has ever succeeded (``synced``: its first successful poll applies the feed's
+  ``backfill`` setting, ``transforms.watch.source``; a feed that has state is never backfilled again).
 * ``seen``: article ids already analysed, with the last time a poll saw them. Dropped ``SEEN_RETENTION``
   after they were last seen, and beyond ``MAX_SEEN`` rows (oldest sighting first).
 * ``alerts``: alert ids already written. Dropped ``ALERT_RETENTION`` after they were written, and beyond
@@ -50,7 +52,7 @@ RECONCILE_MARGIN = 5.0   # seconds before ``committed_at`` that a sink file stil
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (key TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,
     failures INTEGER NOT NULL DEFAULT 0, next_due REAL NOT NULL DEFAULT 0, last_status TEXT,
-    last_polled REAL, in_flight INTEGER NOT NULL DEFAULT 0);
+    last_polled REAL, in_flight INTEGER NOT NULL DEFAULT 0, synced INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_last ON seen(last_seen);
 CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, emitted_at REAL NOT NULL);
@@ -96,11 +98,15 @@ class StateStore:
         self.closed = False
 
     def _migrate(self) -> None:
-        """State files of earlier versions lack ``feeds.in_flight``."""
+        """State files of earlier versions lack ``feeds.in_flight`` and ``feeds.synced`` (a feed such a file
+        has polled counts as synced: a restart on a newer version must not backfill it again)."""
         with self.shared.lock:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(feeds)")}
             if "in_flight" not in columns:
                 self.db.execute("ALTER TABLE feeds ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0")
+            if "synced" not in columns:
+                self.db.execute("ALTER TABLE feeds ADD COLUMN synced INTEGER NOT NULL DEFAULT 0")
+                self.db.execute("UPDATE feeds SET synced = 1 WHERE last_polled IS NOT NULL")
 
     def close(self) -> None:
         if not getattr(self, "closed", False):
@@ -138,6 +144,13 @@ class StateStore:
                 "last_polled = excluded.last_polled, in_flight = 0",
                 (key, state.etag, state.last_modified, state.failures, state.next_due, state.last_status,
                  state.last_polled))
+
+    def first_success(self, key: str) -> bool:
+        """True once per feed: at its first successful poll (and the feed marked as synced, in the tick's
+        transaction: a tick that does not commit leaves it unsynced, with the entries it queued)."""
+        with self.shared.txn() as db:
+            db.execute("INSERT INTO feeds (key) VALUES (?) ON CONFLICT(key) DO NOTHING", (key,))
+            return db.execute("UPDATE feeds SET synced = 1 WHERE key = ? AND synced = 0", (key,)).rowcount == 1
 
     def schedule(self) -> dict[str, float]:
         """Every known feed's next poll time (one query: the tick checks thousands of feeds)."""

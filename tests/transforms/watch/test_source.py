@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
+from email.utils import formatdate
 
 import apache_beam as beam
 import pytest
 from apache_beam.utils.timestamp import Timestamp
 
 from pipeline.run import make_options
-from schemas.config import Feed, parse_settings
+from schemas.config import Feed, Fetching, parse_settings
 from schemas.records import DeadLetter, Origin, RawArticle
 from tests.e2e.feedserver import FeedServer, rss
 from transforms.normalize import normalize
@@ -331,3 +333,124 @@ def test_a_tick_claims_a_dropped_file_once_it_has_settled_and_only_once(tmp_path
         assert sorted(os.path.basename(t.path) for t in due_tasks(fn) if t.path) == ["fresh.txt", "old.txt"]
     finally:
         fn.teardown()
+
+
+# -- backfill: what a feed's first successful poll analyses -------------------------------------------------
+
+def dated(n: int, hours_ago: float | None, start: int = 0) -> list[dict[str, str]]:
+    """``n`` entries published ``hours_ago`` (None: no date in the entry)."""
+    entries = items(n, start)
+    for entry in entries:
+        entry["date"] = "" if hours_ago is None else formatdate(time.time() - hours_ago * 3600, usegmt=True)
+    return entries
+
+
+def url_feed(server: FeedServer, backfill: str | None = None, fetch: str = "") -> tuple[Feed, Fetching]:
+    option = f", backfill: '{backfill}'" if backfill is not None else ""
+    settings = parse_settings(f"""
+version: 1
+topics: [{{id: t, query: 'story'}}]
+rules: [{{id: r, query: 'topic:t'}}]
+feeds: [{{url: '{server.url("/feed.xml")}', interval: 60{option}}}]
+{fetch}
+""")
+    return settings.feeds[0], settings.fetch
+
+
+def poll(fn: FetchFn, feed: Feed) -> list[str]:
+    """One poll of ``feed`` and every backlog item it queued, the way DedupeSeen sees them downstream: the
+    titles of the new articles (an article id already seen is dropped there)."""
+    handed = [e for e in tick(fn, PollTask(feed=feed)) if isinstance(e, RawArticle)]
+    while fn.store.backlog_size():
+        handed += [e for e in tick(fn) if isinstance(e, RawArticle)]
+    return [r.title for r in handed if fn.store.mark_seen(normalize(r).id)]
+
+
+def test_backfill_none_analyses_no_entry_of_the_first_poll_but_every_later_one(tmp_path):
+    state = str(tmp_path / "s.sqlite")
+    with FeedServer() as server:
+        server.set_items(items(5))
+        feed, fetching = url_feed(server, "none")
+        fn = fetch_fn(state, fetching=fetching, drain_items=100, drain_seconds=60)
+        try:
+            assert poll(fn, feed) == []
+            assert fn.store.backlog_size() == 0 and fn.store.counters()["backfill_skipped"] == 5
+            server.set_items(items(5) + items(2, start=50))             # two entries after the first poll
+            assert poll(fn, feed) == ["Story 50", "Story 51"]
+            assert poll(fn, feed) == []                                 # 304, and nothing is new
+        finally:
+            fn.teardown()
+        server.set_items(items(5) + items(3, start=50))                 # a restart: the feed has state
+        again = fetch_fn(state, fetching=fetching, drain_items=100, drain_seconds=60)
+        try:
+            assert poll(again, feed) == ["Story 52"]
+        finally:
+            again.teardown()
+
+
+def test_a_global_backfill_duration_lets_only_the_recent_and_the_undated_entries_through(tmp_path):
+    state = str(tmp_path / "s.sqlite")
+    with FeedServer() as server:
+        server.set_items(dated(2, 48) + dated(2, 2, start=10) + dated(1, None, start=20))
+        feed, fetching = url_feed(server, fetch="fetch: {backfill: 24h}")
+        assert feed.backfill is None and fetching.backfill == "24h"
+        fn = fetch_fn(state, fetching=fetching, drain_items=100, drain_seconds=60)
+        try:
+            assert poll(fn, feed) == ["Story 10", "Story 11", "Story 20"]
+            server.set_items(dated(2, 48) + dated(2, 2, start=10) + dated(1, None, start=20)
+                             + dated(1, 72, start=30))                  # later polls: old or not, it is new
+            assert poll(fn, feed) == ["Story 30"]
+        finally:
+            fn.teardown()
+
+
+def test_a_feeds_own_backfill_wins_over_the_global_one_and_the_default_is_all(tmp_path):
+    with FeedServer() as server:
+        server.set_items(dated(2, 48) + dated(1, 0.5, start=10))
+        feed, fetching = url_feed(server, "90m", fetch="fetch: {backfill: none}")
+        fn = fetch_fn(str(tmp_path / "a.sqlite"), fetching=fetching, drain_items=100, drain_seconds=60)
+        try:
+            assert poll(fn, feed) == ["Story 10"]
+        finally:
+            fn.teardown()
+        feed, fetching = url_feed(server)                              # no setting: every entry, as before
+        assert feed.backfill is None and fetching.backfill == "all"
+        fn = fetch_fn(str(tmp_path / "b.sqlite"), fetching=fetching, drain_items=100, drain_seconds=60)
+        try:
+            assert poll(fn, feed) == ["Story 0", "Story 1", "Story 10"]
+        finally:
+            fn.teardown()
+
+
+def test_backfill_applies_to_the_first_successful_poll_not_to_a_failed_one(tmp_path):
+    path = tmp_path / "feed.xml"
+    settings = parse_settings(f"feeds: [{{url: '{path}', backfill: none}}]")
+    feed, fetching = settings.feeds[0], settings.fetch
+    fn = fetch_fn(str(tmp_path / "s.sqlite"), fetching=fetching, drain_items=100, drain_seconds=60)
+    try:
+        assert poll(fn, feed) == []                                     # missing: a failed poll
+        path.write_bytes(rss(items(3)))
+        assert poll(fn, feed) == [] and fn.store.counters()["backfill_skipped"] == 3
+        path.write_bytes(rss(items(4)))
+        assert poll(fn, feed) == ["Story 3"]
+    finally:
+        fn.teardown()
+
+
+def test_a_state_file_from_before_backfill_counts_its_polled_feeds_as_synced(tmp_path):
+    path = str(tmp_path / "old.sqlite")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE feeds (key TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL "
+               "DEFAULT 0, next_due REAL NOT NULL DEFAULT 0, last_status TEXT, last_polled REAL, "
+               "in_flight INTEGER NOT NULL DEFAULT 0)")
+    db.execute("INSERT INTO feeds (key, last_polled, last_status) VALUES ('old', 1.0, '200')")
+    db.execute("INSERT INTO feeds (key, next_due) VALUES ('claimed', 5.0)")
+    db.commit()
+    db.close()
+    store = StateStore(path)
+    try:
+        assert store.first_success("old") is False
+        assert store.first_success("claimed") is True and store.first_success("claimed") is False
+        assert store.first_success("new") is True and store.first_success("new") is False
+    finally:
+        store.close()
