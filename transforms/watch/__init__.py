@@ -3,6 +3,7 @@
 * ``ticks``: ``PollTicks`` -- the stoppable stream of tick timestamps.
 * ``source``: ``PollSources`` -- each tick's due feeds and new files -> fetch -> backlog -> parse
   (``transforms.ingest``).
+* ``entries``: a feed entry's id before normalizing; which entries a feed's first poll analyses (``backfill``).
 * ``fetch``: conditional GET, timeouts, size cap, per-host limits; retries by ``transforms.net.retry``.
 * ``db``: ``SharedDB`` -- one connection per process and state file; a tick's changes commit with its output.
 * ``store``: ``StateStore`` over it -- feeds, backlog, seen article ids, sent alert ids, the webhook outbox,

@@ -47,13 +47,8 @@ already written) and keeps every item queued by a committed tick; a stop keeps t
 the next start. Files of ``watch_paths`` do not go through the backlog: a file is read in the tick that
 claims it.
 
-Backfill: the first successful poll of a feed (the state store has never seen one succeed:
-``StateStore.first_success``) queues what the feed's ``backfill`` setting lets through (``feeds[].backfill``,
-else ``fetch.backfill``; ``schemas.config.parse_backfill``): ``all`` (the default) every entry, ``none`` none,
-a duration (``24h``) only the entries whose published/updated date lies within it before now -- an entry
-without a (parseable) date is queued, as its age cannot be known. The entries left out are marked seen by
-their article id, so they never alert later; entries that appear in later polls are queued as usual. The
-feed is marked synced in the same tick transaction, so a restart never backfills a feed that has state.
+Backfill: what the first successful poll of a feed analyses (``feeds[].backfill``, ``fetch.backfill``) is
+``transforms.watch.entries``.
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
 synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
@@ -75,10 +70,9 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas.config import Feed, Fetching
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
-from transforms.ingest.dates import parse_date
 from transforms.ingest.feed import parse_feed
 from transforms.ingest.read import read_path, route_dead_letters
-from transforms.normalize import NormalizeError, article_id, canonical_url, normalize
+from transforms.watch.entries import admitted, known_id, settled_id
 from transforms.watch.fetch import FeedPoller, FetchResult, PollOutcome, feed_key, fetch_local, is_url, make_client
 from transforms.watch.store import FeedState, StateStore
 from transforms.watch.ticks import PollTicks, stop_requested
@@ -324,9 +318,11 @@ class FetchFn(beam.DoFn):
                                fetched_at=utc_now()):
             if isinstance(item, DeadLetter):
                 yield item
-            elif backfill is not None and not _recent(item, cutoff):
+            elif backfill is not None and not admitted(item, cutoff):
                 skipped += 1
-                self._remember(item)
+                seen = settled_id(item)
+                if seen is not None:
+                    self.store.mark_seen(seen)
             else:
                 items.append((known_id(item), item.model_dump_json()))
         if skipped:
@@ -337,34 +333,6 @@ class FetchFn(beam.DoFn):
         if queued:
             self.queued.inc(queued)
             self.store.bump("backlog_queued", queued)
-
-    def _remember(self, raw: RawArticle) -> None:
-        """An entry left out by backfill: seen, so that no later poll analyses it (an entry that does not
-        normalize has no id, and would only ever be a dead letter)."""
-        item_id = known_id(raw)
-        if item_id is None:
-            try:
-                item_id = normalize(raw).id
-            except (NormalizeError, ValueError):
-                return
-        self.store.mark_seen(item_id)
-
-
-def _recent(raw: RawArticle, cutoff: float | None) -> bool:
-    """Whether backfill lets ``raw`` through: never when there is no cutoff (``none``), else when its date is
-    at or after the cutoff or it has no date."""
-    if cutoff is None:
-        return False
-    published = parse_date(raw.published)
-    return published is None or published.timestamp() >= cutoff
-
-
-def known_id(raw: RawArticle) -> str | None:
-    """The id ``normalize`` will give ``raw`` when it is known without normalizing: the digest of its
-    canonical URL (``transforms.normalize.article_id``); None for an item without a usable URL."""
-    if raw.url and canonical_url(raw.url):
-        return article_id(raw.url, None, None, "", "")
-    return None
 
 
 class ParseFn(beam.DoFn):

@@ -23,7 +23,8 @@ from schemas.records import DeadLetter, Origin, RawArticle
 from tests.e2e.feedserver import FeedServer, rss
 from transforms.normalize import normalize
 from transforms.watch.db import SharedDB
-from transforms.watch.source import DueFn, Fetched, FetchFn, ParseFn, PollSources, PollTask, known_id
+from transforms.watch.entries import known_id
+from transforms.watch.source import DueFn, Fetched, FetchFn, ParseFn, PollSources, PollTask
 from transforms.watch.store import FeedState, StateStore
 
 
