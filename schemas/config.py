@@ -102,27 +102,111 @@ class Rule(_Config):
     min_score: Annotated[float, Field(ge=0)] | None = None   # alert only when its evidence scores this much
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://([^/@?#]*)@", re.IGNORECASE)
+_ZONES: dict[str, bool] = {}
+
+
+def _check_notify_url(url: str) -> str:
+    """A ``notify`` URL as written: an Apprise URL (``scheme://...``) or ``${VAR}`` references to environment
+    variables (expanded when the sink starts, ``transforms.deliver.notify``). A password written in the
+    URL's user part is refused here; the tokens of a service's path (a Slack webhook's, a Telegram bot's)
+    are checked when the sink starts, where Apprise says which parts of its URL are secret."""
+    text = url.strip()
+    if not text:
+        raise ValueError("an empty notify URL")
+    if not _ENV_REF.fullmatch(text) and "://" not in _ENV_REF.sub("x", text):
+        raise ValueError(f"not an Apprise URL (scheme://...) or ${{VAR}}: {text[:60]!r}")
+    userinfo = _USERINFO.match(text)
+    if userinfo and ":" in userinfo.group(1):
+        password = userinfo.group(1).split(":", 1)[1]
+        if password and not _ENV_REF.fullmatch(password):
+            raise ValueError("a password in clear in a notify URL: put it in an environment variable and write "
+                             "${VAR} in its place (for example mailtos://user:${SMTP_PASSWORD}@host)")
+    return text
+
+
+NotifyUrl = Annotated[str, AfterValidator(_check_notify_url)]
+Digest = Annotated[str, AfterValidator(lambda v: (parse_digest(v), v)[1])]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def parse_digest(value: str) -> str | float:
+    """A ``digest`` setting: ``hourly``, ``daily`` or ``weekly`` (calendar periods in the sink's time zone),
+    or a duration (``15m``, ``4h``: periods of that length since the epoch). Raises ``ValueError``."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text in ("hourly", "daily", "weekly"):
+        return text
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"digest must be hourly, daily, weekly or a duration such as 30m or 4h, not {value!r}")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 1 <= seconds <= 31 * 86400:
+        raise ValueError(f"a digest period must be between 1 s and 31 days, not {value!r}")
+    return seconds
+
+
+def _check_zone(name: str) -> str:
+    if name not in _ZONES:
+        import zoneinfo
+        try:
+            zoneinfo.ZoneInfo(name)
+            _ZONES[name] = True
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            _ZONES[name] = False
+    if not _ZONES[name]:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as UTC, Europe/Berlin, America/New_York)")
+    return name
+
+
 class Sink(_Config):
-    """Where alerts go. ``jsonl`` writes files under ``--out``; ``stdout`` prints JSON lines;
-    ``webhook`` POSTs JSON to ``url``."""
+    """Where alerts go. ``jsonl`` writes files under ``--out``; ``stdout`` prints a line per alert (``format``:
+    ``auto`` is a readable line on a terminal and JSON when piped, or ``human`` / ``json``); ``webhook``
+    POSTs JSON to ``url``; ``notify`` sends a message through Apprise to each of ``urls`` (e-mail, Slack,
+    ntfy, Telegram, ... -- ``transforms.deliver.notify``), one per alert or, with ``digest``, one per
+    period."""
 
     id: Id
-    type: Literal["jsonl", "stdout", "webhook"] = "jsonl"
+    type: Literal["jsonl", "stdout", "webhook", "notify"] = "jsonl"
     path: str | None = None                 # jsonl: folder relative to --out (default: "alerts")
     url: str | None = None                  # webhook
+    urls: tuple[NotifyUrl, ...] = ()        # notify: Apprise URLs; ${VAR} is the environment variable VAR
+    #: notify: a Jinja2 file (relative to the config file) whose blocks ``title``, ``text``, ``html`` and
+    #: ``markdown`` replace the default message's (``digest_*`` blocks for digests)
+    template: str | None = None
+    format: Literal["auto", "human", "json"] = "auto"    # stdout
     retries: Annotated[int, Field(ge=0, le=20)] = 3
     timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 1   # webhook: > 1 POSTs a JSON array of up to N alerts
+    #: notify: one message per period instead of one per alert (``parse_digest``), sent when the period
+    #: ends (``hour``/``weekday`` in ``timezone`` for daily and weekly digests)
+    digest: Digest | None = None
+    timezone: Annotated[str, AfterValidator(_check_zone)] = "UTC"
+    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    weekday: Weekday = "mon"
 
     @model_validator(mode="after")
     def _needs(self) -> Sink:
         if self.type == "webhook" and not self.url:
             raise ValueError("a webhook sink needs 'url'")
+        if self.type == "notify" and not self.urls:
+            raise ValueError("a notify sink needs 'urls' (Apprise URLs: mailto://, slack://, ntfy://, json://, ...)")
         if self.type != "jsonl" and self.path:
             raise ValueError(f"'path' is only for jsonl sinks, not {self.type}")
         if self.type != "webhook" and self.batch_size != 1:
             raise ValueError(f"'batch_size' is only for webhook sinks, not {self.type}")
+        if self.type != "webhook" and self.url:
+            raise ValueError(f"'url' is only for webhook sinks, not {self.type} (notify sinks have 'urls')")
+        if self.type != "notify":
+            for key in ("urls", "template", "digest"):
+                if getattr(self, key):
+                    raise ValueError(f"{key!r} is only for notify sinks, not {self.type}")
+        if self.type != "stdout" and self.format != "auto":
+            raise ValueError(f"'format' is only for stdout sinks, not {self.type}")
         return self
+
+
+FullText = bool | Literal["auto"]
 
 
 class Feed(_Config):
@@ -136,6 +220,9 @@ class Feed(_Config):
     max_bytes: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024          # size cap of one fetched body
     #: what the feed's first successful poll analyses (``parse_backfill``); None: ``fetch.backfill``
     backfill: Backfill | None = None
+    #: fetch each entry's page and match on its full text (``auto``: only entries whose own text is shorter
+    #: than ``fetch.full_text_below``); None: ``fetch.full_text``
+    fetch_full_text: FullText | None = None
 
 
 class Fetching(_Config):
@@ -150,6 +237,18 @@ class Fetching(_Config):
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     per_host: Annotated[int, Field(ge=1, le=100)] = 4
     backfill: Backfill = "all"
+    #: full text of feed entries (``transforms.ingest.fulltext``): false (the default), true, or auto (when the
+    #: entry's text is shorter than ``full_text_below`` characters); for every feed without its own setting,
+    #: and for feed files in batch
+    full_text: FullText = False
+    full_text_below: Annotated[int, Field(ge=0, le=1_000_000)] = 1500
+    page_interval: Annotated[float, Field(ge=0, le=3600)] = 1.0        # seconds between two page requests to a host
+    page_timeout: Annotated[float, Field(gt=0, le=600)] = 20.0         # seconds, per page
+    page_max_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024      # size cap of one page
+
+    def full_text_of(self, feed: Feed | None) -> FullText:
+        """The feed's own ``fetch_full_text``, else this ``full_text``."""
+        return feed.fetch_full_text if feed is not None and feed.fetch_full_text is not None else self.full_text
 
     def backfill_of(self, feed: Feed) -> float | None:
         """``parse_backfill`` of the feed's own setting, else of this one."""
