@@ -5,13 +5,16 @@
                              [BEAM OPTIONS...]
     newswatch check          [--config PATH]
     newswatch explain FILE   [--config PATH] [--json]
+    newswatch digest OUT_DIR --since SINCE [--until UNTIL] [--sink ID] [--config PATH] [--print]
 
 Any option newswatch does not know is a Beam pipeline option and is passed through. Exit codes: 0 success
 (dead letters do not fail a run), 2 usage or configuration error, 1 runtime failure.
 
 This module only parses arguments, loads the configuration and dispatches; each command lives elsewhere:
 ``batch`` in ``pipeline.run``, ``watch`` in ``pipeline.watch``, ``check`` in ``pipeline.check``, ``explain`` in
-``pipeline.explain``, ``report`` in ``pipeline.report``.
+``pipeline.explain``, ``report`` in ``pipeline.report``, ``digest`` in ``pipeline.digest``. ``batch``, ``watch``
+and ``check`` also resolve the notify sinks' URLs and templates before anything runs
+(``transforms.deliver.notify.check_sinks``): an unset ``${VAR}`` is a configuration error, not a dead letter.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from typing import Any
 
 from pipeline import logs
 
-OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output", "--workers"}
-OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state"}
+OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output", "--workers", "--since",
+                     "--until", "--sink"}
+OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state", "--print"}
 
 
 def default_config() -> str:
@@ -131,16 +135,30 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="render an output folder as one self-contained HTML page")
     rp.add_argument("out_dir", metavar="OUT_DIR")
     rp.add_argument("-o", "--output", default=None, help="HTML file to write (default OUT_DIR/report.html)")
+
+    d = sub.add_parser("digest", help="send one digest message of the alerts in an output folder")
+    d.add_argument("out_dir", metavar="OUT_DIR")
+    common(d)
+    d.add_argument("--since", required=True, help="ISO date/time or a duration before now (24h, 7d)")
+    d.add_argument("--until", default=None, help="ISO date/time or a duration before now (default: now)")
+    d.add_argument("--sink", default=None, metavar="ID", help="this notify sink (default: those with 'digest')")
+    d.add_argument("--print", action="store_true", help="print the digest instead of sending it")
     return parser
 
 
-def load(config: str | None) -> tuple[Any, Any]:
-    """Validate the configuration once: returns (Settings, CompiledSettings); raises ConfigError."""
+def load(config: str | None, sinks: bool = False) -> tuple[Any, Any]:
+    """Validate the configuration once: returns (Settings, CompiledSettings); raises ConfigError. ``sinks``:
+    also resolve the notify sinks (environment variables, Apprise URLs, templates)."""
     from schemas.config import load_settings
     from transforms.analyze.rules import compile_settings
 
     settings = load_settings(config or default_config())
-    return settings, compile_settings(settings)
+    compiled = compile_settings(settings)
+    if sinks:
+        from transforms.deliver.notify import check_sinks
+
+        check_sinks(settings)
+    return settings, compiled
 
 
 @contextmanager
@@ -159,7 +177,7 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.run import run_batch
     from transforms.ingest.plan import expand_inputs
 
-    settings, _ = load(args.config)
+    settings, _ = load(args.config, sinks=True)
     paths = expand_inputs(args.inputs)
     summary = run_batch(paths, settings, args.out, beam_args, emit_articles=args.emit_articles,
                         workers=args.workers, status=_status)
@@ -176,7 +194,7 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pipeline.check import print_check
 
-    print_check(*load(args.config))
+    print_check(*load(args.config, sinks=True))
     return 0
 
 
@@ -204,10 +222,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from pipeline.digest import run_digest
+
+    settings, _ = load(args.config, sinks=not args.print)
+    return run_digest(settings, args.out_dir, args.since, args.until, sink_id=args.sink, print_only=args.print)
+
+
 def cmd_watch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.watch import run_watch
 
-    settings, _ = load(args.config)
+    settings, _ = load(args.config, sinks=True)
     return run_watch(settings, args.out, beam_args, state=args.state, duration=args.duration,
                      emit_articles=args.emit_articles, reset_state=args.reset_state)
 
@@ -222,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "batch":
             return cmd_batch(args, beam_args)
-        if beam_args and args.command in ("check", "explain", "report"):
+        if beam_args and args.command in ("check", "explain", "report", "digest"):
             raise UsageError(f"unknown option(s) for {args.command}: {' '.join(beam_args)}")
         if args.command == "check":
             return cmd_check(args)
@@ -230,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_explain(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "digest":
+            return cmd_digest(args)
         return cmd_watch(args, beam_args)
     except (ConfigError, UsageError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)

@@ -7,9 +7,10 @@ configured sink, no Flatten and no shuffle:
 * ``jsonl``: ``transforms.deliver.jsonl.WriteJsonl`` into ``out_dir/<path>`` (default ``alerts``), files
   named ``alerts-<time>-<random>.jsonl``; in watch mode exactly once per alert id across crashes;
 * ``stdout``: one JSON line per alert on standard output;
-* ``webhook``: ``transforms.deliver.webhook.PostToWebhook`` (retries, batching, the watch outbox).
+* ``webhook``: ``transforms.deliver.webhook.PostToWebhook`` (retries, batching, the watch outbox);
+* ``notify``: ``transforms.deliver.notify.Notify`` (messages through Apprise, digests; the same outbox).
 
-``WriteAlerts`` returns the undelivered alerts of each webhook sink as dead letters (``{sink id: PCollection
+``WriteAlerts`` returns the undelivered alerts of each webhook and notify sink as dead letters (``{sink id: PCollection
 of DeadLetter}``); the caller writes them to ``dead_letters/`` with every other stage's
 (``pipeline.build.write_dead_letters``), so they are counted like every other dead letter.
 """
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from schemas.config import Settings
 from transforms.deliver.jsonl import WriteJsonl, to_json_line
+from transforms.deliver.notify import Notify
 from transforms.deliver.webhook import PostToWebhook
 
 
@@ -54,7 +56,7 @@ class _RouteFn(beam.DoFn):
 
 
 class WriteAlerts(beam.PTransform):
-    """Alert -> every sink its rule routes to -> ``{webhook sink id: its dead letters}`` (``state_path``:
+    """Alert -> every sink its rule routes to -> ``{webhook/notify sink id: its dead letters}`` (``state_path``:
     watch mode, crash-safe against the state store)."""
 
     def __init__(self, settings: Settings, out_dir: str, state_path: str | None = None) -> None:
@@ -74,6 +76,9 @@ class WriteAlerts(beam.PTransform):
                                                           state_path=self.state_path)
             elif sink.type == "stdout":
                 routed | f"Sink[{sink.id}]" >> beam.ParDo(_StdoutFn())
+            elif sink.type == "notify":
+                sent = routed | f"Sink[{sink.id}]" >> Notify(sink, self.settings, state_path=self.state_path)
+                undelivered[sink.id] = sent.dead_letters
             else:
                 posted = routed | f"Sink[{sink.id}]" >> PostToWebhook(sink, state_path=self.state_path)
                 undelivered[sink.id] = posted.dead_letters
