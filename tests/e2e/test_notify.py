@@ -114,7 +114,8 @@ def test_a_failing_target_is_retried_then_a_dead_letter_and_the_jsonl_sink_unhar
     dead = [d for d in read_jsonl(tmp_path / "out" / "dead_letters") if d["stage"] == "sink"]
     assert len(receiver.requests) == 2 * len(alerts)                            # first try + one retry each
     assert {d["origin"]["entry_id"] for d in dead} == {a["alert_id"] for a in alerts}
-    assert all("notify chat" in d["error"] and "after 2 attempts" in d["error"] for d in dead)
+    assert all("notify chat" in d["error"] and "after 2 attempts" in d["error"] and "500" in d["error"]
+               for d in dead)                                                     # Apprise's reason kept
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["dead_letters"] >= len(alerts)
 

@@ -75,13 +75,13 @@ def period_of(sink: Sink, now: float) -> Period:
         start_dt = _at(local, sink.hour, tz)
         if start_dt > local:
             start_dt = _at(local - timedelta(days=1), sink.hour, tz)
-        end_dt = _at(start_dt + timedelta(days=1, hours=12), sink.hour, tz)   # the next day (DST-proof)
+        end_dt = _at(start_dt + timedelta(days=1), sink.hour, tz)   # wall-clock arithmetic: the next date
         return Period(start_dt.timestamp(), end_dt.timestamp())
     back = (local.weekday() - WEEKDAYS.index(sink.weekday)) % 7
     start_dt = _at(local - timedelta(days=back), sink.hour, tz)
     if start_dt > local:
         start_dt = _at(start_dt - timedelta(days=7), sink.hour, tz)
-    end_dt = _at(start_dt + timedelta(days=7, hours=12), sink.hour, tz)
+    end_dt = _at(start_dt + timedelta(days=7), sink.hour, tz)
     return Period(start_dt.timestamp(), end_dt.timestamp())
 
 

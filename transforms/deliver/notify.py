@@ -162,7 +162,11 @@ class _Captured(logging.Handler):
             self.lines.append(record.getMessage())
 
 
+#: Apprise says why a send failed only in its log: its warnings are collected per call (``_Captured``) and end up
+#: in the attempt's reason (a retry, a dead letter), not on stderr, whatever the logging configuration.
 _APPRISE_LOG = logging.getLogger("apprise")
+_APPRISE_LOG.setLevel(logging.WARNING)
+_APPRISE_LOG.propagate = False
 
 
 def send(target: Target, message: Message, timeout: float) -> Attempt:
