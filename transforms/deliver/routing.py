@@ -6,7 +6,8 @@ configured sink, no Flatten and no shuffle:
 
 * ``jsonl``: ``transforms.deliver.jsonl.WriteJsonl`` into ``out_dir/<path>`` (default ``alerts``), files
   named ``alerts-<time>-<random>.jsonl``; in watch mode exactly once per alert id across crashes;
-* ``stdout``: one JSON line per alert on standard output;
+* ``stdout``: one line per alert on standard output, readable on a terminal and JSON when piped
+  (``transforms.deliver.console``, ``format``);
 * ``webhook``: ``transforms.deliver.webhook.PostToWebhook`` (retries, batching, the watch outbox);
 * ``notify``: ``transforms.deliver.notify.Notify`` (messages through Apprise, digests; the same outbox).
 
@@ -18,7 +19,6 @@ of DeadLetter}``); the caller writes them to ``dead_letters/`` with every other 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,15 +26,23 @@ import apache_beam as beam
 from pydantic import BaseModel
 
 from schemas.config import Settings
-from transforms.deliver.jsonl import WriteJsonl, to_json_line
+from transforms.deliver.console import Format, StdoutWriter
+from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.notify import Notify
 from transforms.deliver.webhook import PostToWebhook
 
 
 class _StdoutFn(beam.DoFn):
+    """``transforms.deliver.console``: human lines or JSON lines, decided in the worker that writes."""
+
+    def __init__(self, fmt: Format = "auto") -> None:
+        self.fmt = fmt
+
+    def setup(self) -> None:
+        self.writer = StdoutWriter(self.fmt)
+
     def process(self, record: BaseModel) -> Iterator[str]:
-        sys.stdout.write(to_json_line(record) + "\n")
-        sys.stdout.flush()
+        self.writer.write(record)
         return iter(())
 
 
@@ -75,7 +83,7 @@ class WriteAlerts(beam.PTransform):
                                                           prefix="alerts", counter="sink_alerts",
                                                           state_path=self.state_path)
             elif sink.type == "stdout":
-                routed | f"Sink[{sink.id}]" >> beam.ParDo(_StdoutFn())
+                routed | f"Sink[{sink.id}]" >> beam.ParDo(_StdoutFn(sink.format))
             elif sink.type == "notify":
                 sent = routed | f"Sink[{sink.id}]" >> Notify(sink, self.settings, state_path=self.state_path)
                 undelivered[sink.id] = sent.dead_letters
