@@ -17,6 +17,7 @@ A target that still fails after the retries: exit 1, naming it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -128,7 +129,8 @@ def run_digest(settings: Settings, out_dir: str, since: str, until: str | None =
     descriptions = {r.id: r.description for r in settings.rules if r.description}
     table = routes(settings)
     failed = 0
-    for sink in sinks or [None]:
+    chosen: list[Sink | None] = [*sinks] if sinks else [None]      # --print without a digest sink: defaults
+    for sink in chosen:
         mine = [a for a in alerts if sink is None or sink.id in table.get(str(a.get("rule_id")), (sink.id,))]
         zone = sink.timezone if sink is not None else "UTC"
         label = Period(start, end).label(zone)
@@ -150,7 +152,7 @@ def _send(sink: Sink, settings: Settings, message: Message, count: int) -> int:
     failed = 0
     try:
         for target in targets(sink, settings):
-            failure = send_with_retries(lambda t=target: sender.send(t, message), sink.retries)
+            failure = send_with_retries(functools.partial(sender.send, target, message), sink.retries)
             if failure is None:
                 print(f"newswatch digest: {count} alerts to {sink.id} ({target.label})", file=sys.stderr)
             else:

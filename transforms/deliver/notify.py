@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -200,8 +201,8 @@ class Sender:
     def submit(self, target: Target, message: Message) -> concurrent.futures.Future[Attempt]:
         done: concurrent.futures.Future[Attempt] = concurrent.futures.Future()
         inner = self.pool.submit(send, target, message, self.timeout)
-        timer = threading.Timer(self.timeout + 1.0, lambda: done.done() or _settle(
-            done, Attempt(False, f"{target.label}: timed out: no answer within {self.timeout:g} s")))
+        late = Attempt(False, f"{target.label}: timed out: no answer within {self.timeout:g} s")
+        timer = threading.Timer(self.timeout + 1.0, _settle, (done, late))
         timer.daemon = True
         timer.start()
 
@@ -266,7 +267,7 @@ class _NotifyNowFn(beam.DoFn):
         line = alert.model_dump_json()
         message = self.messages.alert(json.loads(line), None, self.descriptions)
         for target in self.targets:
-            failure = send_with_retries(lambda t=target: self.sender.send(t, message), self.sink.retries)
+            failure = send_with_retries(functools.partial(self.sender.send, target, message), self.sink.retries)
             if failure is None:
                 self.ok.inc()
                 yield alert.alert_id
