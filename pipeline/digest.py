@@ -140,7 +140,7 @@ def run_digest(settings: Settings, out_dir: str, since: str, until: str | None =
             continue
         messages = messages_of(sink, settings) if sink is not None else Messages()
         message = messages.digest(mine, label, outlets, descriptions)
-        if print_only:
+        if print_only or sink is None:
             sys.stdout.write(f"{message.title}\n\n{message.body('text')}\n")
             continue
         failed += _send(sink, settings, message, len(mine))
