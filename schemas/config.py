@@ -237,14 +237,19 @@ class Fetching(_Config):
     concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     per_host: Annotated[int, Field(ge=1, le=100)] = 4
     backfill: Backfill = "all"
-    #: full text of feed entries (``transforms.ingest.fulltext``): false (the default), true, or auto (when the
-    #: entry's text is shorter than ``full_text_below`` characters); for every feed without its own setting,
-    #: and for feed files in batch
+    #: full text of feed entries (``transforms.fulltext``): false (the default), true, or auto (when the entry's
+    #: own text is shorter than ``full_text_below`` characters); for every feed without its own setting, and
+    #: for feed files in batch (``newswatch batch --full-text``)
     full_text: FullText = False
     full_text_below: Annotated[int, Field(ge=0, le=1_000_000)] = 1500
     page_interval: Annotated[float, Field(ge=0, le=3600)] = 1.0        # seconds between two page requests to a host
-    page_timeout: Annotated[float, Field(gt=0, le=600)] = 20.0         # seconds, per page
+    page_per_host: Annotated[int, Field(ge=1, le=16)] = 1              # page requests in flight to one host
+    page_timeout: Annotated[float, Field(gt=0, le=600)] = 20.0         # seconds, per page (whole request)
     page_max_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024      # size cap of one page
+    #: seconds a cached page is used as it is; an older one is asked again with a conditional GET
+    page_refresh: Annotated[float, Field(ge=0)] = 86400.0
+    #: batch: the page cache file (default ``<out>/.cache/pages.sqlite``; watch keeps its pages in the state file)
+    page_cache: str | None = None
 
     def full_text_of(self, feed: Feed | None) -> FullText:
         """The feed's own ``fetch_full_text``, else this ``full_text``."""

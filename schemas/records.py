@@ -1,6 +1,7 @@
 """The records that flow through the pipeline and land in the output folder (schema_version 1).
 
 * ``RawArticle`` — what a reader recovered from one input item, before normalization (loose strings).
+* ``TextSource`` — which text of a feed entry was matched when its page was fetched (full text).
 * ``Article``    — the normalized article the rules see (``articles/*.jsonl`` with ``--emit-articles``).
 * ``Alert``      — one rule matched one article (``alerts/*.jsonl``).
 * ``SuppressedAlert`` — an alert held back by ``once_per_story`` or throttling (``suppressed/*.jsonl``).
@@ -155,6 +156,21 @@ def _safe_origin(origin: Origin) -> Origin:
 SafeOrigin = Annotated[Origin, AfterValidator(_safe_origin)]
 
 
+class TextSource(_Record):
+    """Which text of a feed entry the rules saw, when its page was asked for (``fetch_full_text``,
+    ``transforms.fulltext``): ``matched`` is ``page`` (the page's main text replaced the entry's summary) or
+    ``summary`` (the entry's own text, because the page could not be had: ``status`` and ``error`` say why)."""
+
+    matched: Literal["page", "summary"]
+    #: ``fetched``: a 200 now; ``cached``: the page cache, not asked again; ``revalidated``: the cache, after a
+    #: 304; ``disallowed``: robots.txt; ``failed``: the request failed; ``no_text``: the page has no main text
+    status: Literal["fetched", "cached", "revalidated", "disallowed", "failed", "no_text"]
+    page_url: Text | None = None          # the page as fetched (after redirects)
+    fetched_at: UtcDatetime | None = None  # when the page text was fetched (for a cached page: that fetch)
+    summary_chars: int = 0                 # length of the entry's own text
+    error: Label | None = None
+
+
 class RawArticle(_Record):
     """One item as a reader found it. Text may still hold HTML, odd whitespace or un-normalized Unicode."""
 
@@ -169,6 +185,7 @@ class RawArticle(_Record):
     authors: tuple[Text, ...] = ()
     body_is_html: bool = False          # True when body is known to be markup (feeds, pages)
     fetched_at: UtcDatetime | None = None
+    text_from: TextSource | None = None  # set when the entry's page was asked for (full text)
 
 
 class Article(_Record):
@@ -187,6 +204,7 @@ class Article(_Record):
     origin: SafeOrigin
     topics: tuple[Label, ...] = ()
     story_id: Label | None = None
+    text_from: TextSource | None = None  # full text: which text the rules saw (``TextSource``); None: the input's
 
 
 class AlertArticle(_Record):

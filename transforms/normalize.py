@@ -154,7 +154,7 @@ def normalize(raw: RawArticle, now: datetime | None = None) -> Article:
         id=article_id(url, raw.guid, source, title, body),
         title=title, body=body, url=url, source=source, published_at=parse_date(raw.published),
         fetched_at=raw.fetched_at or now or utc_now(), language=detect_language(raw.language, f"{title}\n{body}"),
-        authors=authors, origin=raw.origin,
+        authors=authors, origin=raw.origin, text_from=raw.text_from,
     )
 
 
