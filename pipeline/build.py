@@ -4,7 +4,8 @@
 dedupe and stories and ``write_outputs``. The batch job is two pipelines (``pipeline.run.run_batch`` runs
 them):
 
-* ``build_per_article``: planned reads (``transforms.ingest.plan.plan_path`` descriptors) -> ``analyze`` ->
+* ``build_per_article``: planned reads (``transforms.ingest.plan.plan_path`` descriptors) -> (with
+  ``fetch.full_text``: feed entries' pages, ``transforms.fulltext``) -> ``analyze`` ->
   the story signatures of every copy (``stories.SignCopiesFn``), each copy's story member, the alerts (packed)
   and, for ``--emit-articles``, the articles, to spill files (``transforms.batch.spill``); dead letters straight to
   ``dead_letters/``. No shuffle: every record streams from its reader to a spill file, so memory does not
@@ -30,6 +31,7 @@ from transforms.batch.spill import Spill, id_shard
 from transforms.dedupe import copy_member
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts
+from transforms.fulltext.stage import FetchFullText, default_cache
 from transforms.ingest.read import ReadPlanned
 from transforms.normalize import NormalizeArticles
 from transforms.stories.batch import DUPLICATES_TAG, SignCopiesFn
@@ -125,7 +127,12 @@ def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, wor
     spill files under ``work_dir``, by id shard; dead letters to ``out_dir``."""
     read = (p | "Plan" >> beam.Create(plan)
               | "ReadArticles" >> ReadPlanned())
-    analyzed = analyze(read.items, settings)
+    items, page_dead = read.items, None
+    if settings.fetch.full_text:     # feed entries with their pages' text (opt-in: the graph is unchanged without)
+        pages = items | "FetchFullText" >> FetchFullText(settings.fetch,
+                                                         settings.fetch.page_cache or default_cache(out_dir))
+        items, page_dead = pages.items, pages.dead_letters
+    analyzed = analyze(items, settings)
     tagged = analyzed.tagged
     (tagged | "SignCopies" >> beam.ParDo(SignCopiesFn(attrgetter("article")))
             | "SpillCopies" >> Spill(work_dir, "copies"))
@@ -134,7 +141,8 @@ def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, wor
     if emit_articles:
         (tagged | "Articles" >> beam.Map(attrgetter("article"))
                 | "SpillArticles" >> Spill(work_dir, "articles", shard_of=lambda a: id_shard(a.id)))
-    write_dead_letters([("[read]", read.dead_letters), *analyzed.all_dead_letters()], out_dir)
+    write_dead_letters([("[read]", read.dead_letters), ("[pages]", page_dead), *analyzed.all_dead_letters()],
+                       out_dir)
     return analyzed
 
 

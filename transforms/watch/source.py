@@ -70,6 +70,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas.config import Feed, Fetching
 from schemas.records import DeadLetter, Origin, RawArticle, utc_now
+from transforms.fulltext.stage import BacklogPages, Finished
 from transforms.ingest.feed import parse_feed
 from transforms.ingest.read import read_path, route_dead_letters
 from transforms.watch.entries import admitted, known_id, settled_id
@@ -197,8 +198,9 @@ class FetchFn(beam.DoFn):
 
     def __init__(self, state_path: str, stop_file: str | None = None, deadline: float | None = None,
                  fetching: Fetching | None = None, *, drain_items: int | None = None,
-                 drain_seconds: float | None = None) -> None:
+                 drain_seconds: float | None = None, feeds: tuple[Feed, ...] = ()) -> None:
         self.state_path = state_path
+        self.feeds = feeds
         self.stop_file = stop_file
         self.deadline = deadline
         self.fetching = fetching or Fetching()
@@ -219,10 +221,14 @@ class FetchFn(beam.DoFn):
         self.log = structlog.get_logger("newswatch")
         self.in_flight: dict[str, tuple[Feed, FeedState, float, Future[FetchResult]]] = {}
         self.submitted: list[str] = []
+        self.pages = (BacklogPages(self.fetching, self.feeds, self.store.shared)
+                      if BacklogPages.wanted(self.fetching, self.feeds) else None)
 
     def teardown(self) -> None:
         for *_, future in self.in_flight.values():
             future.cancel()
+        if self.pages is not None:
+            self.pages.close()
         self.client.close()
         self.store.close()
 
@@ -272,18 +278,27 @@ class FetchFn(beam.DoFn):
             self.in_flight.clear()
         yield from self._drain()
 
-    def _drain(self) -> Iterator[RawArticle]:
+    def _drain(self) -> Iterator[RawArticle | DeadLetter]:
         """The oldest backlog items, at most ``drain_items`` of them and, once one has gone, no more after
         ``drain_seconds``: the stages downstream run as each item is yielded (fused, on the tick's bundle), so
-        the clock measures their work, and the next tick (the next claims of due feeds) waits no longer."""
+        the clock measures their work, and the next tick (the next claims of due feeds) waits no longer. An
+        entry of a full-text feed goes only once its page has answered (``transforms.fulltext.stage``), with
+        its page's dead letter if any; until then it stays in the backlog and later items go ahead of it."""
         started = time.monotonic()
         handed = 0
-        for seq, raw in self.store.peek_backlog(self.drain_items):
+        waiting = self.pages.waiting() if self.pages is not None else 0
+        for seq, raw in self.store.peek_backlog(self.drain_items + waiting):
             if handed and time.monotonic() - started >= self.drain_seconds:
                 break
+            item = RawArticle.model_validate_json(raw)
+            finished = self.pages.ready(seq, item) if self.pages is not None else Finished(item)
+            if finished is None:
+                continue
             self.store.take_backlog(seq)
             handed += 1
-            yield RawArticle.model_validate_json(raw)
+            if finished.dead_letter is not None:
+                yield finished.dead_letter
+            yield finished.raw
         if handed:
             self.drained.inc(handed)
             self.store.bump("backlog_drained", handed)
@@ -390,5 +405,5 @@ class PollSources(beam.PTransform):
                   | "DueWork" >> beam.ParDo(DueFn(self.feeds, self.watch_paths, self.state_path, self.tick))
                   | "FetchFeeds" >> beam.ParDo(FetchFn(self.state_path, self.stop_file, self.deadline,
                                                             self.fetching, drain_items=self.drain_items,
-                                                            drain_seconds=self.drain_seconds)))
+                                                            drain_seconds=self.drain_seconds, feeds=self.feeds)))
         return with_dead_letters(fetched, "ParseFeeds", ParseFn())
