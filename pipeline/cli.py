@@ -1,6 +1,7 @@
 """The ``newswatch`` command: parse, validate the configuration once, call the runner.
 
-    newswatch batch INPUT... [--config PATH] [--out DIR] [--emit-articles] [BEAM OPTIONS...]
+    newswatch batch INPUT... [--config PATH] [--out DIR] [--emit-articles] [--full-text on|auto|off]
+                             [--page-cache PATH] [BEAM OPTIONS...]
     newswatch watch          [--config PATH] [--out DIR] [--state PATH] [--duration SECONDS] [--reset-state]
                              [BEAM OPTIONS...]
     newswatch check          [--config PATH]
@@ -33,7 +34,7 @@ from typing import Any
 from pipeline import logs
 
 OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output", "--workers", "--since",
-                     "--until", "--sink"}
+                     "--until", "--sink", "--full-text", "--page-cache"}
 OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state", "--print"}
 
 
@@ -114,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--emit-articles", action="store_true", help="also write articles/*.jsonl")
     b.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the local runner (default: the usable cores; 1 for small inputs)")
+    b.add_argument("--full-text", choices=("on", "auto", "off"), default=None,
+                   help="fetch the pages of feed entries and match their text (auto: short entries only; "
+                        "default: the config's fetch.full_text)")
+    b.add_argument("--page-cache", default=None, metavar="PATH",
+                   help="page cache file for --full-text (default OUT/.cache/pages.sqlite)")
 
     w = sub.add_parser("watch", help="monitor feeds and folders until stopped")
     common(w)
@@ -178,6 +184,11 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from transforms.ingest.plan import expand_inputs
 
     settings, _ = load(args.config, sinks=True)
+    if args.full_text is not None or args.page_cache is not None:
+        update: dict[str, Any] = {"page_cache": os.path.abspath(args.page_cache)} if args.page_cache else {}
+        if args.full_text is not None:
+            update["full_text"] = {"on": True, "auto": "auto", "off": False}[args.full_text]
+        settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update=update)})
     paths = expand_inputs(args.inputs)
     summary = run_batch(paths, settings, args.out, beam_args, emit_articles=args.emit_articles,
                         workers=args.workers, status=_status)
