@@ -263,9 +263,9 @@ class _FetchFullTextFn(beam.DoFn):
         for finished in self._ready(wait=True):
             for out in _emit(finished):
                 if isinstance(out, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, MIN_TIMESTAMP, [GlobalWindow()]))
+                    yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, MIN_TIMESTAMP, (GlobalWindow(),)))
                 else:
-                    yield WindowedValue(out, MIN_TIMESTAMP, [GlobalWindow()])
+                    yield WindowedValue(out, MIN_TIMESTAMP, (GlobalWindow(),))
 
 
 def default_cache(out_dir: str) -> str:

@@ -48,7 +48,8 @@ the next start. Files of ``watch_paths`` do not go through the backlog: a file i
 claims it.
 
 Backfill: what the first successful poll of a feed analyses (``feeds[].backfill``, ``fetch.backfill``) is
-``transforms.watch.entries``.
+``transforms.watch.entries``. Full text (``feeds[].fetch_full_text``): the drain asks for an entry's page in the
+background and hands the entry on once the page has answered (``transforms.fulltext.stage.BacklogPages``).
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
 synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
