@@ -12,7 +12,8 @@ Routes:
 * ``/binary``       a PDF (``application/pdf``);
 * anything else     ``404``.
 
-Every request is logged in ``log`` as ``Hit(at=time.monotonic(), path, headers, status)``.
+Every request is logged in ``log`` as ``Hit(at, path, headers, status)``, ``at`` the ``time.monotonic()`` of its
+arrival (not of its answer: building a big body must not make two requests look closer together).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class PageServer:
 
             def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
                 with server.lock:
-                    server.log.append(Hit(time.monotonic(), self.path,
+                    server.log.append(Hit(self.arrived, self.path,
                                           {k.lower(): v for k, v in self.headers.items()}, status))
                 self.send_response(status)
                 for k, v in (headers or {}).items():
@@ -86,6 +87,7 @@ class PageServer:
                                        "Last-Modified": server.modified})
 
             def do_GET(self) -> None:
+                self.arrived = time.monotonic()     # logged with the answer, timed at the request's arrival
                 path = self.path.split("?", 1)[0]
                 if path == "/robots.txt":
                     self._send(server.robots_status, server.robots.encode(), {"Content-Type": "text/plain"})
