@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from transforms.fulltext.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
-from transforms.net.client import BackgroundClient
+from transforms.net.client import BackgroundClient, conditional_headers
 from transforms.net.retry import parse_retry_after
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor, full text of feed entries)"
@@ -59,12 +59,7 @@ class Validators:
     last_modified: str | None = None
 
     def headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
+        return conditional_headers(self.etag, self.last_modified)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,17 @@ from transforms.net.aio import BackgroundLoop
 CLOSE_GRACE = 2.0      # seconds ``close`` waits for the client's connections to close
 
 
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET (feeds and pages): ``If-None-Match`` and ``If-Modified-Since`` from
+    the validators of the copy we hold (a 304 then means it is still current)."""
+    headers: dict[str, str] = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
 class BackgroundClient:
     """``httpx.AsyncClient(**options)`` on a background event loop named ``name``."""
 

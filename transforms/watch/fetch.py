@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from schemas.config import Feed
-from transforms.net.client import BackgroundClient
+from transforms.net.client import BackgroundClient, conditional_headers
 from transforms.net.retry import backoff, parse_retry_after
 from transforms.watch.store import FeedState, StateStore
 
@@ -86,13 +86,8 @@ def feed_key(feed: Feed) -> str:
     return feed.id or feed.url
 
 
-def conditional_headers(state: FeedState) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if state.etag:
-        headers["If-None-Match"] = state.etag
-    if state.last_modified:
-        headers["If-Modified-Since"] = state.last_modified
-    return headers
+def feed_conditional_headers(state: FeedState) -> dict[str, str]:
+    return conditional_headers(state.etag, state.last_modified)
 
 
 async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, timeout: float, max_bytes: int,
@@ -104,7 +99,7 @@ async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, t
     final, headers, code = url, {}, None
     try:
         async with asyncio.timeout(timeout):
-            async with client.stream("GET", url, headers=conditional_headers(state),
+            async with client.stream("GET", url, headers=feed_conditional_headers(state),
                                      timeout=httpx.Timeout(timeout)) as response:
                 final = str(response.url)
                 headers = {k.lower(): v for k, v in response.headers.items()}
