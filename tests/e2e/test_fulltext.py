@@ -62,8 +62,11 @@ def by_rule(out) -> dict[str, set[str]]:
 
 
 def spaced(server: PageServer, at_least: float) -> None:
+    """Requests reached the server ``at_least`` seconds apart. The client schedules starts; the server sees
+    arrivals, which a new connection (robots.txt first, then a reused one) or a loaded machine shifts by tens of
+    milliseconds, so a fifth of the interval is allowed: unspaced requests arrive within a few ms of each other."""
     times = [h.at for h in server.page_hits()]
-    assert all(b - a >= at_least - 0.05 for a, b in itertools.pairwise(times)), times
+    assert all(b - a >= at_least * 0.8 for a, b in itertools.pairwise(times)), times
 
 
 def test_batch_full_text_matches_the_page_keeps_summaries_and_caches(tmp_path):

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from transforms.fulltext.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
-from transforms.net.client import BackgroundClient, conditional_headers
+from transforms.net.client import BackgroundClient, conditional_headers, read_capped
 from transforms.net.retry import parse_retry_after
 
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor, full text of feed entries)"
@@ -127,18 +127,9 @@ async def get_page(client: httpx.AsyncClient, url: str, validators: Validators, 
                 if html_only and not _html(ctype):
                     return PageResult("error", final, http_status=code, content_type=ctype,
                                       error=f"not an HTML page (Content-Type: {ctype})")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    return PageResult("error", final, http_status=code, content_type=ctype,
-                                      error=f"page of {declared} bytes exceeds the {max_bytes}-byte limit")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        return PageResult("error", final, http_status=code, content_type=ctype,
-                                          error=f"page exceeds the {max_bytes}-byte limit")
-                    chunks.append(chunk)
+                body, too_big = await read_capped(response, max_bytes, "page")
+                if too_big is not None:
+                    return PageResult("error", final, http_status=code, content_type=ctype, error=too_big)
     except TimeoutError:
         return PageResult("error", final, http_status=code, content_type=ctype,
                           error=f"timed out: no complete answer within {timeout:g} s (whole-request deadline)")
@@ -146,7 +137,7 @@ async def get_page(client: httpx.AsyncClient, url: str, validators: Validators, 
         return PageResult("error", url, error=f"timed out after {timeout:g} s ({type(exc).__name__})")
     except httpx.HTTPError as exc:   # connection refused, DNS, TLS, protocol, too many redirects, decoding
         return PageResult("error", final, http_status=code, error=f"{type(exc).__name__}: {exc}")
-    return PageResult("ok", final, body=b"".join(chunks), content_type=ctype, http_status=code, etag=etag,
+    return PageResult("ok", final, body=body, content_type=ctype, http_status=code, etag=etag,
                       last_modified=modified)
 
 

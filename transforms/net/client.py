@@ -20,6 +20,22 @@ from transforms.net.aio import BackgroundLoop
 CLOSE_GRACE = 2.0      # seconds ``close`` waits for the client's connections to close
 
 
+async def read_capped(response: httpx.Response, max_bytes: int, what: str = "body") -> tuple[bytes, str | None]:
+    """A streamed response's body under a size cap (feeds and pages): ``(body, None)``, or ``(b"", why)`` when
+    its declared ``Content-Length`` or the bytes that arrive exceed ``max_bytes`` (reading stops there)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return b"", f"{what} of {declared} bytes exceeds the {max_bytes}-byte limit"
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            return b"", f"{what} exceeds the {max_bytes}-byte limit"
+        chunks.append(chunk)
+    return b"".join(chunks), None
+
+
 def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     """The headers of a conditional GET (feeds and pages): ``If-None-Match`` and ``If-Modified-Since`` from
     the validators of the copy we hold (a 304 then means it is still current)."""

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from schemas.config import Feed
-from transforms.net.client import BackgroundClient, conditional_headers
+from transforms.net.client import BackgroundClient, conditional_headers, read_capped
 from transforms.net.retry import backoff, parse_retry_after
 from transforms.watch.store import FeedState, StateStore
 
@@ -115,20 +115,10 @@ async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, t
                                                                      MAX_RETRY_AFTER),
                                        error=f"HTTP {code} {response.reason_phrase}".strip(),
                                        seconds=clock() - started)
-                declared = headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    return FetchResult("error", final, headers=headers, http_status=code,
-                                       error=f"body of {declared} bytes exceeds the {max_bytes}-byte limit",
+                body, too_big = await read_capped(response, max_bytes)
+                if too_big is not None:
+                    return FetchResult("error", final, headers=headers, http_status=code, error=too_big,
                                        seconds=clock() - started)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        return FetchResult("error", final, headers=headers, http_status=code,
-                                           error=f"body exceeds the {max_bytes}-byte limit",
-                                           seconds=clock() - started)
-                    chunks.append(chunk)
     except TimeoutError:
         return FetchResult("error", final, headers=headers, http_status=code,
                            error=f"timed out: no complete answer within {timeout:g} s (whole-request deadline)",
@@ -138,7 +128,7 @@ async def fetch_http(client: httpx.AsyncClient, url: str, state: FeedState, *, t
                            seconds=clock() - started)
     except httpx.HTTPError as exc:   # connection refused, DNS, TLS, protocol, too many redirects, decoding
         return FetchResult("error", url, error=f"{type(exc).__name__}: {exc}", seconds=clock() - started)
-    return FetchResult("ok", final, body=b"".join(chunks), headers=headers, http_status=code,
+    return FetchResult("ok", final, body=body, headers=headers, http_status=code,
                        etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                        seconds=clock() - started)
 
