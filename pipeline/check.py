@@ -9,6 +9,7 @@ stderr a warning for each topic or rule that forces a full evaluation on every a
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from schemas.config import Settings
 from transforms.analyze.rules import CompiledSettings
@@ -43,3 +44,11 @@ def print_check(settings: Settings, compiled: CompiledSettings) -> None:
         print(f"warning: rule {rid} forces a full evaluation on every article "
               f"({rule_ps.describe(enabled[rid])[1]}); add a required term (e.g. 'word AND ...')",
               file=sys.stderr)
+
+
+def run_check(args: Any) -> int:
+    """``newswatch check [--config PATH] [--feeds]``."""
+    from pipeline.cli import load
+
+    print_check(*load(args.config, sinks=True))
+    return 0

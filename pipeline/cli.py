@@ -1,19 +1,28 @@
+# PYTHON_ARGCOMPLETE_OK
 """The ``newswatch`` command: parse, validate the configuration once, call the runner.
 
     newswatch batch INPUT... [--config PATH] [--out DIR] [--emit-articles] [--full-text on|auto|off]
-                             [--page-cache PATH] [BEAM OPTIONS...]
+                             [--page-cache PATH] [--workers N] [--no-progress] [BEAM OPTIONS...]
     newswatch watch          [--config PATH] [--out DIR] [--state PATH] [--duration SECONDS] [--reset-state]
-                             [BEAM OPTIONS...]
-    newswatch check          [--config PATH]
-    newswatch explain FILE   [--config PATH] [--json]
+                             [--metrics-port PORT [--metrics-host HOST]] [BEAM OPTIONS...]
+    newswatch check          [--config PATH] [--feeds]
+    newswatch explain FILE|URL|- [--text TEXT] [--query Q]... [--rule ID]... [--config PATH] [--json]
+    newswatch hits QUERY ARCHIVE... | --rule ID ARCHIVE... | --compare OLD NEW ARCHIVE...
+    newswatch feeds          [--out DIR | --state PATH] [--json]   |   newswatch feeds import FILE.opml
+    newswatch init [DIR]     a commented starter configuration
     newswatch digest OUT_DIR --since SINCE [--until UNTIL] [--sink ID] [--config PATH] [--print]
+    newswatch report OUT_DIR [-o FILE]
+    newswatch completion bash|zsh      eval "$(newswatch completion bash)"
+    newswatch --version
 
-Any option newswatch does not know is a Beam pipeline option and is passed through. Exit codes: 0 success
+Options are read from the parser itself (``own_options``): any option newswatch does not know is a Beam
+pipeline option and is passed through (to ``batch`` and ``watch``; the other commands refuse it). Exit codes: 0 success
 (dead letters do not fail a run), 2 usage or configuration error, 1 runtime failure.
 
 This module only parses arguments, loads the configuration and dispatches; each command lives elsewhere:
 ``batch`` in ``pipeline.run``, ``watch`` in ``pipeline.watch``, ``check`` in ``pipeline.check``, ``explain`` in
-``pipeline.explain``, ``report`` in ``pipeline.report``, ``digest`` in ``pipeline.digest``. ``batch``, ``watch``
+``pipeline.explain``, ``hits`` in ``pipeline.hits``, ``feeds`` in ``pipeline.feeds``, ``init`` in ``pipeline.init``,
+``report`` in ``pipeline.report``, ``digest`` in ``pipeline.digest``. ``batch``, ``watch``
 and ``check`` also resolve the notify sinks' URLs and templates before anything runs
 (``transforms.deliver.notify.check_sinks``): an unset ``${VAR}`` is a configuration error, not a dead letter.
 """
@@ -22,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import sysconfig
@@ -32,10 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import logs
-
-OWN_VALUE_OPTIONS = {"--config", "--out", "--state", "--duration", "-o", "--output", "--workers", "--since",
-                     "--until", "--sink", "--full-text", "--page-cache"}
-OWN_FLAGS = {"--emit-articles", "--json", "--verbose", "-v", "-h", "--help", "--reset-state", "--print"}
 
 
 def default_config() -> str:
@@ -69,8 +73,27 @@ def _beam_flags() -> dict[str, bool]:
     return flags
 
 
-def split_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+def own_options(parser: argparse.ArgumentParser) -> dict[str, int | str]:
+    """Every option of ``parser`` and its subcommands -> how many values it takes (0, 1, 2, ... or ``"?"``):
+    what ``split_args`` keeps for newswatch, so that a new option never has to be listed twice."""
+    options: dict[str, int | str] = {}
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+                continue
+            nargs = action.nargs
+            count: int | str = 1 if nargs is None else nargs if isinstance(nargs, int) else "?"
+            for opt in action.option_strings:
+                options[opt] = count
+    return options
+
+
+def split_args(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> tuple[list[str], list[str]]:
     """Separate newswatch's own arguments from Beam pipeline options (``--name value`` or ``--name=value``)."""
+    own_opts = own_options(parser or _parser())
     own: list[str] = []
     beam_args: list[str] = []
     flags: dict[str, bool] | None = None
@@ -78,13 +101,17 @@ def split_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     while i < len(argv):
         tok = argv[i]
         name = tok.split("=", 1)[0]
-        if not tok.startswith("-") or tok == "-" or name in OWN_FLAGS:
+        if not tok.startswith("-") or tok == "-":
             own.append(tok)
-        elif name in OWN_VALUE_OPTIONS:
+        elif name in own_opts:
             own.append(tok)
-            if "=" not in tok and i + 1 < len(argv):
-                own.append(argv[i + 1])
-                i += 1
+            count = own_opts[name]
+            if "=" not in tok:
+                if count == "?":
+                    count = 1 if i + 1 < len(argv) and not argv[i + 1].startswith("-") else 0
+                take = argv[i + 1:i + 1 + int(count)]
+                own.extend(take)
+                i += len(take)
         elif tok == "--":
             beam_args.extend(argv[i + 1:])
             break
@@ -99,14 +126,29 @@ def split_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return own, beam_args
 
 
+def version() -> str:
+    """``newswatch 0.1.0 (apache-beam 2.77.0, Python 3.11.7)``: the installed distribution's version."""
+    from importlib import metadata
+
+    def of(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return f"newswatch {of('newswatch')} (apache-beam {of('apache-beam')}, Python {sys.version.split()[0]})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newswatch", description="News monitoring on Apache Beam.",
                                      epilog="Other --options are Beam pipeline options (--runner, ...).")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", default=None, help="configuration YAML (default: the bundled one)")
+        p.add_argument("--config", default=None, metavar="PATH",
+                       help="configuration YAML (default: the bundled one)")
 
     b = sub.add_parser("batch", help="run the pipeline over files, folders or globs")
     b.add_argument("inputs", nargs="+", metavar="INPUT")
@@ -120,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
                         "default: the config's fetch.full_text)")
     b.add_argument("--page-cache", default=None, metavar="PATH",
                    help="page cache file for --full-text (default OUT/.cache/pages.sqlite)")
+    b.add_argument("--no-progress", action="store_true", help="no progress display on a terminal")
 
     w = sub.add_parser("watch", help="monitor feeds and folders until stopped")
     common(w)
@@ -129,14 +172,50 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--emit-articles", action="store_true")
     w.add_argument("--reset-state", action="store_true",
                    help="move the state store aside (STATE.reset-<time>) and start with a fresh one")
+    w.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics (0: any free port)")
+    w.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address the metrics endpoint listens on (default 127.0.0.1)")
 
     c = sub.add_parser("check", help="validate the configuration and list topics and rules")
     common(c)
+    c.add_argument("--feeds", action="store_true",
+                   help="also fetch every feed once (status, entries, last-modified); nothing is alerted")
 
-    e = sub.add_parser("explain", help="show how one file is normalized, tagged and matched")
-    e.add_argument("file", metavar="FILE")
+    e = sub.add_parser("explain", help="show how an article is normalized, tagged and matched, rule by rule")
+    e.add_argument("source", nargs="?", metavar="FILE|URL|-",
+                   help="a file, the URL of a page or feed, or - for standard input")
+    e.add_argument("--text", default=None, help="explain this text instead of a file")
+    e.add_argument("--title", default=None, help="the title of --text or standard input")
+    e.add_argument("--lang", default=None, metavar="XX", help="the language of --text (default: detected)")
+    e.add_argument("--query", action="append", default=None, metavar="QUERY",
+                   help="an ad-hoc query instead of the config's rules (repeatable; needs no config)")
+    e.add_argument("--rule", action="append", default=None, metavar="ID", help="only this rule (repeatable)")
     common(e)
     e.add_argument("--json", action="store_true", help="machine-readable output")
+
+    h = sub.add_parser("hits", help="count the articles of an archive that a query or rule matches")
+    h.add_argument("args", nargs="+", metavar="QUERY|ARCHIVE",
+                   help="QUERY ARCHIVE... (without --rule or --compare), or ARCHIVE...")
+    h.add_argument("--rule", action="append", default=None, metavar="ID", help="a rule of the config (repeatable)")
+    h.add_argument("--compare", nargs=2, default=None, metavar=("OLD", "NEW"),
+                   help="what changing query OLD to NEW adds and removes (each a query or a rule id)")
+    h.add_argument("--samples", type=int, default=5, metavar="N", help="sample titles per query (default 5)")
+    common(h)
+    h.add_argument("--json", action="store_true", help="machine-readable output")
+
+    f = sub.add_parser("feeds", help="the health of each feed of a watch (or: feeds import FILE.opml)")
+    f.add_argument("feeds_args", nargs="*", metavar="[import FILE.opml]",
+                   help="nothing: each feed's health from the state store; import FILE.opml: add its feeds")
+    common(f)
+    f.add_argument("--out", default="newswatch-out", help="the watch's output folder (default ./newswatch-out)")
+    f.add_argument("--state", default=None, help="state store (default OUT/state.sqlite)")
+    f.add_argument("--dry-run", action="store_true", help="import: print what would be added, change nothing")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+
+    i = sub.add_parser("init", help="write a commented starter configuration")
+    i.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write newswatch.yaml (default .)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing newswatch.yaml")
 
     rp = sub.add_parser("report", help="render an output folder as one self-contained HTML page")
     rp.add_argument("out_dir", metavar="OUT_DIR")
@@ -149,6 +228,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--until", default=None, help="ISO date/time or a duration before now (default: now)")
     d.add_argument("--sink", default=None, metavar="ID", help="this notify sink (default: those with 'digest')")
     d.add_argument("--print", action="store_true", help="print the digest instead of sending it")
+
+    co = sub.add_parser("completion", help="print the shell completion script (bash or zsh)")
+    co.add_argument("shell", choices=("bash", "zsh"))
     return parser
 
 
@@ -203,24 +285,40 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.check import print_check
+    from pipeline.check import run_check
 
-    print_check(*load(args.config, sinks=True))
-    return 0
+    return run_check(args)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from pipeline.explain import explain_file, render_text
-    from schemas.errors import UsageError
+    from pipeline.explain import run_explain
 
-    _, compiled = load(args.config)
-    if not os.path.isfile(args.file):
-        raise UsageError(f"not a file: {args.file}")
-    entries = explain_file(args.file, compiled)
-    if args.json:
-        print(json.dumps(entries, ensure_ascii=False, indent=2))
-    else:
-        sys.stdout.write(render_text(entries))
+    return run_explain(args)
+
+
+def cmd_hits(args: argparse.Namespace) -> int:
+    from pipeline.hits import run_hits
+
+    return run_hits(args)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from pipeline.feeds import run_feeds
+
+    return run_feeds(args)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pipeline.init import run_init
+
+    return run_init(args)
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """The completion script of ``args.shell`` (argcomplete's): ``eval "$(newswatch completion bash)"``."""
+    import argcomplete
+
+    sys.stdout.write(argcomplete.shellcode(["newswatch"], shell=args.shell))
     return 0
 
 
@@ -245,36 +343,44 @@ def cmd_watch(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     settings, _ = load(args.config, sinks=True)
     return run_watch(settings, args.out, beam_args, state=args.state, duration=args.duration,
-                     emit_articles=args.emit_articles, reset_state=args.reset_state)
+                     emit_articles=args.emit_articles, reset_state=args.reset_state,
+                     metrics_port=args.metrics_port, metrics_host=args.metrics_host)
+
+
+COMMANDS = {"check": cmd_check, "explain": cmd_explain, "hits": cmd_hits, "feeds": cmd_feeds, "init": cmd_init,
+            "report": cmd_report, "digest": cmd_digest, "completion": cmd_completion}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    if argv is None and "_ARGCOMPLETE" in os.environ:   # the shell asks for completions: answer and exit
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
-    own, beam_args = split_args(argv)
-    args = _parser().parse_args(own)
+    own, beam_args = split_args(argv, parser)
+    args = parser.parse_args(own)
     logs.configure(verbose=args.verbose)
     from schemas.errors import ConfigError, UsageError
 
     try:
         if args.command == "batch":
             return cmd_batch(args, beam_args)
-        if beam_args and args.command in ("check", "explain", "report", "digest"):
+        if args.command == "watch":
+            return cmd_watch(args, beam_args)
+        if beam_args:
             raise UsageError(f"unknown option(s) for {args.command}: {' '.join(beam_args)}")
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "explain":
-            return cmd_explain(args)
-        if args.command == "report":
-            return cmd_report(args)
-        if args.command == "digest":
-            return cmd_digest(args)
-        return cmd_watch(args, beam_args)
+        return COMMANDS[args.command](args)
     except (ConfigError, UsageError) as exc:
         print(f"newswatch: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("newswatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # `newswatch ... | head`: the reader left; say nothing more
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         logs.get_logger().error("run failed", error=f"{type(exc).__name__}: {exc}", exc_info=args.verbose)
         print(f"newswatch: failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -115,3 +115,23 @@ def render_text(entries: list[dict[str, Any]]) -> str:
             out.append(f"    {mark} {r['id']:<28} {score}  {ev}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def run_explain(args: Any) -> int:
+    """``newswatch explain FILE [--config PATH] [--json]``."""
+    import json
+    import os
+    import sys
+
+    from pipeline.cli import load
+    from schemas.errors import UsageError
+
+    _, compiled = load(args.config)
+    if not args.source or not os.path.isfile(args.source):
+        raise UsageError(f"not a file: {args.source}")
+    entries = explain_file(args.source, compiled)
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(render_text(entries))
+    return 0

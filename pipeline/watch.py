@@ -114,8 +114,10 @@ class _StopOnSignal:
 
 def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: str | None = None,
               duration: float | None = None, emit_articles: bool = False, tick: float = TICK,
-              reset_state: bool = False) -> int:
-    """Run until a signal or ``duration`` seconds; returns the exit code."""
+              reset_state: bool = False, metrics_port: int | None = None,
+              metrics_host: str = "127.0.0.1") -> int:
+    """Run until a signal or ``duration`` seconds; returns the exit code. ``metrics_port``: serve Prometheus
+    metrics there while it runs."""
     log = get_logger()
     if not settings.feeds and not settings.watch_paths:
         raise UsageError(f"nothing to watch: {settings.source_file} has no 'feeds' and no 'watch_paths'")
