@@ -122,11 +122,12 @@ def write_outputs(analyzed: Analyzed, other_dead: list[beam.PCollection], settin
 
 
 def build_per_article(p: beam.Pipeline, plan: list[Any], settings: Settings, work_dir: str, out_dir: str, *,
-                      emit_articles: bool = False) -> Analyzed:
+                      emit_articles: bool = False, progress: str | None = None) -> Analyzed:
     """The batch job's first pass: ``plan`` (``plan_path`` descriptors) through every per-article stage to
-    spill files under ``work_dir``, by id shard; dead letters to ``out_dir``."""
+    spill files under ``work_dir``, by id shard; dead letters to ``out_dir``. ``progress``: a progress log
+    (``pipeline.progress``) the read stage appends to."""
     read = (p | "Plan" >> beam.Create(plan)
-              | "ReadArticles" >> ReadPlanned())
+              | "ReadArticles" >> ReadPlanned(progress))
     items, page_dead = read.items, None
     if settings.fetch.full_text:     # feed entries with their pages' text (opt-in: the graph is unchanged without)
         pages = items | "FetchFullText" >> FetchFullText(settings.fetch,

@@ -34,8 +34,7 @@ import contextlib
 import os
 import sys
 import sysconfig
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,18 +248,6 @@ def load(config: str | None, sinks: bool = False) -> tuple[Any, Any]:
     return settings, compiled
 
 
-@contextmanager
-def _status(message: str) -> Iterator[None]:
-    """A spinner with elapsed time on a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(message):
-        yield
-
-
 def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.run import run_batch
     from transforms.ingest.plan import expand_inputs
@@ -272,8 +259,13 @@ def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:
             update["full_text"] = {"on": True, "auto": "auto", "off": False}[args.full_text]
         settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update=update)})
     paths = expand_inputs(args.inputs)
+    progress = None
+    if sys.stderr.isatty() and not args.no_progress:
+        from pipeline.progress import BatchProgress
+
+        progress = BatchProgress
     summary = run_batch(paths, settings, args.out, beam_args, emit_articles=args.emit_articles,
-                        workers=args.workers, status=_status)
+                        workers=args.workers, progress=progress)
     if sys.stderr.isatty():
         from rich.console import Console
 

@@ -56,6 +56,9 @@ RUNNER_ALIASES = {
 }
 OUTPUT_DIRS = ("alerts", "dead_letters", "duplicates", "articles", "stories", "suppressed")
 WORK_PREFIX = ".work-"
+#: ``progress(total_bytes, planned_reads, log_path)`` -> a context manager showing a batch run's progress
+Progress = Callable[[int, int, str], AbstractContextManager[Any]]
+
 SMALL_INPUT = 8 * 1024 * 1024   # default workers: one process below this many input bytes
 PIECES = 64                     # plan_reads: big files are cut so that the input is about this many pieces
 MIN_PIECE = 1024 * 1024
@@ -237,11 +240,12 @@ def summarize(counters: dict[str, int] | None, out_dir: str, settings: Settings,
 
 
 def run_per_article(plan: list[Any], settings: Settings, work_dir: str, out_dir: str, beam_args: list[str],
-                    emit_articles: bool) -> dict[str, int] | None:
-    """One pipeline of the per-article pass over ``plan`` on the runner ``beam_args`` choose; its counters."""
+                    emit_articles: bool, progress: str | None = None) -> dict[str, int] | None:
+    """One pipeline of the per-article pass over ``plan`` on the runner ``beam_args`` choose; its counters.
+    ``progress``: the progress log its read stage appends to (``pipeline.progress``), or None."""
     options, runner = make_options(beam_args)
     p = beam.Pipeline(runner=runner, options=options)
-    build_per_article(p, plan, settings, work_dir, out_dir, emit_articles=emit_articles)
+    build_per_article(p, plan, settings, work_dir, out_dir, emit_articles=emit_articles, progress=progress)
     result = p.run()
     result.wait_until_finish()
     return read_counters(result)
@@ -250,14 +254,14 @@ def run_per_article(plan: list[Any], settings: Settings, work_dir: str, out_dir:
 def _worker(spec: dict[str, Any], counters_path: str) -> None:
     """A worker process of ``run_workers``: the per-article pass over its share; counters to a file."""
     counters = run_per_article(spec["plan"], spec["settings"], spec["work_dir"], spec["out_dir"],
-                               spec["beam_args"], spec["emit_articles"])
+                               spec["beam_args"], spec["emit_articles"], spec.get("progress"))
     with open(counters_path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(counters, fh)
     os.replace(counters_path + ".tmp", counters_path)
 
 
 def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_dir: str, beam_args: list[str],
-                emit_articles: bool) -> dict[str, int] | None:
+                emit_articles: bool, progress: str | None = None) -> dict[str, int] | None:
     """The per-article pass in one worker process per share; their counters summed. Workers are forked
     where the platform can (Linux): they start with this process's imports and compiled configuration
     (``rules.compile_settings`` is memoized), ~4 s of CPU each saved; else spawned. A worker that fails
@@ -268,7 +272,7 @@ def run_workers(shares: list[list[Any]], settings: Settings, work_dir: str, out_
     try:
         for i, share in enumerate(shares):
             spec = {"plan": share, "settings": settings, "work_dir": work_dir, "out_dir": out_dir,
-                    "beam_args": beam_args, "emit_articles": emit_articles}
+                    "beam_args": beam_args, "emit_articles": emit_articles, "progress": progress}
             counters_path = os.path.join(work_dir, f"worker-{i}.counters.json")
             proc = ctx.Process(target=_worker, args=(spec, counters_path),  # type: ignore[attr-defined]
                                name=f"newswatch-batch-worker-{i + 1}")
@@ -303,10 +307,12 @@ class BatchRun(NamedTuple):
 
 def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
                emit_articles: bool = False, workers: int | None = None,
-               status: Callable[[str], AbstractContextManager[Any]] | None = None) -> BatchRun:
+               progress: Progress | None = None) -> BatchRun:
     """Both passes of the batch job over ``paths`` into ``out_dir`` (see the module docstring); their
     counters summed. ``workers``: worker processes of the local runner's per-article pass (None:
-    ``usable_cores()``, one for inputs under ``SMALL_INPUT`` bytes)."""
+    ``usable_cores()``, one for inputs under ``SMALL_INPUT`` bytes). ``progress``: called as
+    ``progress(total_bytes, planned_reads, log_path)`` for a context manager that shows the run's progress
+    (``pipeline.progress.BatchProgress``); its ``finishing()`` is called between the passes."""
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
     _, runner = make_options(beam_args)
@@ -322,14 +328,17 @@ def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: li
     shares = share_out(plan, workers) if local else [plan]
     os.makedirs(out_dir, exist_ok=True)
     work_dir = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out_dir)
-    where = f"{len(shares)} worker(s)" if local else runner_name(runner)
+    log_path = os.path.join(work_dir, "progress.log") if progress is not None else None
+    shown = progress(total, len(plan), log_path) if progress is not None and log_path else nullcontext()
     try:
-        with (status or (lambda _msg: nullcontext()))(f"newswatch batch: {len(paths)} input(s) on {where}"):
+        with shown as bar:
             if local and len(shares) > 1:
-                first = run_workers(shares, settings, work_dir, out_dir, beam_args, emit_articles)
+                first = run_workers(shares, settings, work_dir, out_dir, beam_args, emit_articles, log_path)
             else:
-                first = run_per_article(plan, settings, work_dir, out_dir, beam_args, emit_articles)
+                first = run_per_article(plan, settings, work_dir, out_dir, beam_args, emit_articles, log_path)
             t1 = time.perf_counter()
+            if bar is not None:
+                bar.finishing()
             options, finisher = make_options([])
             p = beam.Pipeline(runner=finisher, options=options)
             build_finish(p, work_dir, settings, out_dir, emit_articles=emit_articles)
@@ -345,7 +354,7 @@ def run_passes(paths: list[str], settings: Settings, out_dir: str, beam_args: li
 
 def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: list[str], *,
               emit_articles: bool = False, workers: int | None = None,
-              status: Callable[[str], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
+              progress: Progress | None = None) -> dict[str, Any]:
     """Run the batch job to completion (``run_passes``) and write ``summary.json``; returns the summary."""
     log = get_logger()
     os.makedirs(out_dir, exist_ok=True)
@@ -353,7 +362,7 @@ def run_batch(paths: list[str], settings: Settings, out_dir: str, beam_args: lis
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     run = run_passes(paths, settings, out_dir, beam_args, emit_articles=emit_articles, workers=workers,
-                     status=status)
+                     progress=progress)
     seconds = time.perf_counter() - t0
     summary = summarize(run.counters, out_dir, settings, len(paths), started, seconds, run.runner)
     summary["workers"] = run.workers

@@ -29,6 +29,7 @@ or the byte ranges of a big one) and only those small descriptors are reshuffled
 from __future__ import annotations
 
 import os
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
@@ -209,24 +210,67 @@ class _PlanFn(beam.DoFn):
         yield from ranges
 
 
-class _ReadFn(beam.DoFn):
-    """A ``_PlanFn`` element (a whole file, or a byte range of one) -> its raw items and dead letters."""
+def planned_bytes(element: PlannedRead) -> int:
+    """The bytes of the input one planned read covers (a whole file's size, or its byte range's length)."""
+    _fmt, name, start, end, _ = element
+    if end is not None:
+        return max(end - start, 0)
+    try:
+        return max(os.stat(as_path(name)).st_size - start, 0)
+    except OSError:
+        return 0
 
-    def __init__(self) -> None:
+
+class _ReadFn(beam.DoFn):
+    """A ``_PlanFn`` element (a whole file, or a byte range of one) -> its raw items and dead letters.
+    ``progress``: a file to append progress lines to (``transforms.ingest.progress``; batch on a terminal)."""
+
+    def __init__(self, progress: str | None = None) -> None:
         self.items = Metrics.counter(NAMESPACE, "read_items")
         self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
+        self.progress = progress
+        self.writer: Any = None
+
+    def setup(self) -> None:
+        if self.progress:
+            from transforms.ingest.progress import ProgressWriter
+
+            self.writer = ProgressWriter(self.progress)
+
+    def teardown(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
     def process(self, element: PlannedRead) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
         items = read_path(element[1]) if element[0] == "file" else read_range(element)
-        return route_dead_letters(items, self.items, self.dead)
+        routed = route_dead_letters(items, self.items, self.dead)
+        return routed if self.writer is None else self._reported(element, routed)
+
+    def _reported(self, element: PlannedRead, routed: Iterator[Any]) -> Iterator[Any]:
+        """``routed``, reporting items as the fused stages after this one take them, and the read's end."""
+        from transforms.ingest.progress import EVERY_ITEMS, EVERY_SECONDS
+
+        count, last = 0, time.monotonic()
+        for out in routed:
+            yield out
+            count += 1
+            if count >= EVERY_ITEMS or time.monotonic() - last >= EVERY_SECONDS:
+                self.writer.add(items=count)
+                count, last = 0, time.monotonic()
+        self.writer.add(items=count, done_bytes=planned_bytes(element), parts=1)
 
 
 class ReadPlanned(beam.PTransform):
     """``plan_path`` descriptors -> ``Outputs(raw, dead_letters)``: ``ReadFiles`` alone, for a job that planned
-    its reads itself (the batch job shares them out between workers, ``pipeline.batch``)."""
+    its reads itself (the batch job shares them out between workers, ``pipeline.batch``). ``progress``: the
+    progress log of ``pipeline.progress``, or None."""
+
+    def __init__(self, progress: str | None = None) -> None:
+        super().__init__()
+        self.progress = progress
 
     def expand(self, plan: beam.PCollection) -> Outputs:
-        return with_dead_letters(plan, "ReadFiles", _ReadFn())
+        return with_dead_letters(plan, "ReadFiles", _ReadFn(self.progress))
 
 
 class ReadArticles(beam.PTransform):
