@@ -23,6 +23,11 @@ Crash safety (``transforms.watch.store``): each tick's state changes commit only
 disk; the last tick is committed here after the pipeline has finished. Before starting, a state file that
 SQLite cannot read is moved aside with a warning (``--reset-state`` does the same on request), and feeds
 left in flight by a crash are made due at once.
+
+Metrics (``metrics_port``): a Prometheus endpoint (``transforms.watch.metrics.MetricsServer``) is bound before
+the pipeline starts -- an address in use or a port out of range is a usage error (exit 2) before anything
+runs -- logged as ``metrics at http://HOST:PORT/metrics`` (port 0: the free port it got) and stopped when
+watch stops. Its values are read from the state store at each scrape.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from schemas.errors import UsageError
 from transforms.stories.live import AssignStoriesLive
 from transforms.throttle.stages import ThrottleAlertsLive
 from transforms.watch.db import SharedDB
+from transforms.watch.metrics import MetricsServer
 from transforms.watch.source import PollSources
 from transforms.watch.stages import DedupeSeen, DropEmittedAlerts
 from transforms.watch.store import StateStore, open_state
@@ -140,6 +146,32 @@ def run_watch(settings: Settings, out_dir: str, beam_args: list[str], *, state: 
         log.info("feeds left in flight by the last run are due now", feeds=abandoned)
     totals_before = store.counters()
     store.close()
+    metrics = start_metrics(state_path, metrics_host, metrics_port) if metrics_port is not None else None
+    try:
+        return _run(settings, out_dir, beam_args, state_path, totals_before, duration=duration,
+                    emit_articles=emit_articles, tick=tick)
+    finally:
+        if metrics is not None:
+            metrics.stop()
+
+
+def start_metrics(state_path: str, host: str, port: int) -> MetricsServer:
+    """The metrics endpoint, serving; a port out of range or an address that cannot be bound (in use, not
+    local) is a ``UsageError``."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--metrics-port must be 0-65535 (0: any free port), not {port}")
+    try:
+        server = MetricsServer(state_path, host, port).start()
+    except (OSError, OverflowError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"cannot serve metrics on {host}:{port}: {detail}") from None
+    get_logger().info(f"metrics at {server.url}", url=server.url)
+    return server
+
+
+def _run(settings: Settings, out_dir: str, beam_args: list[str], state_path: str, totals_before: dict[str, int],
+         *, duration: float | None, emit_articles: bool, tick: float) -> int:
+    log = get_logger()
     stop_file = f"{state_path}.stop-{uuid.uuid4().hex[:8]}"
     deadline = time.time() + duration if duration else None
     options, runner = make_options(beam_args, streaming=True)

@@ -258,6 +258,8 @@ class FeedPoller:
                               next_due=next_poll(base, feed.interval, 0), last_polled=now,
                               last_status=str(result.http_status or result.status))
         self.store.save_feed(feed_key(feed), after)
+        self.store.record_poll(feed_key(feed), feed.url, result.status, result.http_status, result.error,
+                               result.retry_after, now)
         self.store.bump("feeds_polled")
         self.store.bump({"ok": "feeds_ok", "not_modified": "feeds_not_modified",
                          "error": "feeds_failed"}[result.status])

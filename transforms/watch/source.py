@@ -52,16 +52,21 @@ Backfill: what the first successful poll of a feed analyses (``feeds[].backfill`
 background and hands the entry on once the page has answered (``transforms.fulltext.stage.BacklogPages``).
 
 Heartbeat: after the work of a tick has gone through the fused stages (on the in-process runner they run
-synchronously as ``DueWork`` yields), ``DueWork`` logs one ``poll cycle`` line with what the store's
-counters say happened: feeds polled, 304s, failures, files read, entries queued and processed, the backlog
-left, new articles, alerts, suppressed alerts, and the seconds the tick took.
+synchronously as ``DueWork`` yields), ``DueWork`` looks at what the store's counters say happened: feeds
+polled, 304s, failures, files read, entries queued and processed, new articles, alerts, suppressed alerts.
+When something happened (``ACTIVITY``: a failure, a file, a new entry, an alert, backlog work) it logs one
+``poll cycle`` line at once; when nothing did (every feed answered 304 or listed nothing new, or no feed was
+due) at most one line every ``QUIET_HEARTBEAT`` seconds, so an idle watch still shows it is alive without a
+line a tick. A line sums every tick since the previous line (``ticks``: how many), so the lines of a run add
+up to its totals; ``backlog`` is what is left now and ``seconds`` what the last tick took. The first tick
+always logs.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import NamedTuple
 
@@ -85,6 +90,10 @@ PRUNE_EVERY = 3600.0          # apply the state store's retention bounds this of
 COLLECT_WAIT = 1.0            # seconds a tick waits for the fetches it submitted (when the backlog is empty)
 DRAIN_ITEMS = 200             # backlog items a tick hands to the analysis stages, at most
 DRAIN_SECONDS = 1.0           # ... and no more once their analysis has taken this long in the tick
+QUIET_HEARTBEAT = 60.0        # seconds: at most one ``poll cycle`` line this often while nothing happens
+#: counters whose change makes a tick worth a ``poll cycle`` line at once
+ACTIVITY = ("feeds_failed", "files_read", "new_articles", "alerts", "suppressed", "backlog_queued",
+            "backlog_drained")
 
 def tick_slack(tick: float) -> float:
     """How early a feed may be claimed: half a tick, so that a feed due a moment after a tick is not left
@@ -107,17 +116,23 @@ class DueFn(beam.DoFn):
                  "suppressed", "backlog_queued", "backlog_drained")
 
     def __init__(self, feeds: tuple[Feed, ...], watch_paths: tuple[str, ...], state_path: str,
-                 tick: float = 1.0) -> None:
+                 tick: float = 1.0, *, quiet_every: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.feeds = feeds
         self.watch_paths = watch_paths
         self.state_path = state_path
         self.tick = tick
+        self.quiet_every = quiet_every      # None: ``QUIET_HEARTBEAT``
+        self.clock = clock
 
     def setup(self) -> None:
         self.store = StateStore(self.state_path)
         self.log = structlog.get_logger("newswatch")
         self.last_prune = 0.0
         self.cycle = 0
+        self.pending = dict.fromkeys(self.HEARTBEAT, 0)   # summed over the ticks since the last line
+        self.pending_ticks = 0
+        self.last_line: float | None = None
 
     def teardown(self) -> None:
         if hasattr(self, "store"):
@@ -132,7 +147,6 @@ class DueFn(beam.DoFn):
             if any(removed.values()):
                 self.log.info("state pruned", **removed, **self.store.sizes())
         before = self.store.counters()
-        work = 0
         # due within half a tick counts as due now: the ticks fall on whole seconds, polls a little after
         due_by = now + tick_slack(self.tick)
         schedule = self.store.schedule()     # one query, then a claim only for the feeds that are due
@@ -141,7 +155,6 @@ class DueFn(beam.DoFn):
             if schedule.get(key, 0.0) > due_by:
                 continue
             if self.store.claim_due(key, due_by, lease=feed.timeout * 2 + 30):
-                work += 1
                 yield PollTask(feed=feed)
         for folder in self.watch_paths:
             for path in _scan(folder):
@@ -152,22 +165,35 @@ class DueFn(beam.DoFn):
                 if now - st.st_mtime < SETTLE:
                     continue
                 if self.store.claim_file(os.path.abspath(path), st.st_size, st.st_mtime):
-                    work += 1
                     self.store.bump("files_read")
                     yield PollTask(path=path)
         yield PollTask(collect=True)     # the answers that have arrived, then a bounded share of the backlog
         after = self.store.counters()
-        delta = {name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT}
-        if work or delta["feeds_polled"] or delta["backlog_queued"] or delta["backlog_drained"]:
-            self.cycle += 1
-            self.log.info("poll cycle", cycle=self.cycle, feeds=len(self.feeds),
-                          feeds_polled=delta["feeds_polled"], not_modified=delta["feeds_not_modified"],
-                          failed=delta["feeds_failed"], files_read=delta["files_read"],
-                          queued=delta["backlog_queued"], processed=delta["backlog_drained"],
-                          backlog=self.store.backlog_size(), new_entries=delta["new_articles"],
-                          # the store counts alerts before throttling; the heartbeat reports delivered ones
-                          alerts=delta["alerts"] - delta["suppressed"], suppressed=delta["suppressed"],
-                          seconds=round(time.time() - now, 2))
+        self.heartbeat({name: after.get(name, 0) - before.get(name, 0) for name in self.HEARTBEAT},
+                       round(time.time() - now, 2))
+
+    def heartbeat(self, delta: dict[str, int], seconds: float) -> None:
+        """Add a tick's counts to the pending line; log it at once when something happened, else at most
+        every ``QUIET_HEARTBEAT`` seconds (see the module docstring)."""
+        for name, n in delta.items():
+            self.pending[name] += n
+        self.pending_ticks += 1
+        busy = any(delta[name] for name in ACTIVITY)
+        at = self.clock()
+        quiet_every = QUIET_HEARTBEAT if self.quiet_every is None else self.quiet_every
+        if not busy and self.last_line is not None and at - self.last_line < quiet_every:
+            return
+        total, ticks = self.pending, self.pending_ticks
+        self.pending, self.pending_ticks, self.last_line = dict.fromkeys(self.HEARTBEAT, 0), 0, at
+        self.cycle += 1
+        self.log.info("poll cycle", cycle=self.cycle, ticks=ticks, quiet=not busy, feeds=len(self.feeds),
+                      feeds_polled=total["feeds_polled"], not_modified=total["feeds_not_modified"],
+                      failed=total["feeds_failed"], files_read=total["files_read"],
+                      queued=total["backlog_queued"], processed=total["backlog_drained"],
+                      backlog=self.store.backlog_size(), new_entries=total["new_articles"],
+                      # the store counts alerts before throttling; the heartbeat reports delivered ones
+                      alerts=total["alerts"] - total["suppressed"], suppressed=total["suppressed"],
+                      seconds=seconds)
 
 
 class PollTask(NamedTuple):
@@ -346,6 +372,7 @@ class FetchFn(beam.DoFn):
             self.log.info("first poll: older entries not analysed", feed=feed.url, skipped=skipped,
                           queued=len(items))
         queued = self.store.queue_items(items)
+        self.store.count_items(feed_key(feed), queued)
         if queued:
             self.queued.inc(queued)
             self.store.bump("backlog_queued", queued)

@@ -1,5 +1,9 @@
 """The watch job's own Beam stages over the state file: drop articles seen before (``DedupeSeen``) and alerts
 already emitted (``DropEmittedAlerts``), across polls and restarts.
+
+``DropEmittedAlerts`` is where the store first sees an alert: it counts it per rule and records the lag from
+the article's ``published_at`` to now (``StateStore.record_alert``: the metrics' alerts per rule and lag
+histogram). Counted before throttling, like the ``alerts`` counter; suppressed alerts are counted apart.
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ class _DropEmittedFn(beam.DoFn):
     def process(self, alert: Alert) -> Iterator[Alert]:
         if self.store.mark_alert(alert.alert_id):
             self.store.bump("alerts")
+            published = alert.article.published_at
+            lag = self.store.clock() - published.timestamp() if published is not None else None
+            self.store.record_alert(alert.rule_id, lag)
             yield alert
         else:
             self.repeats.inc()

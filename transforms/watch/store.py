@@ -16,6 +16,14 @@ What it remembers, so that a restart neither repeats nor loses alerts:
   share, so that analysing a big first poll never delays the next claims of due feeds). Never pruned: an
   item leaves only when a tick hands it to the analysis stages.
 * ``counters``: running totals (feeds polled, 304s, new articles, alerts, ...) for the heartbeat.
+* per feed, for ``newswatch feeds`` and the Prometheus metrics (``transforms.watch.health``,
+  ``transforms.watch.metrics``): the URL, the last success (time, HTTP status), the last error (time, text,
+  the server's ``Retry-After``), polls, 304s and errors so far, new entries queued (``record_poll``,
+  ``count_items``); added to older state files by ``_migrate``.
+* ``rule_alerts``: alerts first emitted per rule; ``alert_lag``: a histogram of the seconds from an
+  article's ``published_at`` to its alert's first emission (``record_alert``, bucket bounds ``LAG_BUCKETS``).
+* ``deliveries``: per outbox queue (a sink), retries booked and rows given up as dead letters
+  (``retry_later``, ``dead_lettered``).
 * ``meta``: ``committed_at``, the wall-clock time of the last committed tick.
 
 ``seen`` is keyed by the last time an article was seen, not the first: an entry that stays in a feed for
@@ -48,6 +56,25 @@ ALERT_RETENTION = 90 * 86400.0
 MAX_SEEN = 500_000
 MAX_ALERTS = 500_000
 RECONCILE_MARGIN = 5.0   # seconds before ``committed_at`` that a sink file still counts as possibly uncommitted
+#: upper bounds (seconds) of the publish-to-alert lag histogram (``record_alert``); "+Inf" catches the rest
+LAG_BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 7 * 86400.0)
+MAX_ERROR_TEXT = 500     # characters of a feed's last error kept
+
+#: feed columns added after the first release (name -> SQL type and default), for ``_migrate``
+FEED_COLUMNS = {
+    "in_flight": "INTEGER NOT NULL DEFAULT 0",
+    "synced": "INTEGER NOT NULL DEFAULT 0",
+    "url": "TEXT",
+    "last_success": "REAL",
+    "last_success_status": "TEXT",
+    "last_error": "TEXT",
+    "last_error_at": "REAL",
+    "retry_after": "REAL",
+    "polls": "INTEGER NOT NULL DEFAULT 0",
+    "not_modified": "INTEGER NOT NULL DEFAULT 0",
+    "errors": "INTEGER NOT NULL DEFAULT 0",
+    "items": "INTEGER NOT NULL DEFAULT 0",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (key TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,
@@ -66,6 +93,11 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL);
 CREATE TABLE IF NOT EXISTS backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT, raw TEXT NOT NULL,
     queued_at REAL NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS backlog_item ON backlog(item_id);
+CREATE TABLE IF NOT EXISTS rule_alerts (rule TEXT PRIMARY KEY, alerts INTEGER NOT NULL DEFAULT 0,
+    last_at REAL);
+CREATE TABLE IF NOT EXISTS alert_lag (le TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS deliveries (sink TEXT PRIMARY KEY, retries INTEGER NOT NULL DEFAULT 0,
+    dead INTEGER NOT NULL DEFAULT 0);
 """
 
 
@@ -98,15 +130,27 @@ class StateStore:
         self.closed = False
 
     def _migrate(self) -> None:
-        """State files of earlier versions lack ``feeds.in_flight`` and ``feeds.synced`` (a feed such a file
-        has polled counts as synced: a restart on a newer version must not backfill it again)."""
+        """State files of earlier versions lack the later ``FEED_COLUMNS``: each is added when absent
+        (``ALTER TABLE ADD COLUMN``; existing rows get the default). A feed such a file has polled counts as
+        synced (a restart on a newer version must not backfill it again), its last poll as its last success
+        or error, whichever its failure count says."""
         with self.shared.lock:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(feeds)")}
-            if "in_flight" not in columns:
-                self.db.execute("ALTER TABLE feeds ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0")
-            if "synced" not in columns:
-                self.db.execute("ALTER TABLE feeds ADD COLUMN synced INTEGER NOT NULL DEFAULT 0")
-                self.db.execute("UPDATE feeds SET synced = 1 WHERE last_polled IS NOT NULL")
+            if all(name in columns for name in FEED_COLUMNS):
+                return
+            with self.shared.txn() as db:   # again inside: another process may have added them meanwhile
+                columns = {row[1] for row in db.execute("PRAGMA table_info(feeds)")}
+                missing = [name for name in FEED_COLUMNS if name not in columns]
+                for name in missing:
+                    db.execute(f"ALTER TABLE feeds ADD COLUMN {name} {FEED_COLUMNS[name]}")
+                if "synced" in missing:
+                    db.execute("UPDATE feeds SET synced = 1 WHERE last_polled IS NOT NULL")
+                if "last_success" in missing:
+                    db.execute("UPDATE feeds SET last_success = last_polled, last_success_status = last_status "
+                               "WHERE last_polled IS NOT NULL AND failures = 0")
+                if "last_error" in missing:
+                    db.execute("UPDATE feeds SET last_error = last_status, last_error_at = last_polled "
+                               "WHERE last_polled IS NOT NULL AND failures > 0")
 
     def close(self) -> None:
         if not getattr(self, "closed", False):
@@ -144,6 +188,30 @@ class StateStore:
                 "last_polled = excluded.last_polled, in_flight = 0",
                 (key, state.etag, state.last_modified, state.failures, state.next_due, state.last_status,
                  state.last_polled))
+
+    def record_poll(self, key: str, url: str, status: str, http_status: int | None, error: str | None,
+                    retry_after: float | None, at: float) -> None:
+        """Count one poll of a feed (``status``: ``ok``, ``not_modified`` or ``error``) and remember its last
+        success (time, HTTP status) or its last error (time, text, the server's ``Retry-After``) -- for
+        ``newswatch feeds`` and the metrics. In the tick's transaction, like the schedule ``save_feed`` wrote."""
+        ok = status != "error"
+        with self.shared.txn() as db:
+            db.execute("INSERT INTO feeds (key) VALUES (?) ON CONFLICT(key) DO NOTHING", (key,))
+            if ok:
+                db.execute("UPDATE feeds SET url = ?, polls = polls + 1, not_modified = not_modified + ?, "
+                           "last_success = ?, last_success_status = ?, retry_after = NULL WHERE key = ?",
+                           (url, int(status == "not_modified"), at,
+                            str(http_status or (304 if status == "not_modified" else 200)), key))
+            else:
+                db.execute("UPDATE feeds SET url = ?, polls = polls + 1, errors = errors + 1, last_error = ?, "
+                           "last_error_at = ?, retry_after = ? WHERE key = ?",
+                           (url, (error or "error")[:MAX_ERROR_TEXT], at, retry_after, key))
+
+    def count_items(self, key: str, n: int) -> None:
+        """``n`` new entries of a feed went into the backlog (its "items seen")."""
+        if n:
+            with self.shared.txn() as db:
+                db.execute("UPDATE feeds SET items = items + ? WHERE key = ?", (n, key))
 
     def first_success(self, key: str) -> bool:
         """True once per feed: at its first successful poll (and the feed marked as synced, in the tick's
@@ -195,6 +263,23 @@ class StateStore:
             cur = db.execute("INSERT OR IGNORE INTO alerts (id, emitted_at) VALUES (?, ?)",
                              (alert_id, self.clock()))
             return cur.rowcount == 1
+
+    def record_alert(self, rule: str, lag: float | None) -> None:
+        """An alert of ``rule`` was emitted for the first time, ``lag`` seconds after its article was
+        published (None: the article has no date): counted per rule and in the lag histogram."""
+        now = self.clock()
+        with self.shared.txn() as db:
+            db.execute("INSERT INTO rule_alerts (rule, alerts, last_at) VALUES (?, 1, ?) ON CONFLICT(rule) "
+                       "DO UPDATE SET alerts = alerts + 1, last_at = excluded.last_at", (rule, now))
+        if lag is None:
+            self.bump("alert_lag_unknown")
+            return
+        lag = max(0.0, lag)
+        le = next((repr(b) for b in LAG_BUCKETS if lag <= b), "+Inf")
+        with self.shared.txn() as db:
+            db.execute("INSERT INTO alert_lag (le, count) VALUES (?, 1) ON CONFLICT(le) "
+                       "DO UPDATE SET count = count + 1", (le,))
+        self.bump("alert_lag_ms_sum", round(lag * 1000))
 
     # -- the backlog: fetched items waiting for the analysis stages --------------------------------------
     def queue_items(self, items: Iterable[tuple[str | None, str]]) -> int:
@@ -274,9 +359,24 @@ class StateStore:
                            [(sink_id, a) for a in alert_ids])
 
     def retry_later(self, sink_id: str, alert_ids: Iterable[str], next_try: float, error: str) -> None:
+        ids = list(alert_ids)
         with self.shared.txn() as db:
             db.executemany("UPDATE outbox SET attempts = attempts + 1, next_try = ?, last_error = ? "
-                           "WHERE sink_id = ? AND alert_id = ?", [(next_try, error, sink_id, a) for a in alert_ids])
+                           "WHERE sink_id = ? AND alert_id = ?", [(next_try, error, sink_id, a) for a in ids])
+            self._count_delivery(db, sink_id, "retries", len(ids))
+
+    def dead_lettered(self, sink_id: str, alert_ids: Iterable[str]) -> None:
+        """Rows given up (they become dead letters): out of the outbox, and counted per queue."""
+        ids = list(alert_ids)
+        with self.shared.txn() as db:
+            db.executemany("DELETE FROM outbox WHERE sink_id = ? AND alert_id = ?", [(sink_id, a) for a in ids])
+            self._count_delivery(db, sink_id, "dead", len(ids))
+
+    @staticmethod
+    def _count_delivery(db: sqlite3.Connection, sink_id: str, column: str, n: int) -> None:
+        if n:
+            db.execute(f"INSERT INTO deliveries (sink, {column}) VALUES (?, ?) ON CONFLICT(sink) "
+                       f"DO UPDATE SET {column} = {column} + excluded.{column}", (sink_id, n))
 
     # -- counters and retention ---------------------------------------------------------------------------
     def bump(self, name: str, n: int = 1) -> None:
