@@ -1,4 +1,5 @@
-"""Configuration validation: every error names the file, the item and (for queries) the column."""
+"""Configuration validation: every problem of a file at once, each naming the file, its line and column, the item
+and, where one is close, what was meant."""
 
 from __future__ import annotations
 
@@ -48,30 +49,40 @@ def _error(text: str, write_config) -> ConfigError:
 
 
 @pytest.mark.parametrize("text, expected", [
-    (GOOD.replace("severity: high", "severity: high\n    colour: red"), ["rules[0] (huawei-ip)", "unknown key 'colour'"]),
-    (GOOD.replace("severity: high", "severity: urgent"), ["rules[0] (huawei-ip)", "severity"]),
-    (GOOD + "  - id: huawei-ip\n    query: huawei\n", ["duplicate id 'huawei-ip'", "rules[1]"]),
+    (GOOD.replace("severity: high", "severity: high\n    colour: red"),
+     [":12:5: rules[0] (huawei-ip): unknown key 'colour' (known keys: id, query, description, severity, sinks,"]),
+    (GOOD.replace("severity: high", "severity: urgent"),
+     [":11:15: rules[0] (huawei-ip): severity: 'urgent' is not one of 'low', 'medium', 'high', 'critical'"]),
+    (GOOD + "  - id: huawei-ip\n    query: huawei\n",
+     [":12:9: rules[1] (huawei-ip): duplicate id 'huawei-ip' (first at line 9)"]),
     (GOOD.replace("topic:huawei AND topic:ip", "topic:huawei AND topic:nope"),
-     ["rules[0] (huawei-ip)", "unknown topic 'nope'", "column 18"]),
-    (GOOD.replace("topic:huawei AND topic:ip", "topic:huawei AND (topic:ip"), ["rules[0] (huawei-ip)", "column"]),
-    (GOOD.replace("'topic:huawei AND topic:ip'", "'NOT huawei'"), ["rules[0] (huawei-ip)", "column"]),
-    (GOOD.replace("severity: high", "severity: high\n    sinks: [pager]"), ["rules[0] (huawei-ip)", "unknown sink 'pager'"]),
-    (GOOD.replace("terms: [Huawei, 華為]", "label: no query"), ["topics[0] (huawei)", "needs 'query' or 'terms'"]),
-    (GOOD.replace("version: 1", "version: 7"), ["version"]),
-    (GOOD.replace("rules:", "rules: [oops"), ["invalid YAML", "line"]),
-    (GOOD.replace("id: huawei\n", "id: Huawei Co\n"), ["topics[0]", "id"]),
-    ("- just\n- a list\n", ["top level must be a mapping"]),
+     [":10:30: rules[0] (huawei-ip): query: unknown topic 'nope' (topics: huawei, ip)"]),   # query column 18
+    (GOOD.replace("topic:huawei AND topic:ip", "topic:huawei AND (topic:ip"),
+     [":10:39: rules[0] (huawei-ip): query: expected ')' to close '(' at column 30, found end of query"]),
+    (GOOD.replace("'topic:huawei AND topic:ip'", "'NOT huawei'"), [":10:13: rules[0] (huawei-ip): query: query can match by negation alone"]),
+    (GOOD.replace("severity: high", "severity: high\n    sinks: [pager]"),
+     [":12:13: rules[0] (huawei-ip): unknown sink 'pager' (sinks: default)"]),
+    (GOOD.replace("terms: [Huawei, 華為]", "label: no query"),
+     [":4:5: topics[0] (huawei): a topic needs 'query' or 'terms'"]),
+    (GOOD.replace("version: 1", "version: 7"), [":2:10: version: 7 is not 1"]),
+    (GOOD.replace("rules:", "rules: [oops"), [":9:7: invalid YAML: did not find expected"]),
+    (GOOD.replace("id: huawei\n", "id: Huawei Co\n"), [":4:9: topics[0] (Huawei Co): id: 'Huawei Co' is not an id"]),
+    ("- just\n- a list\n", [":1:1: the top level must be a mapping"]),
 ])
-def test_config_errors_name_file_item_and_column(text, expected, write_config):
-    message = str(_error(text, write_config))
+def test_config_errors_name_file_line_column_and_item(text, expected, write_config):
+    err = _error(text, write_config)
+    message = str(err)
     for part in expected:
         assert part in message, (part, message)
+    assert len(err.problems) == 1 and err.line is not None and err.column is not None
 
 
 def test_query_error_column_points_into_the_query(write_config):
     err = _error(GOOD.replace("'topic:huawei AND topic:ip'", "'huawei AND (ip OR'"), write_config)
-    assert err.item is not None and "huawei-ip" in err.item and "line 9" in err.item
-    assert err.column is not None and 12 <= err.column <= 19
+    assert err.item == "rules[0] (huawei-ip)" and err.line == 10
+    # line 10, "    query: 'huawei AND (ip OR'": the query starts at column 13, its dangling OR at query column 16
+    assert err.column == 13 + 16 - 1
+    assert err.reason == "query: dangling 'OR': expected a term after it"
 
 
 def test_topic_cycle_is_an_error(write_config):
@@ -96,7 +107,7 @@ def test_missing_file_and_bad_encoding(tmp_path):
 
 
 def test_webhook_sink_needs_url():
-    with pytest.raises(ConfigError, match=r"sinks\[0\] \(hook\).*needs 'url'"):
+    with pytest.raises(ConfigError, match=r"^x.yaml:1:9: sinks\[0\] \(hook\): a webhook sink needs 'url'$"):
         parse_settings("sinks: [{id: hook, type: webhook}]", "x.yaml")
 
 
@@ -147,10 +158,10 @@ def test_backfill_default_feed_setting_and_global_setting():
 
 
 @pytest.mark.parametrize("text, item", [
-    ("feeds:\n  - url: a.xml\n  - url: b.xml\n    backfill: soon\n", "feeds[1]: backfill"),
-    ("feeds: [{url: a.xml, id: wire, backfill: 0m}]\n", "feeds[0] (wire): backfill"),
-    ("feeds: [{url: a.xml}]\nfetch: {backfill: yesterday}\n", "fetch: backfill"),
-    ("feeds: [{url: a.xml, backfill: 24}]\n", "feeds[0]: backfill"),
+    ("feeds:\n  - url: a.xml\n  - url: b.xml\n    backfill: soon\n", ":4:15: feeds[1]: backfill"),
+    ("feeds: [{url: a.xml, id: wire, backfill: 0m}]\n", ":1:42: feeds[0] (wire): backfill"),
+    ("feeds: [{url: a.xml}]\nfetch: {backfill: yesterday}\n", ":2:19: fetch: backfill"),
+    ("feeds: [{url: a.xml, backfill: 24}]\n", ":1:32: feeds[0]: backfill"),
 ])
 def test_a_bad_backfill_is_a_config_error_naming_the_item(text, item, write_config):
     path = write_config(text)

@@ -20,7 +20,8 @@ Lexical rules (columns are 1-based):
   - ``NEAR/<int>`` (upper case) is the proximity operator; a bare ``NEAR``
     or ``NEAR/`` without an integer is an error;
   - ``name:rest`` -- the first ``:`` makes ``name`` a field prefix; ``name``
-    must be one of the (lower-case) field names.  ``rest`` (if any) is the
+    must be one of the (lower-case) field names (an unknown one is an error naming the closest field:
+    ``titel:`` -> did you mean 'title'?).  ``rest`` (if any) is the
     atom and may itself contain ``:`` (``url:http://x``);
   - ``*`` is allowed only once, at the very end, directly after a word
     character (prefix search);
@@ -31,6 +32,7 @@ Integers (``NEAR/N``, ``~N``) are ASCII digits, at most ``MAX_INT``.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from dataclasses import dataclass
@@ -205,8 +207,11 @@ def _bare_word(word: str, col: int) -> list[Token]:
     if not name:
         raise QuerySyntaxError("missing field name before ':'", col)
     if name not in FIELDS:
+        close = difflib.get_close_matches(name.lower(), sorted(FIELDS), n=1, cutoff=0.6)
         if name.lower() in FIELDS:
             msg = f"unknown field {name!r} (field names are lower case: {name.lower()!r})"
+        elif close:
+            msg = f"unknown field {name!r} (did you mean {close[0]!r}?)"
         else:
             msg = f"unknown field {name!r} (known fields: {', '.join(sorted(FIELDS))})"
         raise QuerySyntaxError(msg, col)
