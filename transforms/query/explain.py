@@ -70,8 +70,7 @@ class Explanation:
         """The tree as JSON-ready dicts (evidence as ``{"field", "start", "end", "text"}``)."""
         return {"kind": self.kind, "query": self.query, "held": self.held, "reason": self.reason,
                 "column": self.column,
-                "evidence": [{"field": e.field, "start": e.start, "end": e.end, "text": e.text}
-                             for e in self.evidence],
+                "evidence": [{"field": f, "start": a, "end": b, "text": t} for f, a, b, t in self.evidence],
                 "children": [c.to_dict() for c in self.children]}
 
     def walk(self) -> Iterable[tuple[int, Explanation]]:
@@ -131,7 +130,7 @@ def _where(fields: Sequence[str]) -> str:
 
 
 def _quote(ev: Sequence[Evidence], limit: int = REASON_QUOTES) -> str:
-    parts = [f'{e.field}[{e.start}:{e.end}] "{e.text}"' for e in ev[:limit]]
+    parts = [f'{f}[{a}:{b}] "{t}"' for f, a, b, t in ev[:limit]]
     more = f" and {len(ev) - limit} more" if len(ev) > limit else ""
     return ", ".join(parts) + more
 
