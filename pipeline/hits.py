@@ -422,9 +422,9 @@ def count_hits(settings: Settings, queries: Sequence[Query], paths: Sequence[str
     result["files"] = len(paths)
     result["workers"] = used
     result["seconds"] = round(time.perf_counter() - start, 3)
-    first = next((p.first_dead for p in parts if p.first_dead), None)
-    if first:
-        result["first_dead_letter"] = first
+    firsts = [p.first_dead for p in parts if p.first_dead]
+    if firsts:   # (the first in path order, whichever process read it)
+        result["first_dead_letter"] = min(firsts)
     return result
 
 
