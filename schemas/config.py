@@ -395,9 +395,6 @@ def _settings_from_payload(digest: str, source_file: str, payload: bytes,
 # aliases (a "billion laughs" file is a few shared lists, not a billion strings).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-#: problems listed at most (the summary line counts them all)
-MAX_PROBLEMS = 500
-
 Path_ = tuple[str | int, ...]
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -741,9 +738,9 @@ def _validation_problems(exc: ValidationError, data: dict[str, Any], file: str, 
         if len(errs) > 1:   # the members of a union: what it accepts, together
             wanted = [_expected(err) for err in errs]
             message = f"{_short(errs[0].get('input'))} is not {' or '.join(dict.fromkeys(wanted))}"
-        rest = _rest(loc)
+        item, rest = item_name(data, loc), _rest(loc)
         line, column = _located(loc, source)
-        problems.append(Problem(file, line, column, item_name(data, loc), (f"{rest}: " if rest else "") + message,
+        problems.append(Problem(file, line, column, item, (f"{rest}: " if rest and rest != item else "") + message,
                                 hint))
     return problems
 
