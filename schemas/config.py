@@ -8,9 +8,10 @@ problem it finds at once (``ConfigError.problems``), each with its line and colu
 the structure is valid.
 
 Positions come from the YAML node tree. Loading keeps the fast path: the tree is composed once (it gives
-the item lines and the duplicate keys), and positions of anything deeper are only looked up when there is
-an error: ``Settings.position`` and ``Settings.query_position`` compose the text again then (the text is
-kept with the settings, ``_Source``; settings unpickled in a worker have only their item lines).
+the item lines; the loader notes duplicate keys as it builds each mapping), and positions of anything
+deeper are only looked up when there is an error: ``Settings.position`` and ``Settings.query_position``
+compose the text again then (the text is kept with the settings, ``_Source``; settings unpickled in a
+worker have only their item lines).
 """
 
 from __future__ import annotations
@@ -393,14 +394,36 @@ def _settings_from_payload(digest: str, source_file: str, payload: bytes,
 # libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.
 # libyaml refuses nesting deeper than 1,000 levels, and an anchor is constructed once and shared by its
 # aliases (a "billion laughs" file is a few shared lists, not a billion strings).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, noting the mappings that have a key twice (PyYAML keeps the last one silently). The
+    test is free when there is none: the dict built has as many keys as the mapping has pairs."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicated: list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]] = []   # (mapping, key, first)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        before = node.value[:]          # merge keys (<<) are flattened into node.value in place
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(before) or len(node.value) != len(before):
+            first: dict[tuple[str, str], yaml.Node] = {}
+            for k, _ in before:
+                if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE:
+                    if (k.tag, k.value) in first:
+                        self.duplicated.append((node, k, first[(k.tag, k.value)]))
+                    first[(k.tag, k.value)] = k
+        return mapping
 
 Path_ = tuple[str | int, ...]
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _compose(text: str) -> yaml.Node | None:
-    loader = _LOADER(text)
+    loader = _Loader(text)
     try:
         return loader.get_single_node()
     finally:
@@ -505,73 +528,49 @@ class _Source:
         return start.line + len(breaks) + 1, j - breaks[-1].end() + 1
 
 
-def _scan(root: yaml.Node | None) -> tuple[dict[tuple[str, int], int], list[tuple[Path_, yaml.Node, yaml.Node]]]:
-    """The line of each item of a top-level list, and the duplicate keys of every mapping: (path of the key,
-    its node, the node of the same key before it). Each node is visited once (aliases share theirs)."""
+def _scan(root: yaml.Node | None, duplicated: list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]]
+          ) -> tuple[dict[tuple[str, int], int], list[tuple[Path_, yaml.Node, yaml.Node]]]:
+    """The line of each item of a top-level list, and the ``duplicated`` keys the loader noted with their
+    paths: (path of the key, its node, the node of the same key before it). Only when there are duplicates
+    is the tree walked for their paths (each node once: aliases share theirs)."""
     lines: dict[tuple[str, int], int] = {}
-    duplicates: list[tuple[Path_, yaml.Node, yaml.Node]] = []
     if isinstance(root, yaml.MappingNode):
         for key, value in root.value:
             if isinstance(value, yaml.SequenceNode):
                 for i, node in enumerate(value.value):
                     lines[(key.value, i)] = node.start_mark.line + 1
-    if _may_have_duplicates(root):      # rare: only then the walk that knows where each key is
-        seen: set[int] = set()
-        stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root is not None else []
-        while stack:
-            node, path = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if isinstance(node, yaml.MappingNode):
-                keys: dict[tuple[str, str], yaml.Node] = {}
-                for k, v in node.value:
-                    if isinstance(k, yaml.ScalarNode):
-                        if k.tag != "tag:yaml.org,2002:merge":
-                            if (k.tag, k.value) in keys:
-                                duplicates.append(((*path, k.value), k, keys[(k.tag, k.value)]))
-                            keys[(k.tag, k.value)] = k
-                        stack.append((v, (*path, k.value)))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
-    duplicates.sort(key=lambda d: (d[1].start_mark.line, d[1].start_mark.column))
-    return lines, duplicates
-
-
-def _may_have_duplicates(root: yaml.Node | None) -> bool:
-    """Whether some mapping of the tree has two keys written alike (the fast pass of ``_scan``: ~10 ms for
-    5,000 rules; each collection once, so aliases cost nothing)."""
+    if not duplicated:
+        return lines, []
+    paths: dict[int, Path_] = {}
+    wanted = {id(m) for m, _, _ in duplicated}
     seen: set[int] = set()
-    stack = [root] if root is not None else []
-    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is mapping:
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            pairs = node.value
-            if len({k.value for k, _ in pairs if type(k) is yaml.ScalarNode}) != len(pairs):
-                return True
-            stack.extend(v for _, v in pairs)
-        elif kind is sequence:
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.extend(node.value)
-    return False
+    stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root is not None else []
+    while stack and len(paths) < len(wanted):
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in wanted:
+            paths[id(node)] = path
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((v, (*path, k.value)) for k, v in node.value if isinstance(k, yaml.ScalarNode))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
+    found = [((*paths.get(id(m), ()), k.value), k, before) for m, k, before in duplicated]
+    found.sort(key=lambda d: (d[1].start_mark.line, d[1].start_mark.column))
+    return lines, found
 
 
-def _load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
-    """The YAML document and its node tree (parsed once: positions come from the same tree)."""
-    loader = _LOADER(text)
+def _load_yaml(text: str) -> tuple[Any, yaml.Node | None, list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]]]:
+    """The YAML document, its node tree (parsed once: positions come from the same tree) and the keys that
+    a mapping has twice."""
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
-    return data, root
+    return data, root, loader.duplicated
 
 
 def item_name(settings_or_data: Any, path: Sequence[Any]) -> str | None:
@@ -791,8 +790,11 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
     with every problem of its structure (YAML syntax alone: the first, since the parser stops there)."""
     try:
         with paused_gc():   # a big rule file is many long-lived objects: collections only slow it down
-            data, root = _load_yaml(text)  # a safe loader (libyaml or pure)
-            lines, duplicates = _scan(root)
+            data, root, duplicated = _load_yaml(text)  # a safe loader (libyaml or pure)
+            lines, duplicates = _scan(root, duplicated)
+            top = root.start_mark if root is not None else None
+            # the node tree is let go here, before validating: errors compose it again
+            del root
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         message = f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
@@ -802,16 +804,12 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
                           column=mark.column + 1 if mark else None) from None
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", file=file) from None
-    # the node tree is let go before validating (a garbage collection then would traverse all of it); errors
-    # compose it again
     source = _Source(text)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping (version, topics, rules, sinks, feeds)", file=file,
-                          line=root.start_mark.line + 1 if root else None,
-                          column=root.start_mark.column + 1 if root else None)
-    del root
+                          line=top.line + 1 if top else None, column=top.column + 1 if top else None)
     problems = [Problem(file, k.start_mark.line + 1, k.start_mark.column + 1, item_name(data, path[:-1]),
                         f"duplicate key {path[-1]!r} (also at line {before.start_mark.line + 1}; "
                         "only the last one would be used)")
