@@ -196,3 +196,12 @@ def test_settings_built_in_code_still_check_references():
     with pytest.raises(ConfigError, match=r"rules\[0\] \(r\): unknown sink 'pagr' \(did you mean 'pager'\?\)"):
         Settings.model_validate({"sinks": [{"id": "pager", "type": "stdout"}],
                                  "rules": [{"id": "r", "query": "x", "sinks": ["pagr"]}]})
+
+
+def test_merge_keys_are_not_duplicates_but_a_key_written_twice_beside_one_is():
+    settings = parse_settings("rules:\n  - &base {id: r, query: q, severity: low}\n  - {<<: *base, id: s}\n", "c.yaml")
+    assert [(r.id, r.severity) for r in settings.rules] == [("r", "low"), ("s", "low")]
+    with pytest.raises(ConfigError) as info:
+        parse_settings("rules:\n  - &base {id: r, query: q}\n  - {<<: *base, id: s, id: t}\n", "c.yaml")
+    assert str(info.value) == "c.yaml:3:21: rules[1] (t): duplicate key 'id' (also at line 3; only the last one " \
+                              "would be used)"
