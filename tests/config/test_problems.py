@@ -203,5 +203,5 @@ def test_merge_keys_are_not_duplicates_but_a_key_written_twice_beside_one_is():
     assert [(r.id, r.severity) for r in settings.rules] == [("r", "low"), ("s", "low")]
     with pytest.raises(ConfigError) as info:
         parse_settings("rules:\n  - &base {id: r, query: q}\n  - {<<: *base, id: s, id: t}\n", "c.yaml")
-    assert str(info.value) == "c.yaml:3:21: rules[1] (t): duplicate key 'id' (also at line 3; only the last one " \
+    assert str(info.value) == "c.yaml:3:24: rules[1] (t): duplicate key 'id' (also at line 3; only the last one " \
                               "would be used)"
