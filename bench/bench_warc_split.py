@@ -52,7 +52,7 @@ def run(path: str, workers: int, split_min: int | None, chunk: int) -> tuple[flo
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from transforms.ingest.read import ReadArticles
+    from transforms.stages import ReadArticles
 
     opts = PipelineOptions(
         [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing", "--runner=DirectRunner"]

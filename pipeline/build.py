@@ -24,16 +24,13 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from schemas.config import Settings
-from transforms.analyze.match import MatchRules
-from transforms.analyze.tag import TagTopics
 from transforms.batch.settle import ARTICLES_TAG, Settle
 from transforms.batch.spill import Spill, id_shard
 from transforms.dedupe import copy_member
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts
 from transforms.fulltext.stage import FetchFullText, default_cache
-from transforms.ingest.read import ReadPlanned
-from transforms.normalize import NormalizeArticles
+from transforms.stages import MatchRules, NormalizeArticles, ReadPlanned, TagTopics
 from transforms.stories.batch import DUPLICATES_TAG, SignCopiesFn
 from transforms.stories.join import packed_alert
 from transforms.throttle.stages import STORIES, SUPPRESSED

@@ -1,7 +1,7 @@
 """Batch progress on a terminal: parts of the input read, items per second, and the time left.
 
 The per-article pass runs in worker processes (or a Dask cluster on this machine), so progress travels
-through a file, not through memory: each read stage (``transforms.ingest.read._ReadFn`` with a
+through a file, not through memory: each read stage (``transforms.stages._ReadFn`` with a
 ``progress`` path, writing through ``transforms.ingest.progress.ProgressWriter``) appends short lines to
 ``<work dir>/progress.log`` -- ``items bytes parts`` -- as its items go through the fused per-article
 stages (every 256 items or half a second) and when one planned read (a file or a byte range of a big

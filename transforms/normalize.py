@@ -29,18 +29,14 @@ from __future__ import annotations
 import hashlib
 import re
 import traceback
-from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import apache_beam as beam
-from apache_beam.metrics import Metrics
 from pydantic import ValidationError
 
 from schemas.records import Article, DeadLetter, Origin, RawArticle, describe, utc_now
 from transforms.ingest.dates import parse_date
 from transforms.ingest.plaintext import clean, first_sentence
-from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
 
 MAX_BODY_CHARS = 2_000_000
 MAX_RAW_BODY_CHARS = 4 * MAX_BODY_CHARS
@@ -190,27 +186,3 @@ def normalize_item(raw: RawArticle) -> tuple[Article | None, DeadLetter | None]:
         return normalize(raw), None
     except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
         return None, failure(raw, exc)
-
-
-class _NormalizeFn(beam.DoFn):
-    """The per-item boundary: whatever one item raises becomes its dead letter; the bundle goes on."""
-
-    def __init__(self) -> None:
-        self.ok = Metrics.counter(NAMESPACE, "normalize_articles")
-        self.dead = Metrics.counter(NAMESPACE, "normalize_dead_letters")
-
-    def process(self, raw: RawArticle) -> Iterator[Article | beam.pvalue.TaggedOutput]:
-        article, dead = normalize_item(raw)
-        if dead is not None:
-            self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
-            return
-        self.ok.inc()
-        yield article
-
-
-class NormalizeArticles(beam.PTransform):
-    """RawArticle -> ``Outputs(articles: Article, dead_letters: DeadLetter)``."""
-
-    def expand(self, raw: beam.PCollection) -> Outputs:
-        return with_dead_letters(raw, "Normalize", _NormalizeFn())

@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import apache_beam as beam
-from apache_beam.metrics import Metrics
+if TYPE_CHECKING:   # Beam is imported where a stage is built, not by the per-item code that counts
+    import apache_beam as beam
 
 NAMESPACE = "newswatch"
 DEAD_LETTERS = "dead_letters"
@@ -22,11 +22,29 @@ DEAD_LETTERS = "dead_letters"
 _COUNTERS: dict[str, Any] = {}
 
 
+class _Counter:
+    """A ``newswatch`` counter that imports Beam when it is first incremented (per-item code counts without
+    making its importers load Beam: ``newswatch explain`` and ``hits`` never increment)."""
+
+    __slots__ = ("_beam", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._beam: Any = None
+
+    def inc(self, n: int = 1) -> None:
+        if self._beam is None:
+            from apache_beam.metrics import Metrics
+
+            self._beam = Metrics.counter(NAMESPACE, self.name)
+        self._beam.inc(n)
+
+
 def counter(name: str) -> Any:
     """The ``newswatch`` counter ``name``."""
     c = _COUNTERS.get(name)
     if c is None:
-        c = _COUNTERS[name] = Metrics.counter(NAMESPACE, name)
+        c = _COUNTERS[name] = _Counter(name)
     return c
 
 
@@ -40,5 +58,7 @@ class Outputs(NamedTuple):
 
 def with_dead_letters(pcoll: beam.PCollection, label: str, fn: beam.DoFn) -> Outputs:
     """``pcoll | label >> ParDo(fn)``, where ``fn`` yields items and ``TaggedOutput(DEAD_LETTERS, ...)``."""
+    import apache_beam as beam
+
     results = pcoll | label >> beam.ParDo(fn).with_outputs(DEAD_LETTERS, main="items")
     return Outputs(results.items, results[DEAD_LETTERS])

@@ -19,9 +19,9 @@ from schemas.records import Article, Origin, RawArticle
 from tests.e2e.cli import read_jsonl
 from tests.transforms.stories.test_cluster import COPY, REWRITE, WIRE
 from transforms import dedupe
-from transforms.analyze.match import MatchRules
-from transforms.analyze.tag import Tagger, TagTopics
+from transforms.analyze.tag import Tagger
 from transforms.normalize import normalize
+from transforms.stages import MatchRules, TagTopics
 from transforms.stories.batch import DUPLICATES_TAG, MEMBERS_TAG, JoinStoryIds, SetStoryIds, StoryIds
 from transforms.watch.stages import DedupeSeen
 

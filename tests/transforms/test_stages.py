@@ -16,12 +16,11 @@ from pipeline.build import Analyzed, write_outputs
 from schemas.config import parse_settings
 from schemas.records import Alert, Article, DeadLetter, Origin, RawArticle
 from tests.conftest import SEED_ARTICLE
-from transforms.analyze.match import MatchRules, RuleMatcher
-from transforms.analyze.tag import TagTopics
+from transforms.analyze.match import RuleMatcher
 from transforms.deliver.jsonl import WriteJsonl
 from transforms.deliver.routing import WriteAlerts
-from transforms.ingest.read import ReadArticles
-from transforms.normalize import NormalizeArticles, normalize
+from transforms.normalize import normalize
+from transforms.stages import MatchRules, NormalizeArticles, ReadArticles, TagTopics
 
 
 def pipeline() -> BeamTestPipeline:

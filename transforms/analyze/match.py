@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
-import apache_beam as beam
-from apache_beam.metrics import Metrics
-
-from schemas.config import Settings
 from schemas.records import Alert, AlertArticle, Article, DeadLetter, MatchEvidence, utc_now
 from transforms.analyze import relevance
-from transforms.analyze.rules import CompiledSettings, compile_settings
+from transforms.analyze.rules import CompiledSettings
 from transforms.analyze.tag import Tagged, item_failure
 from transforms.query import Evidence
-from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
+from transforms.wiring import counter
 
 MAX_MATCHES = 100
 SNIPPET_CHARS = 240
@@ -175,40 +171,3 @@ def match_item(matcher: RuleMatcher, tagged: Tagged) -> tuple[list[Alert], DeadL
         return matcher.match(tagged), None
     except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
         return [], item_failure("match", exc, getattr(tagged, "article", None))
-
-
-class _MatchFn(beam.DoFn):
-    """The per-item boundary: whatever matching one article raises becomes its dead letter."""
-
-    def __init__(self, settings: Settings, matcher: Callable[[CompiledSettings], RuleMatcher]) -> None:
-        self.settings = settings
-        self.make_matcher = matcher
-        self.articles = Metrics.counter(NAMESPACE, "match_articles")
-        self.dead = Metrics.counter(NAMESPACE, "match_dead_letters")
-
-    def setup(self) -> None:
-        self.matcher = self.make_matcher(compile_settings(self.settings))
-
-    def process(self, tagged: Tagged) -> Iterator[Alert | beam.pvalue.TaggedOutput]:
-        self.articles.inc()   # articles given to the matcher (``match_dead_letters`` of them failed)
-        alerts, dead = match_item(self.matcher, tagged)
-        if dead is not None:
-            self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
-            return
-        count_alerts(alerts)
-        yield from alerts
-
-
-class MatchRules(beam.PTransform):
-    """Tagged -> ``Outputs(alerts: Alert, dead_letters: DeadLetter)``. ``matcher`` builds the matcher from the
-    compiled settings (default ``RuleMatcher``)."""
-
-    def __init__(self, settings: Settings, *,
-                 matcher: Callable[[CompiledSettings], RuleMatcher] = RuleMatcher) -> None:
-        super().__init__()
-        self.settings = settings
-        self.matcher = matcher
-
-    def expand(self, tagged: beam.PCollection) -> Outputs:
-        return with_dead_letters(tagged, "Match", _MatchFn(self.settings, self.matcher))

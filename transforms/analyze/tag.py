@@ -21,20 +21,16 @@ and where it was raised) and the run goes on; ``match.match_item`` does the same
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import get_args
 
-import apache_beam as beam
-from apache_beam.metrics import Metrics
-
-from schemas.config import Settings
 from schemas.records import Article, DeadLetter, Origin, Stage, describe
 from transforms.analyze import relevance
 from transforms.analyze.boilerplate import mask_fields
-from transforms.analyze.rules import CompiledSettings, compile_settings
+from transforms.analyze.rules import CompiledSettings
 from transforms.query import Document, LazyTopics
-from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, counter, with_dead_letters
+from transforms.wiring import counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,37 +143,3 @@ def tag_item(tagger: Tagger, article: Article) -> tuple[Tagged | None, DeadLette
         return tagger.tag(article), None
     except Exception as exc:   # SPEC §6: no exception raised by one item ends a run
         return None, item_failure("tag", exc, article)
-
-
-class _TagFn(beam.DoFn):
-    """The per-item boundary: whatever tagging one article raises becomes its dead letter."""
-
-    def __init__(self, settings: Settings, tagger: Callable[[CompiledSettings], Tagger]) -> None:
-        self.settings = settings
-        self.make_tagger = tagger
-        self.dead = Metrics.counter(NAMESPACE, "tag_dead_letters")
-
-    def setup(self) -> None:
-        self.tagger = self.make_tagger(compile_settings(self.settings))
-
-    def process(self, article: Article) -> Iterator[Tagged | beam.pvalue.TaggedOutput]:
-        result, dead = tag_item(self.tagger, article)
-        if dead is not None:
-            self.dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead)
-            return
-        count_tagged(result.article.topics)
-        yield result
-
-
-class TagTopics(beam.PTransform):
-    """Article -> ``Outputs(tagged: Tagged, dead_letters: DeadLetter)``: the article with ``topics`` set, plus
-    its prepared document. ``tagger`` builds the tagger from the compiled settings (default ``Tagger``)."""
-
-    def __init__(self, settings: Settings, *, tagger: Callable[[CompiledSettings], Tagger] = Tagger) -> None:
-        super().__init__()
-        self.settings = settings
-        self.tagger = tagger
-
-    def expand(self, articles: beam.PCollection) -> Outputs:
-        return with_dead_letters(articles, "Tag", _TagFn(self.settings, self.tagger))

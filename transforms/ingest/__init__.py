@@ -1,11 +1,11 @@
 """transforms.ingest: reading inputs -- files in, ``RawArticle`` records and dead letters out.
 
-Entry points: ``read.ReadArticles`` (the Beam transform), ``read.ReadPlanned`` (for a job that planned its
-reads, ``pipeline.run``), ``read.read_path`` (one file, no Beam), ``plan.expand_inputs`` / ``plan.plan_path``.
+Entry points: ``read.read_path`` / ``read.read_range`` (one file or byte range, no Beam; the Beam stages over
+them, ``ReadArticles`` and ``ReadPlanned``, are in ``transforms.stages``), ``plan.expand_inputs`` / ``plan.plan_path``.
 
 | module | job |
 | ------ | --- |
-| ``read`` | dispatch: each file to its format's reader, the per-file boundary, the Beam transforms |
+| ``read`` | dispatch: each file to its format's reader, the per-file boundary (no Beam import) |
 | ``plan`` | which files the inputs name; which byte ranges of a big WARC/JSONL are read as one piece |
 | ``files`` | opening: regular files only, never blocking; names that are not UTF-8 |
 | ``formats`` | ``detect_format``: the extension proposes, the content decides |

@@ -16,7 +16,7 @@ piece, streaming. A file that cannot be split, or fails while being looked at, i
 reports what is wrong.
 
 Descriptors are small (a path and three numbers) and pickle as plain tuples do: they are what the Beam
-transforms reshuffle (``transforms.ingest.read.ReadArticles``) and what the batch job shares out
+transforms reshuffle (``transforms.stages.ReadArticles``) and what the batch job shares out
 (``pipeline.run``, ``pipeline.build``); the items themselves are never reshuffled.
 """
 

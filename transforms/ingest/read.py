@@ -1,8 +1,9 @@
-"""Reading inputs: each file's reader chosen by its format, raw items and dead letters out; the Beam transforms.
+"""Reading inputs: each file's reader chosen by its format, raw items and dead letters out (no Beam import).
 
-``ReadArticles`` takes a PCollection of file paths (built with ``beam.Create`` -- the shape that every
-runner, Dask included, can execute; as ``os.fsencode`` bytes, so that a file name that is not UTF-8 survives
-the coders) and returns ``Outputs(raw, dead_letters)``.
+``read_path`` reads one file, ``read_range`` one byte range of a big archive. The Beam stages over them are in
+``transforms.stages``: ``ReadArticles`` takes a PCollection of file paths (built with ``beam.Create`` -- the
+shape that every runner, Dask included, can execute; as ``os.fsencode`` bytes, so that a file name that is not
+UTF-8 survives the coders) and returns ``Outputs(raw, dead_letters)``.
 
 The other modules of ``transforms.ingest`` (planning, opening, format detection, one reader per format, the
 shared helpers) are listed in the package docstring (``transforms/ingest/__init__.py``).
@@ -29,13 +30,9 @@ or the byte ranges of a big one) and only those small descriptors are reshuffled
 from __future__ import annotations
 
 import os
-import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
-
-import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas.records import DeadLetter, Origin, RawArticle
 from transforms.ingest.feed import parse_feed
@@ -45,11 +42,10 @@ from transforms.ingest.html import read_html_file
 from transforms.ingest.inflate import InflateLimitError, gunzip_bounded, open_maybe_gzip
 from transforms.ingest.jsondoc import read_json_document
 from transforms.ingest.jsonl import read_jsonl
-from transforms.ingest.plan import PlannedRead, plan_path
+from transforms.ingest.plan import PlannedRead
 from transforms.ingest.text import read_text
 from transforms.ingest.warc import read_warc, read_warc_file
-from transforms.ingest.warcsplit import SPLIT_BYTES, SPLIT_MIN_BYTES
-from transforms.wiring import DEAD_LETTERS, NAMESPACE, Outputs, with_dead_letters
+from transforms.wiring import DEAD_LETTERS
 
 MAX_FILE_BYTES = 64 * 1024 * 1024     # a single text/feed/HTML/JSON file, also once gunzipped; archives stream
 
@@ -181,33 +177,18 @@ def read_range(element: PlannedRead) -> Iterator[RawArticle | DeadLetter]:
 
 
 def route_dead_letters(items: Iterable[RawArticle | DeadLetter], ok: Any, dead: Any
-                       ) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-    """A reader's items on the main output and its dead letters on ``DEAD_LETTERS``, counting both."""
+                       ) -> Iterator[Any]:
+    """A reader's items on the main output and its dead letters on ``DEAD_LETTERS``, counting both (for the
+    read stages of ``transforms.stages`` and the watch source)."""
+    from apache_beam import pvalue
+
     for item in items:
         if isinstance(item, DeadLetter):
             dead.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, item)
+            yield pvalue.TaggedOutput(DEAD_LETTERS, item)
         else:
             ok.inc()
             yield item
-
-
-class _PlanFn(beam.DoFn):
-    """A path -> what to read of it: the whole file (``PlannedRead("file", path, 0, None, 1)``), or, for a big WARC or
-    plain JSONL, its byte ranges (``plan.plan_path``)."""
-
-    def __init__(self, split_min_bytes: int | None = SPLIT_MIN_BYTES, split_bytes: int = SPLIT_BYTES) -> None:
-        self.split_min_bytes = split_min_bytes
-        self.split_bytes = split_bytes
-        self.files = Metrics.counter(NAMESPACE, "read_files")
-        self.ranges = Metrics.counter(NAMESPACE, "read_ranges")
-
-    def process(self, element: str | bytes) -> Iterator[PlannedRead]:
-        self.files.inc()
-        ranges = plan_path(element, self.split_min_bytes, self.split_bytes)
-        if ranges[0][0] != "file":
-            self.ranges.inc(len(ranges))
-        yield from ranges
 
 
 def planned_bytes(element: PlannedRead) -> int:
@@ -219,85 +200,3 @@ def planned_bytes(element: PlannedRead) -> int:
         return max(os.stat(as_path(name)).st_size - start, 0)
     except OSError:
         return 0
-
-
-class _ReadFn(beam.DoFn):
-    """A ``_PlanFn`` element (a whole file, or a byte range of one) -> its raw items and dead letters.
-    ``progress``: a file to append progress lines to (``transforms.ingest.progress``; batch on a terminal)."""
-
-    def __init__(self, progress: str | None = None) -> None:
-        self.items = Metrics.counter(NAMESPACE, "read_items")
-        self.dead = Metrics.counter(NAMESPACE, "read_dead_letters")
-        self.progress = progress
-        self.writer: Any = None
-
-    def setup(self) -> None:
-        if self.progress:
-            from transforms.ingest.progress import ProgressWriter
-
-            self.writer = ProgressWriter(self.progress)
-
-    def teardown(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-    def process(self, element: PlannedRead) -> Iterator[RawArticle | beam.pvalue.TaggedOutput]:
-        items = read_path(element[1]) if element[0] == "file" else read_range(element)
-        routed = route_dead_letters(items, self.items, self.dead)
-        return routed if self.writer is None else self._reported(element, routed)
-
-    def _reported(self, element: PlannedRead, routed: Iterator[Any]) -> Iterator[Any]:
-        """``routed``, reporting items as the fused stages after this one take them, and the read's end."""
-        from transforms.ingest.progress import EVERY_ITEMS, EVERY_SECONDS
-
-        count, last = 0, time.monotonic()
-        for out in routed:
-            yield out
-            count += 1
-            if count >= EVERY_ITEMS or time.monotonic() - last >= EVERY_SECONDS:
-                self.writer.add(items=count)
-                count, last = 0, time.monotonic()
-        self.writer.add(items=count, done_bytes=planned_bytes(element), parts=1)
-
-
-class ReadPlanned(beam.PTransform):
-    """``plan_path`` descriptors -> ``Outputs(raw, dead_letters)``: ``ReadFiles`` alone, for a job that planned
-    its reads itself (the batch job shares them out between workers, ``pipeline.batch``). ``progress``: the
-    progress log of ``pipeline.progress``, or None."""
-
-    def __init__(self, progress: str | None = None) -> None:
-        super().__init__()
-        self.progress = progress
-
-    def expand(self, plan: beam.PCollection) -> Outputs:
-        return with_dead_letters(plan, "ReadFiles", _ReadFn(self.progress))
-
-
-class ReadArticles(beam.PTransform):
-    """Paths (``str`` or ``os.fsencode`` bytes) -> ``Outputs(raw: RawArticle, dead_letters: DeadLetter)``.
-
-    ``PlanReads`` turns each path into what to read: the whole file, or, for a WARC or plain JSONL over
-    ``split_min_bytes`` (``transforms.ingest.warcsplit.SPLIT_MIN_BYTES``; None: never split), byte ranges of about
-    ``split_bytes`` at record boundaries / line starts. With ``reshuffle`` (the default) these small
-    descriptors are reshuffled (``SpreadReads``) so that the workers read files and ranges in parallel;
-    ``ReadFiles`` reads each. One chain with no Flatten and no reshuffle of the items: on the FnApiRunner both
-    a Reshuffle and a Flatten of two stages' outputs hold the whole collection in memory (measured: 200,000
-    JSONL items through a Flatten peaked at 626 MiB, without it at 144 MiB), so the items stream on instead.
-    """
-
-    def __init__(
-        self,
-        reshuffle: bool = True,
-        split_min_bytes: int | None = SPLIT_MIN_BYTES,
-        split_bytes: int = SPLIT_BYTES,
-    ) -> None:
-        super().__init__()
-        self.reshuffle = reshuffle
-        self.split_min_bytes = split_min_bytes
-        self.split_bytes = split_bytes
-
-    def expand(self, paths: beam.PCollection) -> Outputs:
-        plan = paths | "PlanReads" >> beam.ParDo(_PlanFn(self.split_min_bytes, self.split_bytes))
-        if self.reshuffle:
-            plan = plan | "SpreadReads" >> beam.Reshuffle()
-        return plan | "Read" >> ReadPlanned()   # type: ignore[no-any-return]

@@ -21,7 +21,7 @@ from tests.e2e.cli import read_jsonl
 from tests.paths import FIXTURES
 from transforms.batch import spill
 from transforms.deliver.jsonl import WriteJsonl
-from transforms.ingest.read import ReadArticles
+from transforms.stages import ReadArticles
 from transforms.stories.batch import DUPLICATES_TAG, MEMBERS_TAG, SetStoryIds, StoryIds
 from transforms.throttle.stages import ThrottleAlerts
 

@@ -15,8 +15,8 @@ from schemas.records import DeadLetter
 from tests.paths import ROOT
 from tests.transforms.ingest.test_warc import write_warc
 from transforms.ingest.plan import warc_ranges
-from transforms.ingest.read import ReadArticles, read_path
-from transforms.normalize import NormalizeArticles
+from transforms.ingest.read import read_path
+from transforms.stages import NormalizeArticles, ReadArticles
 
 ROOT = ROOT
 WARC_FIXTURES = ROOT / "tests" / "fixtures" / "warc"

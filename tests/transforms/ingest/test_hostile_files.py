@@ -24,7 +24,8 @@ from transforms.ingest.files import NotRegularFile, display_path, open_regular
 from transforms.ingest.jsondoc import read_json_document
 from transforms.ingest.jsonl import MAX_BAD_RUN, MAX_LINE, nesting_exceeds
 from transforms.ingest.plan import jsonl_ranges
-from transforms.ingest.read import MAX_FILE_BYTES, ReadArticles, guarded, read_path, read_range
+from transforms.ingest.read import MAX_FILE_BYTES, guarded, read_path, read_range
+from transforms.stages import ReadArticles
 
 CASES = [w for w in hostile.WRITERS if w is not hostile.write_big_valid_gz]
 

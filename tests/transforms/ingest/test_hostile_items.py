@@ -39,7 +39,8 @@ from transforms.analyze.match import RuleMatcher
 from transforms.analyze.tag import Tagger
 from transforms.ingest.feed import parse_feed, parse_json_feed
 from transforms.ingest.read import read_path
-from transforms.normalize import NormalizeArticles, article_id, normalize, normalize_item
+from transforms.normalize import article_id, normalize, normalize_item
+from transforms.stages import NormalizeArticles
 
 # text with lone surrogates mixed into any other characters (hypothesis leaves surrogates out by default)
 HOSTILE = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from("\x00\n<&\\\"")),

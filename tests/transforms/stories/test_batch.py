@@ -13,8 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.config import parse_settings
 from tests.transforms.stories.test_cluster import COPY, REWRITE, WIRE, article
 from tests.transforms.stories.test_minhash import _copies_corpus
-from transforms.analyze.match import MatchRules
-from transforms.analyze.tag import TagTopics
+from transforms.stages import MatchRules, TagTopics
 from transforms.stories import batch as sb
 from transforms.stories.cluster import MAX_BUCKET_PAIRS_AT, sign_copy
 

@@ -11,8 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from schemas.config import parse_settings
 from schemas.records import Alert, AlertArticle, Origin
 from tests.transforms.stories.test_batch import CONFIG, corpus, pipeline, set_story_ids
-from transforms.analyze.match import MatchRules
-from transforms.analyze.tag import TagTopics
+from transforms.stages import MatchRules, TagTopics
 from transforms.stories.batch import MEMBERS_TAG
 from transforms.stories.live import AssignStoriesLive
 from transforms.stories.record import StoryMember
