@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from schemas.records import Alert, AlertArticle, Article, DeadLetter, MatchEvidence, utc_now
 from transforms.analyze import relevance
@@ -33,6 +33,40 @@ def alert_id(rule_id: str, article_id: str) -> str:
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？]['\"”’)]*\s|\n")
+#: words that end with a period without ending the sentence ("Mr. Xi", "Jan. 5", "Acme Inc. said")
+_ABBREVIATIONS = frozenset((
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "gov", "sen", "rep", "rev", "col", "lt", "sgt",
+    "inc", "ltd", "co", "corp", "bros", "vs", "etc", "no", "nos", "approx", "est", "dept", "fig",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"))
+
+
+def _ends_sentence(text: str, m: re.Match[str]) -> bool:
+    """Whether the candidate end ``m`` of ``_SENTENCE_END`` ends a sentence: not the period of an initial or a
+    dotted abbreviation ("U.S.", "J. Smith", "e.g."), of a known abbreviation ("Mr.", "Inc."), or one that a
+    lowercase word follows ("the U.S. president"). Looks only at the characters around ``m``."""
+    i = m.start()
+    if text[i] != ".":
+        return True
+    j = i
+    while j > 0 and text[j - 1].isalpha():
+        j -= 1
+    word = text[j:i]
+    if len(word) == 1 and (j == 0 or not text[j - 1].isalnum()):
+        return False
+    if word.lower() in _ABBREVIATIONS:
+        return False
+    k = m.end()
+    while k < len(text) and text[k] in " \t":
+        k += 1
+    return not (k < len(text) and text[k].islower())
+
+
+def _sentence_ends(text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+    return (m for m in _SENTENCE_END.finditer(text, lo, hi) if _ends_sentence(text, m))
+
+
+def _next_sentence_end(text: str, pos: int) -> re.Match[str] | None:
+    return next((m for m in _SENTENCE_END.finditer(text, pos) if _ends_sentence(text, m)), None)
 
 
 def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_CHARS) -> str:
@@ -49,7 +83,7 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
     # so the result is the same as searching from offset 0 (hypothesis-tested).
     s_start = -1
     for lo in (max(0, first.start - limit // 2), max(0, first.start - 2 * limit)):
-        for m in _SENTENCE_END.finditer(text, lo, first.start):
+        for m in _sentence_ends(text, lo, first.start):
             s_start = m.end()
         if s_start >= 0 or lo == 0:
             break
@@ -61,7 +95,7 @@ def snippet(article: Article, matches: Sequence[Evidence], limit: int = SNIPPET_
 def sentence_window(text: str, first: Evidence, s_start: int, limit: int = SNIPPET_CHARS) -> str:
     """The snippet of the sentence that starts at ``s_start`` and holds ``first``: the whole sentence, or a
     window of about ``limit`` characters centred on ``first``, cut at word boundaries, with ellipses."""
-    end_m = _SENTENCE_END.search(text, first.end)
+    end_m = _next_sentence_end(text, first.end)
     s_end = end_m.start() + 1 if end_m else len(text)
     start, end = s_start, s_end
     if end - start > limit:

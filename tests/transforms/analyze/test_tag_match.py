@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from schemas.records import Article, Origin, RawArticle
 from tests.conftest import SEED_ARTICLE
-from transforms.analyze.match import _SENTENCE_END, RuleMatcher, alert_id, sentence_window, snippet
+from transforms.analyze.match import RuleMatcher, _sentence_ends, alert_id, sentence_window, snippet
 from transforms.analyze.tag import Tagger
 from transforms.ingest.read import read_path
 from transforms.normalize import normalize
@@ -70,17 +70,19 @@ def test_alert_ids_are_deterministic():
 def _snippet_from_start(article: Article, first: Evidence) -> str:
     """The snippet with its sentence start searched from offset 0, as first specified (the reference for
     the windowed search in ``snippet``)."""
-    starts = [m.end() for m in _SENTENCE_END.finditer(article.body, 0, first.start)]
+    starts = [m.end() for m in _sentence_ends(article.body, 0, first.start)]
     return sentence_window(article.body, first, starts[-1] if starts else 0)
 
 
 _SENTENCES = st.lists(  # sentences of 0-90 words: their ends fall inside and beyond the search windows
-    st.tuples(st.integers(0, 90), st.sampled_from([". ", "! ", ".” ", "\n", " "])), min_size=1, max_size=12
-).map(lambda ss: ["".join(["word " * n + "tariff" + end for n, end in ss])])
+    st.tuples(st.integers(0, 90), st.sampled_from([". ", "! ", ".” ", "\n", " ", ". U.S. ", " Mr. "])),
+    min_size=1, max_size=12
+).map(lambda ss: ["".join(["Word " + "word " * n + "tariff" + end for n, end in ss])])
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(st.one_of(st.lists(st.sampled_from(["word", "tariff", ".", "!", "\n", "”", " ", "  ", "longerword", "a.b"]),
+@given(st.one_of(st.lists(st.sampled_from(["word", "Word", "tariff", ".", "!", "\n", "”", " ", "  ", "longerword",
+                                           "a.b", "U.S.", "Inc."]),
                           min_size=1, max_size=400), _SENTENCES), st.data())
 def test_snippet_window_equals_search_from_start(parts: list[str], data: st.DataObject) -> None:
     body = " ".join(parts).strip() or "x"
@@ -103,3 +105,15 @@ def test_snippet_sentence_and_window():
     s = snippet(art, [Evidence("body", start, start + 6, "tariff")])
     assert "tariff" in s and len(s) <= 260 and s.startswith("…") and s.endswith("…")
     assert snippet(art, [Evidence("title", 0, 1, "T")]) == "T"
+
+
+def test_snippet_sentences_do_not_end_at_abbreviations_or_initials():
+    body = ("Markets fell. U.S. president Donald Trump's administration exempts smartphones from tariffs. "
+            "Acme Inc. said Mr. Smith and J. Doe agreed on Jan. 5 to raise tariffs on steel. Next sentence.")
+    art = _article("T", body)
+    first = art.body.index("tariffs")
+    assert snippet(art, [Evidence("body", first, first + 7, "tariffs")]) == (
+        "U.S. president Donald Trump's administration exempts smartphones from tariffs.")
+    second = art.body.index("tariffs on steel")
+    assert snippet(art, [Evidence("body", second, second + 7, "tariffs")]) == (
+        "Acme Inc. said Mr. Smith and J. Doe agreed on Jan. 5 to raise tariffs on steel.")
