@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .cli import ROOT, newswatch
 from .feedserver import FeedServer
+from .receivers import HttpReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -44,6 +45,13 @@ feeds:
   - id: broken
     url: {broken}
     interval: 1
+sinks:
+  - id: files
+    type: jsonl
+  - id: hook
+    type: webhook
+    url: {hook}
+    retries: 0
 """
 
 
@@ -103,12 +111,14 @@ def feeds_json(out: Path, cfg: Path) -> dict[str, dict]:
 
 def test_metrics_and_feed_health_of_a_running_watch(tmp_path):
     out = tmp_path / "out"
+    hook = HttpReceiver(fail_always=True, fail_status=400)     # refuses every alert: each is a dead letter
     with FeedServer() as server:
         server.set_items([{"title": "Steady wire", "link": "http://news.test/s1", "body": "Nothing new."}])
         server.live(live_item, per_get=1)
         cfg = tmp_path / "watch.yaml"
         cfg.write_text(CONFIG.format(live=server.url("/live.xml"), steady=server.url("/feed.xml"),
-                                     broken=server.url("/gone.xml")), encoding="utf-8")
+                                     broken=server.url("/gone.xml"), hook=f"http://127.0.0.1:{hook.port}/hook"),
+                       encoding="utf-8")
         proc = start(cfg, out, "--metrics-port", "0")
         log: list[str] = []
         try:
@@ -118,7 +128,8 @@ def test_metrics_and_feed_health_of_a_running_watch(tmp_path):
                 s = scrape(url)
                 return s if (value(s, "newswatch_feed_not_modified_total", feed="steady") >= 2
                              and value(s, "newswatch_feed_failure_streak", feed="broken") >= 2
-                             and value(s, "newswatch_alerts_total", rule="tariff-news") >= 3) else None
+                             and value(s, "newswatch_alerts_total", rule="tariff-news") >= 3
+                             and value(s, "newswatch_delivery_dead_letters_total", sink="hook") >= 3) else None
 
             samples = wait_for(ready, 90)
             health = feeds_json(out, cfg)                     # while the watch runs: read-only
@@ -126,6 +137,7 @@ def test_metrics_and_feed_health_of_a_running_watch(tmp_path):
         finally:
             proc.send_signal(signal.SIGTERM)
             _, rest = proc.communicate(timeout=60)
+            hook.close()
         assert proc.returncode == 0, "".join(log) + rest
         stderr = "".join(log) + rest
 
@@ -155,6 +167,9 @@ def test_metrics_and_feed_health_of_a_running_watch(tmp_path):
         samples, "newswatch_alert_lag_seconds_bucket", le="604800.0")
     assert 25 * 2 * tariff <= value(samples, "newswatch_alert_lag_seconds_sum")
     assert value(samples, "newswatch_state_up") == 1
+    # delivery failures per sink: the webhook refused every alert it was sent (no retries: each a dead letter)
+    assert value(samples, "newswatch_delivery_dead_letters_total", sink="hook") >= 3
+    assert value(samples, "newswatch_delivery_dead_letters_total", sink="hook") <= len(hook.requests)
     assert value(samples, "newswatch_polls_total") >= value(samples, "newswatch_feed_polls_total", feed="live")
 
     # newswatch feeds while it ran: a good feed, a 304 feed, a failing feed with its streak and error

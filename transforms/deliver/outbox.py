@@ -177,7 +177,7 @@ class OutboxFn(beam.DoFn):
             elif not outcome.retryable or attempts > self.retries:
                 if final:
                     continue                                     # stays queued: sent (and booked) again
-                self.store.delivered(sending.queue, keys)        # out of the queue: into dead_letters/
+                self.store.dead_lettered(sending.queue, keys)    # out of the queue: into dead_letters/, counted
                 self.failed.inc(len(keys))
                 why = outcome.reason if not outcome.retryable else f"{outcome.reason} after {attempts} attempts"
                 dead.extend(self.dead(sending.queue, k, body, why or "failed") for k, body, _ in sending.rows)
