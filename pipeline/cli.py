@@ -206,7 +206,8 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("feeds", help="the health of each feed of a watch (or: feeds import FILE.opml)")
     f.add_argument("feeds_args", nargs="*", metavar="[import FILE.opml]",
                    help="nothing: each feed's health from the state store; import FILE.opml: add its feeds")
-    common(f)
+    f.add_argument("--config", default=None, metavar="PATH",
+                   help="the watch's configuration (default ./newswatch.yaml if present; never the bundled one)")
     f.add_argument("--out", default="newswatch-out", help="the watch's output folder (default ./newswatch-out)")
     f.add_argument("--state", default=None, help="state store (default OUT/state.sqlite)")
     f.add_argument("--dry-run", action="store_true", help="import: print what would be added, change nothing")

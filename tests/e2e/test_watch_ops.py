@@ -197,7 +197,7 @@ def test_metrics_and_feed_health_of_a_running_watch(tmp_path):
 def test_bad_metrics_ports_are_usage_errors_before_the_watch_starts(tmp_path):
     cfg = tmp_path / "watch.yaml"
     cfg.write_text(CONFIG.format(live="http://127.0.0.1:9/a", steady="http://127.0.0.1:9/b",
-                                 broken="http://127.0.0.1:9/c"), encoding="utf-8")
+                                 broken="http://127.0.0.1:9/c", hook="http://127.0.0.1:9/hook"), encoding="utf-8")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
