@@ -10,20 +10,18 @@ the structure is valid.
 Positions come from the YAML node tree. Loading keeps the fast path: the tree is composed once (it gives
 the item lines; the loader notes duplicate keys as it builds each mapping), and positions of anything
 deeper are only looked up when there is an error: ``Settings.position`` and ``Settings.query_position``
-compose the text again then (the text is kept with the settings, ``_Source``; settings unpickled in a
+compose the text again then (the text is kept with the settings, ``YamlSource``; settings unpickled in a
 worker have only their item lines).
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import gc
 import hashlib
 import json
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -41,6 +39,7 @@ from pydantic import (
 
 from schemas.errors import ConfigError, Problem
 from schemas.records import Severity
+from schemas.yamlsource import NodePath, YamlSource, load_yaml, paused_gc, scan
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
 
@@ -301,7 +300,7 @@ class Settings(_Config):
     _unpickled: ClassVar[dict[str, Settings]] = {}
 
     # the YAML text, for positions of errors found after loading (``position``); not part of equality
-    _source: _Source = PrivateAttr(default_factory=lambda: _Source(None))
+    _source: YamlSource = PrivateAttr(default_factory=lambda: YamlSource(None))
 
     @model_validator(mode="after")
     def _unique_ids(self, info: ValidationInfo) -> Settings:
@@ -356,21 +355,6 @@ class Settings(_Config):
         return self._item_lines.get(("rules", index))
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused: parsing and compiling thousands of rules allocates hundreds of
-    thousands of long-lived objects, and the collections they trigger (each traversing everything
-    allocated so far) were a third of the time of loading and compiling 5,000 rules (measured).
-    Reference counting still frees everything that is not in a cycle."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 _MEMO = 16   # settings per pickling memo
 
 
@@ -389,188 +373,6 @@ def _settings_from_payload(digest: str, source_file: str, payload: bytes,
         settings._item_lines.update({(section, index): line for section, index, line in lines})
         _remember(Settings._unpickled, digest, settings)
     return settings
-
-
-# libyaml's safe loader when PyYAML was built with it (10x faster on large rule files), else the pure one.
-# libyaml refuses nesting deeper than 1,000 levels, and an anchor is constructed once and shared by its
-# aliases (a "billion laughs" file is a few shared lists, not a billion strings).
-_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """The safe loader, noting the mappings that have a key twice (PyYAML keeps the last one silently). The
-    test is free when there is none: the dict built has as many keys as the mapping has pairs."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicated: list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]] = []   # (mapping, key, first)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        before = node.value[:]          # merge keys (<<) are flattened into node.value in place
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        if len(mapping) != len(before) or len(node.value) != len(before):
-            first: dict[tuple[str, str], yaml.Node] = {}
-            for k, _ in before:
-                if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE:
-                    if (k.tag, k.value) in first:
-                        self.duplicated.append((node, k, first[(k.tag, k.value)]))
-                    first[(k.tag, k.value)] = k
-        return mapping
-
-Path_ = tuple[str | int, ...]
-_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
-
-
-def _compose(text: str) -> yaml.Node | None:
-    loader = _Loader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
-
-
-def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
-    """(key node, value node) of ``part`` in a mapping (the last of duplicate keys, as constructing keeps),
-    (item, item) of an index in a sequence; None if it is not there."""
-    if isinstance(node, yaml.MappingNode):
-        found = None
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == str(part):
-                found = (k, v)
-        return found
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part], node.value[part]
-    return None
-
-
-def _align(raw: str, style: str | None, value: str, offset: int) -> int:
-    """The index in ``raw`` (a scalar's source text) of character ``offset`` of its ``value``: the characters
-    of the value matched in order against the source, a blank of the value where a blank is or where a line
-    break was folded; quotes, escapes, indentation and a block scalar's header are skipped."""
-    if style in ("|", ">"):
-        first = _BREAK.search(raw)
-        j = first.end() if first else len(raw)
-    else:
-        j = 1 if style in ("'", '"') else 0
-    if offset >= len(value):                     # just after the last character of the value
-        stripped = len(value.rstrip())
-        return _align(raw, style, value, stripped - 1) + 1 if stripped else j
-    p = j
-    for i in range(offset + 1):
-        c = value[i]
-        if c.isspace():
-            p = j
-            if j < len(raw) and raw[j] == c:
-                j += 1
-            continue
-        k = raw.find(c, j, j + 200)
-        if k >= 0 and (style in ("'", '"') or not raw[j:k].strip()):
-            p, j = k, k + 1
-        else:
-            p = j
-    return min(p, len(raw))
-
-
-class _Source:
-    """The YAML text settings were read from, for the positions of errors found later (``compile_settings``);
-    its node tree is composed again on the first look-up (errors only). Equal to every other ``_Source``: it
-    is not part of what the settings are."""
-
-    __slots__ = ("_root", "text")
-
-    def __init__(self, text: str | None, root: yaml.Node | None = None) -> None:
-        self.text = text
-        self._root = root
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Source)
-
-    def __hash__(self) -> int:
-        return 0
-
-    def root(self) -> yaml.Node | None:
-        if self._root is None and self.text is not None:
-            try:
-                with paused_gc():
-                    self._root = _compose(self.text)
-            except yaml.YAMLError:
-                self.text = None
-        return self._root
-
-    def nodes(self, path: Sequence[str | int]) -> tuple[yaml.Node | None, yaml.Node | None, bool]:
-        """(key node, value node, found whole path): the nearest enclosing ones when not all of it is there."""
-        key = node = self.root()
-        for part in path:
-            pair = _child(node, part)
-            if pair is None:
-                return key, node, False
-            key, node = pair
-        return key, node, True
-
-    def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int | None] | None:
-        k, v, _ = self.nodes(path)
-        node = k if key else v
-        if node is None:
-            return None
-        return node.start_mark.line + 1, node.start_mark.column + 1
-
-    def query_position(self, path: Sequence[str | int], offset: int) -> tuple[int, int | None] | None:
-        _, node, found = self.nodes(path)
-        if not found or not isinstance(node, yaml.ScalarNode) or self.text is None:
-            return self.position(path)
-        start, end = node.start_mark, node.end_mark
-        raw = self.text[start.index:end.index]
-        j = _align(raw, node.style, node.value, max(offset, 0))
-        breaks = list(_BREAK.finditer(raw, 0, j))
-        if not breaks:
-            return start.line + 1, start.column + j + 1
-        return start.line + len(breaks) + 1, j - breaks[-1].end() + 1
-
-
-def _scan(root: yaml.Node | None, duplicated: list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]]
-          ) -> tuple[dict[tuple[str, int], int], list[tuple[Path_, yaml.Node, yaml.Node]]]:
-    """The line of each item of a top-level list, and the ``duplicated`` keys the loader noted with their
-    paths: (path of the key, its node, the node of the same key before it). Only when there are duplicates
-    is the tree walked for their paths (each node once: aliases share theirs)."""
-    lines: dict[tuple[str, int], int] = {}
-    if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if isinstance(value, yaml.SequenceNode):
-                for i, node in enumerate(value.value):
-                    lines[(key.value, i)] = node.start_mark.line + 1
-    if not duplicated:
-        return lines, []
-    paths: dict[int, Path_] = {}
-    wanted = {id(m) for m, _, _ in duplicated}
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root is not None else []
-    while stack and len(paths) < len(wanted):
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if id(node) in wanted:
-            paths[id(node)] = path
-        if isinstance(node, yaml.MappingNode):
-            stack.extend((v, (*path, k.value)) for k, v in node.value if isinstance(k, yaml.ScalarNode))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((v, (*path, i)) for i, v in enumerate(node.value))
-    found = [((*paths.get(id(m), ()), k.value), k, before) for m, k, before in duplicated]
-    found.sort(key=lambda d: (d[1].start_mark.line, d[1].start_mark.column))
-    return lines, found
-
-
-def _load_yaml(text: str) -> tuple[Any, yaml.Node | None, list[tuple[yaml.MappingNode, yaml.Node, yaml.Node]]]:
-    """The YAML document, its node tree (parsed once: positions come from the same tree) and the keys that
-    a mapping has twice."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    finally:
-        loader.dispose()
-    return data, root, loader.duplicated
 
 
 def item_name(settings_or_data: Any, path: Sequence[Any]) -> str | None:
@@ -680,19 +482,19 @@ def _expected(err: Any) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _located(path: Sequence[Any], source: _Source, *, key: bool = False) -> tuple[int | None, int | None]:
+def _located(path: Sequence[Any], source: YamlSource, *, key: bool = False) -> tuple[int | None, int | None]:
     pos = source.position(path, key=key)
     return (pos[0], pos[1]) if pos else (None, None)
 
 
-def _validation_problems(exc: ValidationError, data: dict[str, Any], file: str, source: _Source) -> list[Problem]:
+def _validation_problems(exc: ValidationError, data: dict[str, Any], file: str, source: YamlSource) -> list[Problem]:
     """Every pydantic error as a problem at its place in the file. An unknown key close to a required key
     that is missing from the same item is one problem (``unknown key 'qurey' (did you mean 'query'?)``)."""
-    unknown: dict[Path_, list[Any]] = {}
-    missing: dict[Path_, list[str]] = {}
-    other: dict[Path_, list[Any]] = {}
+    unknown: dict[NodePath, list[Any]] = {}
+    missing: dict[NodePath, list[str]] = {}
+    other: dict[NodePath, list[Any]] = {}
     for err in exc.errors(include_url=False):
-        loc: Path_ = tuple(err["loc"])
+        loc: NodePath = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
             unknown.setdefault(loc[:-1], []).append(loc[-1])
         elif err["type"] == "missing":
@@ -744,10 +546,10 @@ def _validation_problems(exc: ValidationError, data: dict[str, Any], file: str, 
     return problems
 
 
-def reference_problems(settings: Settings) -> list[tuple[Path_, str, str | None]]:
+def reference_problems(settings: Settings) -> list[tuple[NodePath, str, str | None]]:
     """Duplicate ids of topics, rules and sinks, and rules naming sinks that do not exist: (path of the value,
     message, hint) of each."""
-    found: list[tuple[Path_, str, str | None]] = []
+    found: list[tuple[NodePath, str, str | None]] = []
     sections: tuple[tuple[str, tuple[Topic | Rule | Sink, ...]], ...] = (
         ("topics", settings.topics), ("rules", settings.rules), ("sinks", settings.sinks))
     for kind, items in sections:
@@ -790,8 +592,8 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
     with every problem of its structure (YAML syntax alone: the first, since the parser stops there)."""
     try:
         with paused_gc():   # a big rule file is many long-lived objects: collections only slow it down
-            data, root, duplicated = _load_yaml(text)  # a safe loader (libyaml or pure)
-            lines, duplicates = _scan(root, duplicated)
+            data, root, duplicated = load_yaml(text)  # a safe loader (libyaml or pure)
+            lines, duplicates = scan(root, duplicated)
             top = root.start_mark if root is not None else None
             # the node tree is let go here, before validating: errors compose it again
             del root
@@ -804,7 +606,7 @@ def parse_settings(text: str, file: str = "<memory>") -> Settings:
                           column=mark.column + 1 if mark else None) from None
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", file=file) from None
-    source = _Source(text)
+    source = YamlSource(text)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from schemas.config import Rule, Settings, Topic, did_you_mean, item_name, paused_gc
+from schemas.config import Rule, Settings, Topic, did_you_mean, item_name
 from schemas.errors import ConfigError, Problem
+from schemas.yamlsource import paused_gc
 from transforms.query import CompiledQuery, QuerySyntaxError, compile_query, parse_query
 from transforms.query.parser import And, Node, Not, Or
 from transforms.query.parser import Topic as TopicRef
