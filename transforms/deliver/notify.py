@@ -53,7 +53,7 @@ import apprise
 from apache_beam.pvalue import TaggedOutput
 
 from schemas.config import Settings, Sink
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, Problem
 from schemas.records import Alert, DeadLetter, Origin
 from transforms.deliver.digest import DigestStore, Period, period_key, period_of
 from transforms.deliver.message import Message, Messages
@@ -103,39 +103,64 @@ def _form(plugin: Any) -> str:
 
 def targets(sink: Sink, settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> list[Target]:
     """The sink's URLs, expanded from the environment, parsed and checked (see the module docstring).
-    Raises ``ConfigError`` naming the file, the sink and the URL."""
+    Raises ``ConfigError`` naming the file, the sink and the URL (the first bad one)."""
     env = os.environ if environ is None else environ
+    index = _index_of(sink, settings)
+    return [_target(sink, n, raw, env, settings, index) for n, raw in enumerate(sink.urls)]
+
+
+def _index_of(sink: Sink, settings: Settings | None) -> int:
+    return next((i for i, s in enumerate(settings.sinks) if s.id == sink.id), 0) if settings is not None else 0
+
+
+def _target(sink: Sink, n: int, raw: str, env: Mapping[str, str], settings: Settings | None, index: int) -> Target:
+    """``urls[n]`` of the sink as a ``Target``; ``ConfigError`` at its line and column in the file."""
     file = settings.source_file if settings is not None else "<memory>"
-    index = next((i for i, s in enumerate(settings.sinks) if s.id == sink.id), 0) if settings is not None else 0
-    found: list[Target] = []
-    for n, raw in enumerate(sink.urls):
-        where = f"sinks[{index}] ({sink.id}): urls[{n}]"
+    where = f"sinks[{index}] ({sink.id}): urls[{n}]"
+    at = settings.position(("sinks", index, "urls", n)) if settings is not None else None
+    line, column = at if at is not None else (None, None)
+    try:
         url = _expand(raw, env, where, file)
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin is None:
-            shown = raw if _ENV_REF.search(raw) else raw.split("://", 1)[0] + "://..."
-            raise ConfigError(f"Apprise cannot use this URL ({shown}): unknown service or missing parts "
-                              "(see https://github.com/caronc/apprise/wiki)", file=file, item=where)
-        literal = _ENV_REF.sub("", raw)
-        for secret in _secrets(plugin):
-            if secret in literal or secret in unquote(literal):
-                raise ConfigError("a secret part of this URL is written in clear in the file: put the URL, or "
-                                  "that part, in an environment variable and write ${VAR} in its place",
-                                  file=file, item=where)
-        for attr in ("socket_connect_timeout", "socket_read_timeout"):
-            if hasattr(plugin, attr):
-                setattr(plugin, attr, sink.timeout)
-        found.append(Target(f"{sink.id}#{n}", plugin.url(privacy=True), _form(plugin), plugin))
-    return found
+    except ConfigError as exc:
+        raise ConfigError(exc.reason, file=file, item=where, line=line, column=column) from None
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
+        shown = raw if _ENV_REF.search(raw) else raw.split("://", 1)[0] + "://..."
+        raise ConfigError(f"Apprise cannot use this URL ({shown}): unknown service or missing parts "
+                          "(see https://github.com/caronc/apprise/wiki)", file=file, item=where, line=line,
+                          column=column)
+    literal = _ENV_REF.sub("", raw)
+    for secret in _secrets(plugin):
+        if secret in literal or secret in unquote(literal):
+            raise ConfigError("a secret part of this URL is written in clear in the file: put the URL, or "
+                              "that part, in an environment variable and write ${VAR} in its place",
+                              file=file, item=where, line=line, column=column)
+    for attr in ("socket_connect_timeout", "socket_read_timeout"):
+        if hasattr(plugin, attr):
+            setattr(plugin, attr, sink.timeout)
+    return Target(f"{sink.id}#{n}", plugin.url(privacy=True), _form(plugin), plugin)
 
 
 def check_sinks(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
     """Resolve every notify sink's targets and template now (``newswatch check``, and before a run starts),
-    so a missing variable or a bad URL is a configuration error, not a dead letter an hour later."""
-    for sink in settings.sinks:
-        if sink.type == "notify":
-            targets(sink, settings, environ)
+    so a missing variable or a bad URL is a configuration error, not a dead letter an hour later. Every
+    problem of every sink is reported at once (one ``ConfigError`` with all of them)."""
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    for index, sink in enumerate(settings.sinks):
+        if sink.type != "notify":
+            continue
+        for n, raw in enumerate(sink.urls):
+            try:
+                _target(sink, n, raw, env, settings, index)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+        try:
             messages_of(sink, settings)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems=problems)
 
 
 def template_path(sink: Sink, settings: Settings | None) -> str | None:

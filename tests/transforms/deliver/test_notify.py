@@ -47,3 +47,29 @@ def test_a_failed_send_returns_the_reason():
     assert not attempt.ok and attempt.retryable
     assert "json://127.0.0.1" in (attempt.reason or "") and "500" in (attempt.reason or "")
     assert receiver.requests and receiver.requests[0].path == "/hook"
+
+
+def test_check_sinks_reports_every_bad_url_of_every_sink_at_once_with_its_line():
+    from schemas.config import parse_settings
+    from transforms.deliver.notify import check_sinks
+
+    text = """version: 1
+sinks:
+  - id: files
+    type: jsonl
+  - id: chat
+    type: notify
+    urls:
+      - "slack://${NO_SUCH_TOKEN}/#news"
+      - "nosuchservice://x/y"
+  - id: desk
+    type: notify
+    urls: ["json://127.0.0.1:9/${ALSO_UNSET}"]
+"""
+    with pytest.raises(ConfigError) as caught:
+        check_sinks(parse_settings(text, "cfg.yaml"), environ={})
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "3 problems in cfg.yaml:"
+    assert lines[1].startswith("cfg.yaml:8:9: sinks[1] (chat): urls[0]: environment variable NO_SUCH_TOKEN")
+    assert lines[2].startswith("cfg.yaml:9:9: sinks[1] (chat): urls[1]: Apprise cannot use this URL")
+    assert lines[3].startswith("cfg.yaml:12:12: sinks[2] (desk): urls[0]: environment variable ALSO_UNSET")
