@@ -24,13 +24,7 @@ OPEN_TIMEOUT = 5.0   # for the known-open cases below, which are expected to ove
 # Cases whose cause lies in code maintained elsewhere, open when the case was recorded: expected to fail until
 # fixed there (not strict, so a fix there shows as XPASS rather than breaking the suite). Remove an entry
 # once it passes.
-KNOWN_OPEN: dict[str, str] = {
-    "html-ldjson-unclosed-tags.html":
-        "trafilatura's JSON-LD clean-up (HTML_STRIP_TAGS '<[^>]*>') is quadratic on a script with many '<' and no "
-        "'>'; needs a guard in transforms/ingest/html.py before bare_extraction",
-    "html-hang-read-path-002812a663.html":
-        "the same trafilatura JSON-LD clean-up on 20,000 '<!--' (HTML_STRIP_TAGS '<!--.*?-->' is quadratic too)",
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _harness():

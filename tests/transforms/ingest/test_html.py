@@ -83,3 +83,29 @@ def test_charset_declared_by_meta_and_by_http():
     assert declared_charset(b"", "text/html; charset=ISO-8859-1") == "ISO-8859-1"
     raw = one(data)
     assert isinstance(raw, RawArticle) and "Café tariffs" in (raw.body or "")
+
+
+PARAGRAPHS = "".join(f"<p>Paragraph {i} of the story about new tariffs on steel imports from several countries.</p>"
+                     for i in range(12))
+
+
+def _page(json_ld: str) -> bytes:
+    return (f'<html><head><title>Steel duties rise</title><script type="application/ld+json">{json_ld}</script>'
+            f"</head><body><article><h1>Steel duties rise</h1>{PARAGRAPHS}</article></body></html>").encode()
+
+
+def test_hostile_json_ld_is_emptied_and_the_page_still_reads():
+    import time
+
+    hostile = '{"headline": "x", "description": "' + "<!--" * 20_000 + '"}'
+    started = time.perf_counter()
+    item = one(_page(hostile))
+    assert time.perf_counter() - started < 5          # was ~20 s in trafilatura's tag clean-up
+    assert isinstance(item, RawArticle) and "Paragraph 11" in item.body
+
+
+def test_balanced_json_ld_keeps_its_metadata():
+    kept = ('{"@type": "NewsArticle", "datePublished": "2025-04-02T08:00:00Z", '
+            '"description": "' + "<b>bold</b> " * 200 + '"}')
+    item = one(_page(kept))
+    assert isinstance(item, RawArticle) and item.published == "2025-04-02T08:00:00Z"
