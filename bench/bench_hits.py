@@ -28,9 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.cli import no_throttle_config  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 CACHE = Path(tempfile.gettempdir()) / "newswatch-bench-hits"
 
@@ -40,16 +42,6 @@ def newswatch(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     run = subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True,
                          cwd=str(ROOT))
     return time.perf_counter() - start, run
-
-
-def no_throttle_config(folder: Path) -> str:
-    data = yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text(encoding="utf-8"))
-    for rule in data["rules"]:
-        for key in ("once_per_story", "cooldown", "max_per_hour"):
-            rule.pop(key, None)
-    path = folder / "newswatch.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return str(path)
 
 
 def big_archive(items: int) -> Path | None:

@@ -75,7 +75,9 @@ PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 PIECES_PER_WORKER = 4
 MIN_PIECE, MAX_PIECE = 1024 * 1024, 32 * 1024 * 1024
 
-NOT_APPLIED = ("once_per_story", "cooldown", "max_per_hour", "stories", "sinks", "full_text fetching")
+#: the rule settings batch applies after matching and hits does not (its counts are before throttling)
+THROTTLING_KEYS = ("once_per_story", "cooldown", "max_per_hour")
+NOT_APPLIED = (*THROTTLING_KEYS, "stories", "sinks", "full_text fetching")
 
 
 # -- the queries ---------------------------------------------------------------------------------------------

@@ -41,3 +41,19 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def no_throttle_config(folder: str | Path) -> str:
+    """The bundled configuration without the settings ``newswatch hits`` does not apply (``THROTTLING_KEYS``),
+    written to ``folder/newswatch.yaml``: batch's alerts then equal hits' counts (test and bench alike)."""
+    import yaml
+
+    from pipeline.hits import THROTTLING_KEYS
+
+    data = yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text(encoding="utf-8"))
+    for rule in data["rules"]:
+        for key in THROTTLING_KEYS:
+            rule.pop(key, None)
+    path = Path(folder) / "newswatch.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)

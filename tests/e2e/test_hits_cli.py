@@ -7,21 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.cli import ROOT, newswatch, read_jsonl
+from tests.e2e.cli import newswatch, no_throttle_config, read_jsonl
 from tests.paths import FIXTURES
 
 ARCHIVE = str(FIXTURES / "hits")
-
-
-def no_throttle_config(tmp_path: Path) -> str:
-    """The bundled configuration without once_per_story, cooldown or max_per_hour (what hits does not apply)."""
-    data = yaml.safe_load((ROOT / "config" / "newswatch.yaml").read_text(encoding="utf-8"))
-    for rule in data["rules"]:
-        for key in ("once_per_story", "cooldown", "max_per_hour"):
-            rule.pop(key, None)
-    path = tmp_path / "newswatch.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return str(path)
 
 
 def test_hits_of_each_rule_equal_the_articles_batch_alerts_for_it(tmp_path):

@@ -18,9 +18,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from transforms.watch.store import LAG_BUCKETS
+from transforms.watch.store import LAG_BUCKETS, FeedState
 
-#: the columns of ``feeds`` a snapshot reads, in ``FeedHealth`` order after the key
+#: the columns of ``feeds`` a snapshot reads (``FeedHealth``'s fields, but the key)
 _COLUMNS = ("url", "etag", "last_modified", "failures", "next_due", "last_status", "last_polled", "in_flight",
             "last_success", "last_success_status", "last_error", "last_error_at", "retry_after", "polls",
             "not_modified", "errors", "items")
@@ -32,15 +32,11 @@ class StateMissing(Exception):
 
 
 @dataclass(frozen=True)
-class FeedHealth:
-    key: str
+class FeedHealth(FeedState):
+    """What the watch uses of a feed (``FeedState``), and what an operator asks about it."""
+
+    key: str = ""
     url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    failures: int = 0
-    next_due: float = 0.0
-    last_status: str | None = None
-    last_polled: float | None = None
     in_flight: int = 0
     last_success: float | None = None
     last_success_status: str | None = None
@@ -99,7 +95,7 @@ def read_snapshot(conn: sqlite3.Connection) -> Snapshot:
             for row in conn.execute(f"SELECT key, {_feed_columns(conn)} FROM feeds ORDER BY key"):
                 values = dict(zip(_COLUMNS, row[1:], strict=True))
                 values = {k: (v or 0) if k in _NUMERIC else v for k, v in values.items()}
-                snap.feeds[row[0]] = FeedHealth(row[0], **values)
+                snap.feeds[row[0]] = FeedHealth(key=row[0], **values)
         if "rule_alerts" in tables:
             snap.rule_alerts = dict(conn.execute("SELECT rule, alerts FROM rule_alerts ORDER BY rule"))
         if "alert_lag" in tables:
