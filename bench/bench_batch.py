@@ -147,8 +147,8 @@ def bare(path: str) -> tuple[float, int]:
 
 
 def batch(path: str, beam_args: list[str]) -> tuple[float, dict]:
-    from pipeline.cli import default_config
     from pipeline.run import run_batch
+    from pipeline.settings import default_config
     from schemas.config import load_settings
 
     settings = load_settings(default_config())

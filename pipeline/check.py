@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline.settings import load
 from schemas.config import Feed, Settings
 from schemas.records import DeadLetter, Origin
 from transforms.analyze.rules import CompiledSettings
@@ -169,7 +170,6 @@ def run_check(args: Any) -> int:
     at least one entry); 1 when ``--feeds`` found a feed that failed: an HTTP error, a timeout, a document
     that is not a feed, or a feed with no entries; 2 (raised as ``ConfigError``) for an invalid
     configuration. Useful in cron and CI."""
-    from pipeline.cli import load
 
     settings, compiled = load(args.config, sinks=True)
     print_check(settings, compiled)

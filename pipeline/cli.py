@@ -33,21 +33,11 @@ import argparse
 import contextlib
 import os
 import sys
-import sysconfig
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pipeline import logs
-
-
-def default_config() -> str:
-    """The bundled ``config/newswatch.yaml``: beside the source tree, or under ``<prefix>/share``."""
-    here = Path(__file__).resolve().parent.parent / "config" / "newswatch.yaml"
-    if here.exists():
-        return str(here)
-    shared = Path(sysconfig.get_path("data")) / "share" / "newswatch" / "config" / "newswatch.yaml"
-    return str(shared)
+from pipeline.settings import load
 
 
 def _beam_flags() -> dict[str, bool]:
@@ -232,21 +222,6 @@ def _parser() -> argparse.ArgumentParser:
     co = sub.add_parser("completion", help="print the shell completion script (bash or zsh)")
     co.add_argument("shell", choices=("bash", "zsh"))
     return parser
-
-
-def load(config: str | None, sinks: bool = False) -> tuple[Any, Any]:
-    """Validate the configuration once: returns (Settings, CompiledSettings); raises ConfigError. ``sinks``:
-    also resolve the notify sinks (environment variables, Apprise URLs, templates)."""
-    from schemas.config import load_settings
-    from transforms.analyze.rules import compile_settings
-
-    settings = load_settings(config or default_config())
-    compiled = compile_settings(settings)
-    if sinks:
-        from transforms.deliver.notify import check_sinks
-
-        check_sinks(settings)
-    return settings, compiled
 
 
 def cmd_batch(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -84,6 +84,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.settings import default_config
 from schemas.config import Fetching, Rule, Settings, load_settings
 from schemas.errors import ConfigError, UsageError
 from schemas.records import Article, DeadLetter, Origin, RawArticle
@@ -502,7 +503,6 @@ def run_explain(args: Any) -> int:
     """``newswatch explain FILE|URL|- | --text TEXT [--rule ID]... [--query Q]... [--json]`` (module docstring)."""
     import json
 
-    from pipeline.cli import default_config
 
     settings = load_settings(getattr(args, "config", None) or default_config())
     compiled, targets, topics = plan_targets(settings, getattr(args, "rule", None), getattr(args, "query", None))

@@ -56,6 +56,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from pipeline.settings import default_config
 from schemas.config import Rule, Settings, load_settings
 from schemas.errors import ConfigError, UsageError
 from schemas.records import Article, DeadLetter
@@ -528,7 +529,6 @@ def render_rich(result: dict[str, Any]) -> None:
 
 def run_hits(args: Any) -> int:
     """``newswatch hits``: see the module docstring. Exit 0, or 2 (``UsageError``) for usage errors."""
-    from pipeline.cli import default_config
 
     settings = load_settings(args.config or default_config())
     rest = list(args.args)
