@@ -1,9 +1,10 @@
 """``newswatch init [DIR]``: write a commented starter configuration, ``DIR/newswatch.yaml``.
 
 The starter (``pipeline/templates/starter.yaml``, shipped as package data) has a taxonomy sample (tariffs with
-its ambiguity handled, Huawei in three scripts, intellectual property without "IP address"), three rules,
-one feed and two sinks (JSONL files and the terminal, plus a commented e-mail/chat sink). It is validated
-and compiled before it is written, so what ``init`` writes always passes ``newswatch check``.
+its ambiguity handled; Huawei in Latin, Chinese and Japanese spellings; intellectual property without "IP
+address"), three rules, one feed and two sinks (JSONL files and the terminal, plus a commented e-mail/chat
+sink). It is validated and compiled before it is written, so what ``init`` writes always passes ``newswatch
+check``.
 
 An existing ``newswatch.yaml`` is never overwritten without ``--force`` (exit code 2); ``DIR`` is created when
 missing. The file is written atomically (a temporary file, then a rename).
