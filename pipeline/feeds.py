@@ -47,6 +47,7 @@ import yaml
 
 from schemas.config import Settings, load_settings, parse_settings
 from schemas.errors import ConfigError, UsageError
+from transforms.normalize import canonical_url
 from transforms.watch.fetch import feed_key
 from transforms.watch.health import FeedHealth, StateMissing, snapshot
 
@@ -217,14 +218,11 @@ class Imported:
 
 
 def normalize_url(url: str) -> str:
-    """The form two feed URLs are compared in: scheme and host lower-case, default port and fragment dropped,
-    an empty path as ``/``, a trailing slash ignored. Query strings count (``?format=rss`` is a feed)."""
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    port = parts.port if parts.port not in (None, {"http": 80, "https": 443}.get(scheme)) else None
-    netloc = host + (f":{port}" if port else "")
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    """The form two feed URLs are compared in: the pipeline's ``canonical_url`` (scheme and host lower-case,
+    default port, fragment and ``utm_*`` parameters dropped, an empty path as ``/``) with a trailing slash
+    ignored. Other query strings count (``?format=rss`` is a feed)."""
+    parts = urlsplit(canonical_url(url) or url.strip())
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") or "/", fragment=""))
 
 
 def valid_url(url: str) -> bool:
